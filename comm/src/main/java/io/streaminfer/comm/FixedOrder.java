@@ -1,0 +1,27 @@
+package io.streaminfer.comm;
+
+/**
+ * The one summation order of the project: a pairwise tree over parts {@code [lo, hi)}, split at
+ * {@link #split(int, int)}. For 4 parts it is {@code (p0 + p1) + (p2 + p3)}.
+ *
+ * <p>Why it matters: a row-parallel layer at TP=t sums t rank partials. If each rank's kernel sums its
+ * own K range as the same subtree that TP=1 uses for that range, and the group then combines the ranks
+ * with this tree, every TP degree that divides the segment count gives bitwise the same result.
+ */
+public final class FixedOrder {
+    private FixedOrder() {}
+
+    /** The split point of {@code [lo, hi)}: the left half gets the larger part. */
+    public static int split(int lo, int hi) {
+        return lo + (hi - lo + 1) / 2;
+    }
+
+    /** Tree sum of {@code parts[offset + i * stride]} for i in {@code [lo, hi)}. */
+    public static float treeSum(float[] parts, int offset, int stride, int lo, int hi) {
+        if (hi - lo == 1) {
+            return parts[offset + lo * stride];
+        }
+        int mid = split(lo, hi);
+        return treeSum(parts, offset, stride, lo, mid) + treeSum(parts, offset, stride, mid, hi);
+    }
+}

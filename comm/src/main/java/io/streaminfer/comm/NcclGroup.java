@@ -1,0 +1,159 @@
+package io.streaminfer.comm;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.cuda.global.nccl;
+import org.bytedeco.cuda.nccl.ncclComm;
+import org.bytedeco.javacpp.PointerPointer;
+
+/**
+ * A single-process NCCL group: rank r runs on CUDA device r with its own NCCL communicator (from
+ * ncclCommInitAll) and its own stream. The ranks are threads of this JVM, so the group can record
+ * which collective each rank has entered and blame the late one on a timeout.
+ */
+final class NcclGroup implements CommGroup {
+    private final String name;
+    private final int size;
+    private final CommOptions options;
+    private final Runnable onClose;
+    private final ncclComm[] comms;                // (size) one per rank and device
+    private final NcclCommunicator[] communicators;
+    private final AtomicLongArray entered;         // (size) sequence number of the last collective entered
+    private final AtomicReference<InProcessGroup.Failure> failure = new AtomicReference<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private NcclGroup(String name, int size, CommOptions options, Runnable onClose, ncclComm[] comms) {
+        this.name = name;
+        this.size = size;
+        this.options = options;
+        this.onClose = onClose;
+        this.comms = comms;
+        this.entered = new AtomicLongArray(size);
+        this.communicators = new NcclCommunicator[size];
+        for (int r = 0; r < size; r++) {
+            communicators[r] = new NcclCommunicator(this, r, r, comms[r]);
+        }
+    }
+
+    /** Fails at once, naming what is missing, when there is no CUDA device, driver or NCCL library. */
+    static NcclGroup create(String name, int size, CommOptions options, Runnable onClose) {
+        String missing = NcclSupport.unavailableReason();
+        if (missing != null) {
+            throw new IllegalStateException("comm backend NCCL was requested for group " + name
+                    + " but cannot run here: " + missing);
+        }
+        int devices = NcclSupport.deviceCount();
+        if (devices < size) {
+            throw new IllegalStateException("comm backend NCCL: group " + name + " needs one CUDA device per rank ("
+                    + size + ") but " + devices + " are present");
+        }
+        int[] devList = new int[size];
+        for (int r = 0; r < size; r++) {
+            devList[r] = r;
+        }
+        PointerPointer<ncclComm> handles = new PointerPointer<>(size);
+        checkNccl(nccl.ncclCommInitAll(handles, size, devList), "ncclCommInitAll for group " + name);
+        ncclComm[] comms = new ncclComm[size];
+        for (int r = 0; r < size; r++) {
+            comms[r] = handles.get(ncclComm.class, r);
+        }
+        handles.close();
+        return new NcclGroup(name, size, options, onClose, comms);
+    }
+
+    static void checkCuda(int err, String what) {
+        if (err != cudart.cudaSuccess) {
+            throw new IllegalStateException(what + " failed: CUDA error " + err + " ("
+                    + cudart.cudaGetErrorString(err).getString() + ")");
+        }
+    }
+
+    static void checkNccl(int err, String what) {
+        if (err != nccl.ncclSuccess) {
+            throw new IllegalStateException(what + " failed: NCCL error " + err + " ("
+                    + nccl.ncclGetErrorString(err).getString() + ")");
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int size() {
+        return size;
+    }
+
+    CommOptions options() {
+        return options;
+    }
+
+    @Override
+    public Communicator communicator(int rank) {
+        return ncclCommunicator(rank);
+    }
+
+    /** The NCCL communicator of {@code rank}, with its device-pointer collectives and stream. */
+    public NcclCommunicator ncclCommunicator(int rank) {
+        if (rank < 0 || rank >= size) {
+            throw new IllegalArgumentException("group " + name + " has ranks 0.." + (size - 1) + "; no rank " + rank);
+        }
+        return communicators[rank];
+    }
+
+    void entered(int rank, long seq) {
+        entered.set(rank, seq);
+    }
+
+    /** The rank that entered the fewest collectives, blamed when a wait times out. */
+    int laggard() {
+        int late = 0;
+        for (int r = 1; r < size; r++) {
+            if (entered.get(r) < entered.get(late)) {
+                late = r;
+            }
+        }
+        return late;
+    }
+
+    /** Records the first failure and aborts every NCCL communicator so no rank stays blocked. */
+    void failBecause(int rank, String message, Throwable cause) {
+        if (failure.compareAndSet(null, new InProcessGroup.Failure(rank, message, cause))) {
+            for (ncclComm c : comms) {
+                nccl.ncclCommAbort(c);
+            }
+        }
+    }
+
+    @Override
+    public void fail(int rank, Throwable cause) {
+        failBecause(rank, "group " + name + ": rank " + rank + " failed: " + cause, cause);
+    }
+
+    void throwIfFailed(int rank) {
+        InProcessGroup.Failure f = failure.get();
+        if (f != null) {
+            throw new CommException(name, f.rank(), f.message() + " (seen by rank " + rank + ")", f.cause());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            boolean failed = failure.get() != null;
+            for (NcclCommunicator c : communicators) {
+                c.releaseBuffers();
+            }
+            if (!failed) {
+                failure.compareAndSet(null, new InProcessGroup.Failure(-1, "group " + name + " was closed", null));
+                for (ncclComm c : comms) {
+                    nccl.ncclCommDestroy(c);
+                }
+            }
+            onClose.run();
+        }
+    }
+}
