@@ -1,0 +1,351 @@
+package io.streaminfer.compute;
+
+import io.streaminfer.comm.FixedOrder;
+import java.nio.FloatBuffer;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The default CPU backend: a packed Vector-API kernel that follows {@link ScalarBackend}'s order bitwise.
+ *
+ * <p>Layout: W is cut into panels of 8 output columns; a panel stores, for each c, the 8 weights
+ * W[8p .. 8p+7][c] next to each other, so one 256-bit load feeds 8 outputs. The kernel broadcasts x[r][c]
+ * and fmas it into one accumulator lane per output, so every output is a plain sequential fma chain over c
+ * within a segment: no lane reduction, and an order that cannot depend on m, on the row's position, on the
+ * block size or on the thread split. Segment partials are combined with {@link FixedOrder#treeSum}.
+ *
+ * <p>Register blocking: 4 rows x 3 panels (12 accumulators) for the bulk, with 1-row and 1-panel kernels for
+ * the edges. The species is fixed at 256 bits, so AVX2 and AVX-512 machines give the same bits.
+ *
+ * <p>Work is split over output panels (or over rows when there are too few panels), never over k.
+ */
+public final class VectorBackend implements ComputeBackend {
+
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final int LANES = 8;
+    private static final int ROW_BLOCK = 4;
+    private static final int PANEL_BLOCK = 3;
+    /**
+     * Below this many multiply-adds a product runs on the caller alone: waking a worker costs microseconds,
+     * and far more when the other core is busy (measured: 768x288 at m=1 was 10x slower split in two).
+     */
+    static final long PARALLEL_MIN_FMAS = 1L << 20;
+    /** k chunk walked by all row blocks before moving on: 3 panels x 256 x 32 B = 24 KiB, fits L1. */
+    private static final int K_CHUNK = 256;
+
+    private final WorkerGroup workers;
+    private final long parallelMinFmas;
+    private float[][] scratch; // per part: (segments, rows, PANEL_BLOCK * 8)
+
+    /** W in panels of 8 output columns: (panels, k, 8), zero-padded past n. */
+    static final class PanelMatrix implements PackedMatrix {
+        private final int n;
+        private final int k;
+        private final int segments;
+        private final int panels;
+        private final float[] data; // (panels, k, 8)
+
+        PanelMatrix(int n, int k, int segments, int panels, float[] data) {
+            this.n = n;
+            this.k = k;
+            this.segments = segments;
+            this.panels = panels;
+            this.data = data;
+        }
+
+        @Override public int rows() { return n; }
+        @Override public int cols() { return k; }
+        @Override public int segments() { return segments; }
+        @Override public long bytes() { return 4L * data.length; }
+    }
+
+    public VectorBackend() {
+        this(1);
+    }
+
+    /** @param threads threads this backend owns (the caller counts as one). */
+    public VectorBackend(int threads) {
+        this(threads, PARALLEL_MIN_FMAS);
+    }
+
+    /** @param parallelMinFmas products smaller than this run on the calling thread only (tests use 0). */
+    VectorBackend(int threads, long parallelMinFmas) {
+        VectorSupport.require("VectorBackend");
+        this.parallelMinFmas = parallelMinFmas;
+        this.workers = new WorkerGroup("vector", threads);
+        this.scratch = new float[threads][0];
+    }
+
+    @Override
+    public String name() {
+        return "vector";
+    }
+
+    @Override
+    public boolean batchInvariant() {
+        return true;
+    }
+
+    @Override
+    public PackedMatrix pack(FloatBuffer src, int n, int k, int rowStride, int segments) {
+        MatmulChecks.checkPack(src, n, k, rowStride, segments);
+        int panels = (n + LANES - 1) / LANES;
+        float[] data = new float[Math.multiplyExact(Math.multiplyExact(panels, k), LANES)];
+        float[] row = new float[k];
+        FloatBuffer view = src.duplicate();
+        int base = src.position();
+        for (int j = 0; j < n; j++) {
+            view.position(base + j * rowStride);
+            view.get(row, 0, k);
+            int p = j / LANES;
+            int lane = j % LANES;
+            int dst = p * k * LANES + lane;
+            for (int c = 0; c < k; c++) {
+                data[dst + c * LANES] = row[c];
+            }
+        }
+        return new PanelMatrix(n, k, segments, panels, data);
+    }
+
+    @Override
+    public void matmul(float[] x, int m, PackedMatrix packed, float[] out) {
+        MatmulChecks.checkMatmul(name(), x, m, packed, out);
+        PanelMatrix w = MatmulChecks.own(name(), PanelMatrix.class, packed);
+        workers.checkOpen();
+        if (m == 0) {
+            return;
+        }
+        int need = w.segments * m * PANEL_BLOCK * LANES;
+        if (scratch[0].length < need) {
+            for (int i = 0; i < scratch.length; i++) {
+                scratch[i] = new float[need];
+            }
+        }
+        int blocks = (w.panels + PANEL_BLOCK - 1) / PANEL_BLOCK;
+        long fmas = (long) m * w.n * w.k;
+        int parts = workers.parts();
+        if (parts == 1 || fmas < parallelMinFmas) {
+            compute(x, w, out, 0, m, 0, blocks, scratch[0]);
+        } else if (blocks >= parts || m < parts * ROW_BLOCK) {
+            workers.run((part, count) -> {
+                int lo = (int) ((long) blocks * part / count);
+                int hi = (int) ((long) blocks * (part + 1) / count);
+                compute(x, w, out, 0, m, lo, hi, scratch[part]);
+            });
+        } else {
+            int rowBlocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
+            workers.run((part, count) -> {
+                int lo = Math.min(m, (int) ((long) rowBlocks * part / count) * ROW_BLOCK);
+                int hi = Math.min(m, (int) ((long) rowBlocks * (part + 1) / count) * ROW_BLOCK);
+                compute(x, w, out, lo, hi, 0, blocks, scratch[part]);
+            });
+        }
+    }
+
+    /**
+     * Rows [rowLo, rowHi) x panel blocks [blockLo, blockHi). Within a segment the c range is walked in chunks
+     * of {@link #K_CHUNK} so a chunk of the panel block stays in L1 while every row block uses it; the
+     * accumulators are parked in {@code part} between chunks, which does not change any element's fma chain.
+     * part: (segments, rows, PANEL_BLOCK * 8).
+     */
+    private static void compute(float[] x, PanelMatrix w, float[] out, int rowLo, int rowHi,
+                                int blockLo, int blockHi, float[] part) {
+        int segments = w.segments;
+        int len = w.k / segments;
+        int rows = rowHi - rowLo;
+        int width = PANEL_BLOCK * LANES;
+        int segStride = rows * width;
+        for (int b = blockLo; b < blockHi; b++) {
+            int p0 = b * PANEL_BLOCK;
+            int panelsHere = Math.min(PANEL_BLOCK, w.panels - p0);
+            for (int s = 0; s < segments; s++) {
+                int segEnd = (s + 1) * len;
+                for (int c0 = s * len; c0 < segEnd; c0 += K_CHUNK) {
+                    int chunk = Math.min(K_CHUNK, segEnd - c0);
+                    boolean first = c0 == s * len;
+                    int r = rowLo;
+                    for (; r + ROW_BLOCK <= rowHi; r += ROW_BLOCK) {
+                        int off = s * segStride + (r - rowLo) * width;
+                        if (panelsHere == PANEL_BLOCK) {
+                            kernel4x3(x, r, w, p0, c0, chunk, first, part, off, width);
+                        } else {
+                            for (int i = 0; i < panelsHere; i++) {
+                                kernel4x1(x, r, w, p0 + i, c0, chunk, first, part, off + i * LANES, width);
+                            }
+                        }
+                    }
+                    for (; r < rowHi; r++) {
+                        int off = s * segStride + (r - rowLo) * width;
+                        if (panelsHere == PANEL_BLOCK) {
+                            kernel1x3(x, r, w, p0, c0, chunk, first, part, off);
+                        } else {
+                            for (int i = 0; i < panelsHere; i++) {
+                                kernel1x1(x, r, w, p0 + i, c0, chunk, first, part, off + i * LANES);
+                            }
+                        }
+                    }
+                }
+            }
+            combine(part, rows, segments, out, rowLo, w, p0);
+        }
+    }
+
+    /**
+     * part holds (segments, rows, PANEL_BLOCK * 8) partials of the panel block starting at p0 for rows from
+     * r0; writes their tree sums to out, skipping the zero-padded columns past n.
+     */
+    private static void combine(float[] part, int rows, int segments, float[] out, int r0, PanelMatrix w, int p0) {
+        int width = PANEL_BLOCK * LANES;
+        int cols = Math.min(width, w.n - p0 * LANES);
+        int segStride = rows * width;
+        for (int i = 0; i < rows; i++) {
+            int outBase = (r0 + i) * w.n + p0 * LANES;
+            int partBase = i * width;
+            if (segments == 1) {
+                System.arraycopy(part, partBase, out, outBase, cols);
+            } else {
+                for (int c = 0; c < cols; c++) {
+                    out[outBase + c] = FixedOrder.treeSum(part, partBase + c, segStride, 0, segments);
+                }
+            }
+        }
+    }
+
+    private static FloatVector start(boolean first, float[] part, int off) {
+        return first ? FloatVector.zero(F8) : FloatVector.fromArray(F8, part, off);
+    }
+
+    // The kernels below each compute one segment [c0, c0+len) of a block. Every accumulator is one
+    // sequential fma chain per output column, so they all give the same bits as ScalarBackend.dot.
+
+    private static void kernel4x3(float[] x, int r, PanelMatrix w, int p, int c0, int len, boolean first,
+                                  float[] part, int off, int width) {
+        float[] d = w.data;
+        int k = w.k;
+        int x0 = r * k + c0;
+        int x1 = x0 + k;
+        int x2 = x1 + k;
+        int x3 = x2 + k;
+        int w0 = (p * k + c0) * LANES;
+        int w1 = w0 + k * LANES;
+        int w2 = w1 + k * LANES;
+        int o1 = off + width;
+        int o2 = o1 + width;
+        int o3 = o2 + width;
+        FloatVector a00 = start(first, part, off), a01 = start(first, part, off + 8), a02 = start(first, part, off + 16);
+        FloatVector a10 = start(first, part, o1), a11 = start(first, part, o1 + 8), a12 = start(first, part, o1 + 16);
+        FloatVector a20 = start(first, part, o2), a21 = start(first, part, o2 + 8), a22 = start(first, part, o2 + 16);
+        FloatVector a30 = start(first, part, o3), a31 = start(first, part, o3 + 8), a32 = start(first, part, o3 + 16);
+        for (int c = 0; c < len; c++) {
+            int wo = c * LANES;
+            FloatVector v0 = FloatVector.fromArray(F8, d, w0 + wo);
+            FloatVector v1 = FloatVector.fromArray(F8, d, w1 + wo);
+            FloatVector v2 = FloatVector.fromArray(F8, d, w2 + wo);
+            FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
+            a00 = v0.fma(b, a00);
+            a01 = v1.fma(b, a01);
+            a02 = v2.fma(b, a02);
+            b = FloatVector.broadcast(F8, x[x1 + c]);
+            a10 = v0.fma(b, a10);
+            a11 = v1.fma(b, a11);
+            a12 = v2.fma(b, a12);
+            b = FloatVector.broadcast(F8, x[x2 + c]);
+            a20 = v0.fma(b, a20);
+            a21 = v1.fma(b, a21);
+            a22 = v2.fma(b, a22);
+            b = FloatVector.broadcast(F8, x[x3 + c]);
+            a30 = v0.fma(b, a30);
+            a31 = v1.fma(b, a31);
+            a32 = v2.fma(b, a32);
+        }
+        a00.intoArray(part, off);
+        a01.intoArray(part, off + 8);
+        a02.intoArray(part, off + 16);
+        a10.intoArray(part, o1);
+        a11.intoArray(part, o1 + 8);
+        a12.intoArray(part, o1 + 16);
+        a20.intoArray(part, o2);
+        a21.intoArray(part, o2 + 8);
+        a22.intoArray(part, o2 + 16);
+        a30.intoArray(part, o3);
+        a31.intoArray(part, o3 + 8);
+        a32.intoArray(part, o3 + 16);
+    }
+
+    private static void kernel4x1(float[] x, int r, PanelMatrix w, int p, int c0, int len, boolean first,
+                                  float[] part, int off, int width) {
+        float[] d = w.data;
+        int k = w.k;
+        int x0 = r * k + c0;
+        int x1 = x0 + k;
+        int x2 = x1 + k;
+        int x3 = x2 + k;
+        int w0 = (p * k + c0) * LANES;
+        FloatVector a0 = start(first, part, off);
+        FloatVector a1 = start(first, part, off + width);
+        FloatVector a2 = start(first, part, off + 2 * width);
+        FloatVector a3 = start(first, part, off + 3 * width);
+        for (int c = 0; c < len; c++) {
+            FloatVector v0 = FloatVector.fromArray(F8, d, w0 + c * LANES);
+            a0 = v0.fma(FloatVector.broadcast(F8, x[x0 + c]), a0);
+            a1 = v0.fma(FloatVector.broadcast(F8, x[x1 + c]), a1);
+            a2 = v0.fma(FloatVector.broadcast(F8, x[x2 + c]), a2);
+            a3 = v0.fma(FloatVector.broadcast(F8, x[x3 + c]), a3);
+        }
+        a0.intoArray(part, off);
+        a1.intoArray(part, off + width);
+        a2.intoArray(part, off + 2 * width);
+        a3.intoArray(part, off + 3 * width);
+    }
+
+    private static void kernel1x3(float[] x, int r, PanelMatrix w, int p, int c0, int len, boolean first,
+                                  float[] part, int off) {
+        float[] d = w.data;
+        int k = w.k;
+        int x0 = r * k + c0;
+        int w0 = (p * k + c0) * LANES;
+        int w1 = w0 + k * LANES;
+        int w2 = w1 + k * LANES;
+        FloatVector a0 = start(first, part, off);
+        FloatVector a1 = start(first, part, off + LANES);
+        FloatVector a2 = start(first, part, off + 2 * LANES);
+        for (int c = 0; c < len; c++) {
+            int wo = c * LANES;
+            FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
+            a0 = FloatVector.fromArray(F8, d, w0 + wo).fma(b, a0);
+            a1 = FloatVector.fromArray(F8, d, w1 + wo).fma(b, a1);
+            a2 = FloatVector.fromArray(F8, d, w2 + wo).fma(b, a2);
+        }
+        a0.intoArray(part, off);
+        a1.intoArray(part, off + LANES);
+        a2.intoArray(part, off + 2 * LANES);
+    }
+
+    private static void kernel1x1(float[] x, int r, PanelMatrix w, int p, int c0, int len, boolean first,
+                                  float[] part, int off) {
+        float[] d = w.data;
+        int x0 = r * w.k + c0;
+        int w0 = (p * w.k + c0) * LANES;
+        FloatVector a0 = start(first, part, off);
+        for (int c = 0; c < len; c++) {
+            a0 = FloatVector.fromArray(F8, d, w0 + c * LANES).fma(FloatVector.broadcast(F8, x[x0 + c]), a0);
+        }
+        a0.intoArray(part, off);
+    }
+
+    @Override
+    public int parallelism() {
+        return workers.parts();
+    }
+
+    @Override
+    public void parallel(PartTask task) {
+        workers.checkOpen();
+        workers.run(task::run);
+    }
+
+    @Override
+    public void close() {
+        workers.close();
+    }
+}

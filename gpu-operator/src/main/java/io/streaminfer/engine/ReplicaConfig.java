@@ -1,0 +1,90 @@
+package io.streaminfer.engine;
+
+import java.io.Serializable;
+import java.time.Duration;
+
+/**
+ * Everything a replica needs to start. Serializable: the Flink job ships it to every subtask.
+ *
+ * @param modelPath llama2.c checkpoint
+ * @param tokenizerPath llama2.c tokenizer.bin
+ * @param modelName name records carry (and prompts may ask for)
+ * @param tensorParallelSize TP degree: rank threads of the worker group
+ * @param backend compute backend name: vector, openblas or scalar
+ * @param threadsPerRank compute threads each rank's backend owns
+ * @param maxBatch sequences decoded together: the KV cache holds this many slots
+ * @param maxContext positions per slot, at most the model's context length; 0 means the model's
+ * @param maxStepTokens most token rows one step computes (decode rows plus prefill chunks)
+ * @param maxWaiting admitted requests that may wait for a slot before trySubmit refuses
+ * @param collectiveTimeout how long a rank waits in a collective before failing the group
+ */
+public record ReplicaConfig(String modelPath, String tokenizerPath, String modelName, int tensorParallelSize,
+                            String backend, int threadsPerRank, int maxBatch, int maxContext, int maxStepTokens,
+                            int maxWaiting, Duration collectiveTimeout) implements Serializable {
+
+    public ReplicaConfig {
+        if (modelPath == null || modelPath.isBlank()) {
+            throw new IllegalArgumentException("model path is required");
+        }
+        if (tensorParallelSize < 1) {
+            throw new IllegalArgumentException("--tp must be >= 1, got " + tensorParallelSize);
+        }
+        if (threadsPerRank < 1) {
+            throw new IllegalArgumentException("threads per rank must be >= 1, got " + threadsPerRank);
+        }
+        if (maxBatch < 1) {
+            throw new IllegalArgumentException("--max-batch must be >= 1, got " + maxBatch);
+        }
+        if (maxContext < 0) {
+            throw new IllegalArgumentException("--max-context must be >= 0, got " + maxContext);
+        }
+        if (maxStepTokens < maxBatch) {
+            throw new IllegalArgumentException("--max-step-tokens (" + maxStepTokens
+                    + ") must be at least --max-batch (" + maxBatch + "): every running sequence decodes each step");
+        }
+        if (maxWaiting < 1) {
+            throw new IllegalArgumentException("--max-waiting must be >= 1, got " + maxWaiting);
+        }
+        if (collectiveTimeout == null || collectiveTimeout.isNegative() || collectiveTimeout.isZero()) {
+            throw new IllegalArgumentException("collective timeout must be positive");
+        }
+    }
+
+    /** Defaults for a model and tokenizer: vector backend, one thread per rank, 16 sequences. */
+    public static ReplicaConfig defaults(String modelPath, String tokenizerPath, int tensorParallelSize) {
+        return new ReplicaConfig(modelPath, tokenizerPath, modelNameOf(modelPath), tensorParallelSize, "vector", 1,
+                16, 0, 256, 64, Duration.ofSeconds(60));
+    }
+
+    public ReplicaConfig withBatch(int maxBatch, int maxStepTokens) {
+        return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout);
+    }
+
+    public ReplicaConfig withBackend(String backendName, int threads) {
+        return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backendName, threads,
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout);
+    }
+
+    public ReplicaConfig withMaxWaiting(int waiting) {
+        return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
+                maxBatch, maxContext, maxStepTokens, waiting, collectiveTimeout);
+    }
+
+    public ReplicaConfig withMaxContext(int context) {
+        return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
+                maxBatch, context, maxStepTokens, maxWaiting, collectiveTimeout);
+    }
+
+    public ReplicaConfig withCollectiveTimeout(Duration timeout) {
+        return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
+                maxBatch, maxContext, maxStepTokens, maxWaiting, timeout);
+    }
+
+    /** The file name without its extension: {@code stories260K.bin} is {@code stories260K}. */
+    public static String modelNameOf(String path) {
+        String file = java.nio.file.Path.of(path).getFileName().toString();
+        int dot = file.lastIndexOf('.');
+        return dot > 0 ? file.substring(0, dot) : file;
+    }
+}

@@ -1,0 +1,333 @@
+package io.streaminfer.model;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The SentencePiece-style BPE tokenizer of llama2.c ({@code tokenizer.bin}), encoding exactly as run.c's
+ * {@code encode} does. Immutable and safe to share between threads.
+ *
+ * <p>File format (little-endian): int32 max_token_length, then per entry: float32 score, int32 length, bytes.
+ */
+public final class Tokenizer {
+
+    public static final int UNKNOWN = 0;
+    public static final int BOS = 1;
+    public static final int EOS = 2;
+    /** Byte tokens {@code <0x00>..<0xFF>} start here (after unk, bos, eos). */
+    private static final int FIRST_BYTE_TOKEN = 3;
+    /** run.c's starting "best score": pairs scoring at or below it are never merged. */
+    private static final float NO_MERGE = -1e10f;
+
+    private final byte[][] pieces;            // (vocab) raw bytes of each piece
+    private final float[] scores;             // (vocab) merge priority
+    private final int maxTokenLength;
+    private final Map<ByteString, Integer> idOfPiece;  // lowest id for each distinct piece
+    private final int[] canonicalId;          // (vocab) lowest id with the same piece
+    private final Map<Long, Integer> mergeOf; // (canonical left, canonical right) -> id of the concatenation
+    private final byte[][] decodedPiece;      // (vocab) what decoding emits: a raw byte for <0xXX> pieces
+    private final int dummyPrefix;            // id of " ", or -1
+
+    private Tokenizer(byte[][] pieces, float[] scores, int maxTokenLength) {
+        this.pieces = pieces;
+        this.scores = scores;
+        this.maxTokenLength = maxTokenLength;
+        int vocab = pieces.length;
+        this.idOfPiece = new HashMap<>(vocab * 2);
+        this.canonicalId = new int[vocab];
+        for (int id = 0; id < vocab; id++) {
+            Integer first = idOfPiece.putIfAbsent(new ByteString(pieces[id]), id);
+            canonicalId[id] = first == null ? id : first;
+        }
+        // Every way to split a piece into two pieces is a merge; looking pairs up by id avoids building
+        // strings while encoding, and gives the same answer as looking up the concatenated string.
+        this.mergeOf = new HashMap<>();
+        for (int id = 0; id < vocab; id++) {
+            byte[] piece = pieces[id];
+            for (int split = 1; split < piece.length; split++) {
+                Integer left = idOfPiece.get(new ByteString(Arrays.copyOfRange(piece, 0, split)));
+                Integer right = left == null ? null
+                        : idOfPiece.get(new ByteString(Arrays.copyOfRange(piece, split, piece.length)));
+                if (right != null) {
+                    mergeOf.putIfAbsent(pairKey(left, right), canonicalId[id]);
+                }
+            }
+        }
+        this.decodedPiece = new byte[vocab][];
+        for (int id = 0; id < vocab; id++) {
+            int rawByte = byteTokenValue(pieces[id]);
+            decodedPiece[id] = rawByte >= 0 ? new byte[] {(byte) rawByte} : pieces[id];
+        }
+        Integer space = idOfPiece.get(new ByteString(new byte[] {' '}));
+        this.dummyPrefix = space == null ? -1 : space;
+    }
+
+    /**
+     * Loads the first {@code vocabularySize} entries of a llama2.c tokenizer file.
+     *
+     * @throws IOException naming the file and the entry where it ends early or is malformed
+     */
+    public static Tokenizer load(Path file, int vocabularySize) throws IOException {
+        if (vocabularySize <= 0) {
+            throw new IllegalArgumentException("vocabularySize must be > 0, got " + vocabularySize);
+        }
+        try (InputStream in = Files.newInputStream(file);
+             DataInputStream data = new DataInputStream(new java.io.BufferedInputStream(in, 1 << 16))) {
+            int maxTokenLength = readIntLE(data, file, "max_token_length");
+            if (maxTokenLength <= 0) {
+                throw new IOException(file + ": max_token_length must be > 0, got " + maxTokenLength);
+            }
+            byte[][] pieces = new byte[vocabularySize][];
+            float[] scores = new float[vocabularySize];
+            for (int id = 0; id < vocabularySize; id++) {
+                String where = "entry " + id + " of the " + vocabularySize + " the model needs";
+                scores[id] = Float.intBitsToFloat(readIntLE(data, file, where));
+                int length = readIntLE(data, file, where);
+                if (length < 0 || length > maxTokenLength) {
+                    throw new IOException(file + ": " + where + " has length " + length
+                            + ", outside [0, max_token_length=" + maxTokenLength + "]");
+                }
+                pieces[id] = new byte[length];
+                try {
+                    data.readFully(pieces[id]);
+                } catch (EOFException e) {
+                    throw new IOException(file + ": the file ends inside " + where
+                            + " (the tokenizer has fewer entries than the model's vocabulary)", e);
+                }
+            }
+            return new Tokenizer(pieces, scores, maxTokenLength);
+        }
+    }
+
+    private static int readIntLE(DataInputStream data, Path file, String where) throws IOException {
+        try {
+            return Integer.reverseBytes(data.readInt());
+        } catch (EOFException e) {
+            throw new IOException(file + ": the file ends before " + where
+                    + " (the tokenizer has fewer entries than the model's vocabulary)", e);
+        }
+    }
+
+    public int vocabularySize() {
+        return pieces.length;
+    }
+
+    public int maxTokenLength() {
+        return maxTokenLength;
+    }
+
+    /** The piece of a token as stored (byte tokens read "<0xXX>"), decoded as UTF-8. */
+    public String piece(int id) {
+        checkId(id);
+        return new String(pieces[id], StandardCharsets.UTF_8);
+    }
+
+    public float score(int id) {
+        checkId(id);
+        return scores[id];
+    }
+
+    /** The id of an exact piece, or -1. */
+    public int lookup(String piece) {
+        Integer id = idOfPiece.get(new ByteString(piece.getBytes(StandardCharsets.UTF_8)));
+        return id == null ? -1 : id;
+    }
+
+    /**
+     * Encodes text as run.c does: optional BOS, the dummy-prefix " " token for non-empty text, one token per
+     * UTF-8 code point (or one per byte, id = byte + 3, when the code point is not a piece), then repeated
+     * merges of the adjacent pair whose concatenation is the best-scoring piece (the first such pair on ties),
+     * then optional EOS. Unlike C strings, a U+0000 in the text is encoded (as a byte token), not an end.
+     */
+    public int[] encode(String text, boolean bos, boolean eos) {
+        if (text == null) {
+            throw new IllegalArgumentException("cannot encode null text");
+        }
+        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+        int[] tokens = new int[utf8.length + 3];
+        int n = 0;
+        if (bos) {
+            tokens[n++] = BOS;
+        }
+        if (utf8.length > 0) {
+            if (dummyPrefix < 0) {
+                throw new IllegalStateException("the vocabulary has no \" \" piece for the dummy prefix");
+            }
+            tokens[n++] = dummyPrefix;
+        }
+        n = appendCodePoints(utf8, tokens, n);
+        n = mergePairs(tokens, n);
+        if (eos) {
+            tokens[n++] = EOS;
+        }
+        return Arrays.copyOf(tokens, n);
+    }
+
+    /** Groups a lead byte with up to three following continuation bytes, exactly as run.c scans. */
+    private int appendCodePoints(byte[] utf8, int[] tokens, int n) {
+        int start = 0;
+        while (start < utf8.length) {
+            int end = start + 1;
+            while (end < utf8.length && isContinuation(utf8[end]) && end - start < 4) {
+                end++;
+            }
+            Integer id = idOfPiece.get(new ByteString(Arrays.copyOfRange(utf8, start, end)));
+            if (id != null) {
+                tokens[n++] = id;
+            } else {
+                for (int i = start; i < end; i++) {
+                    int byteToken = (utf8[i] & 0xFF) + FIRST_BYTE_TOKEN;
+                    if (byteToken >= pieces.length) {
+                        throw new IllegalArgumentException("byte 0x" + Integer.toHexString(utf8[i] & 0xFF)
+                                + " has no byte token in a vocabulary of " + pieces.length);
+                    }
+                    tokens[n++] = byteToken;
+                }
+            }
+            start = end;
+        }
+        return n;
+    }
+
+    private static boolean isContinuation(byte b) {
+        return (b & 0xC0) == 0x80;
+    }
+
+    /** Merges in place; returns the new length. pairMerge[i] is the merge of tokens i and i+1, or -1. */
+    private int mergePairs(int[] tokens, int n) {
+        if (n < 2) {
+            return n;
+        }
+        int[] pairMerge = new int[n - 1];
+        for (int i = 0; i < n - 1; i++) {
+            pairMerge[i] = merge(tokens[i], tokens[i + 1]);
+        }
+        while (true) {
+            float bestScore = NO_MERGE;
+            int bestIndex = -1;
+            for (int i = 0; i < n - 1; i++) {
+                int merged = pairMerge[i];
+                if (merged >= 0 && scores[merged] > bestScore) {
+                    bestScore = scores[merged];
+                    bestIndex = i;
+                }
+            }
+            if (bestIndex < 0) {
+                return n;
+            }
+            tokens[bestIndex] = pairMerge[bestIndex];
+            System.arraycopy(tokens, bestIndex + 2, tokens, bestIndex + 1, n - bestIndex - 2);
+            System.arraycopy(pairMerge, bestIndex + 1, pairMerge, bestIndex, n - bestIndex - 2);
+            n--;
+            if (bestIndex > 0) {
+                pairMerge[bestIndex - 1] = merge(tokens[bestIndex - 1], tokens[bestIndex]);
+            }
+            if (bestIndex < n - 1) {
+                pairMerge[bestIndex] = merge(tokens[bestIndex], tokens[bestIndex + 1]);
+            }
+        }
+    }
+
+    private int merge(int left, int right) {
+        Integer merged = mergeOf.get(pairKey(canonicalId[left], canonicalId[right]));
+        return merged == null ? -1 : merged;
+    }
+
+    private static long pairKey(int left, int right) {
+        return ((long) left << 32) | (right & 0xFFFFFFFFL);
+    }
+
+    /**
+     * The bytes tokens stand for: pieces concatenated, {@code <0xXX>} pieces as the raw byte XX, BOS and EOS
+     * as nothing, and the leading space dropped from a piece that follows BOS (run.c's rule; BOS may be
+     * {@code previousToken} or inside the array).
+     *
+     * @param previousToken the token before {@code tokens[0]}, or -1 if none
+     */
+    public byte[] decodeBytes(int[] tokens, int previousToken) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(tokens.length * 4);
+        int previous = previousToken;
+        for (int token : tokens) {
+            checkId(token);
+            if (token != BOS && token != EOS) {
+                byte[] piece = decodedPiece[token];
+                int skip = previous == BOS && piece.length > 0 && piece[0] == ' ' ? 1 : 0;
+                out.write(piece, skip, piece.length - skip);
+            }
+            previous = token;
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * Decodes tokens to text (see {@link #decodeBytes}); the bytes are joined before UTF-8 decoding, so a
+     * character split over byte tokens comes out whole; malformed sequences become U+FFFD.
+     */
+    public String decode(int[] tokens, int previousToken) {
+        return decodeUtf8(decodeBytes(tokens, previousToken));
+    }
+
+    /** Lenient UTF-8 decoding: malformed or truncated sequences become U+FFFD. */
+    public static String decodeUtf8(byte[] bytes) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPLACE)
+                .onUnmappableCharacter(CodingErrorAction.REPLACE);
+        try {
+            CharBuffer chars = decoder.decode(ByteBuffer.wrap(bytes));
+            return chars.toString();
+        } catch (CharacterCodingException e) {
+            throw new IllegalStateException("UTF-8 decoding with REPLACE cannot fail", e);
+        }
+    }
+
+    private void checkId(int id) {
+        if (id < 0 || id >= pieces.length) {
+            throw new IllegalArgumentException("token id " + id + " out of range [0, " + pieces.length + ")");
+        }
+    }
+
+    /** The byte of a {@code <0xXX>} piece, or -1 for any other piece. */
+    private static int byteTokenValue(byte[] piece) {
+        if (piece.length != 6 || piece[0] != '<' || piece[1] != '0' || piece[2] != 'x' || piece[5] != '>') {
+            return -1;
+        }
+        int high = Character.digit(piece[3], 16);
+        int low = Character.digit(piece[4], 16);
+        return high < 0 || low < 0 ? -1 : high * 16 + low;
+    }
+
+    /** A byte string with value equality, as a map key. */
+    private static final class ByteString {
+        private final byte[] bytes;
+        private final int hash;
+
+        ByteString(byte[] bytes) {
+            this.bytes = bytes;
+            this.hash = Arrays.hashCode(bytes);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ByteString other && hash == other.hash && Arrays.equals(bytes, other.bytes);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+}
