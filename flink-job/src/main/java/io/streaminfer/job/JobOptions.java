@@ -1,0 +1,165 @@
+package io.streaminfer.job;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.description.BlockElement;
+import org.apache.flink.configuration.description.TextElement;
+
+/**
+ * Every setting of the {@code run} and {@code demo} commands: a typed Flink {@link ConfigOption} with
+ * its default and description, and the CLI flag that sets it ({@link Flag}). The CLI turns the flags
+ * into a {@link org.apache.flink.configuration.Configuration}; job code reads it with
+ * {@code config.get(JobOptions.TP)}.
+ */
+public final class JobOptions {
+    private JobOptions() {}
+
+    /** Compute backend of each rank. */
+    public enum Backend { CPU, CUDA }
+
+    // ---- Kafka ----
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("streaminfer.kafka.bootstrap-servers")
+            .stringType().noDefaultValue()
+            .withDescription("Kafka bootstrap servers (host:port,...). Required by run unless --input is given.");
+    public static final ConfigOption<String> INPUT_TOPIC = ConfigOptions.key("streaminfer.kafka.input-topic")
+            .stringType().defaultValue("prompts").withDescription("Topic of Avro PromptRecords.");
+    public static final ConfigOption<String> OUTPUT_TOPIC = ConfigOptions.key("streaminfer.kafka.output-topic")
+            .stringType().defaultValue("completions")
+            .withDescription("Topic for Avro CompletionRecords (written in transactions, keyed by id).");
+    public static final ConfigOption<String> DEAD_LETTER_TOPIC = ConfigOptions.key("streaminfer.kafka.dead-letter-topic")
+            .stringType().defaultValue("prompts-dlq")
+            .withDescription("Topic for DeadLetterRecords: inputs that could not become requests, with the reason.");
+    public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("streaminfer.kafka.group-id")
+            .stringType().defaultValue("streaminfer").withDescription("Consumer group id of the prompt source.");
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions.key("streaminfer.kafka.transactional-id-prefix")
+            .stringType().defaultValue("streaminfer")
+            .withDescription("Prefix of the sink's transactional ids; unique per job writing to a cluster.");
+    public static final ConfigOption<Map<String, String>> KAFKA_PROPERTIES = ConfigOptions.key("streaminfer.kafka.properties")
+            .mapType().defaultValue(Map.of())
+            .withDescription("Extra Kafka client properties for source and sinks (e.g. SASL/SSL settings), "
+                    + "given as key=value; repeatable.");
+
+    // ---- Model and engine ----
+    public static final ConfigOption<String> MODEL_PATH = ConfigOptions.key("streaminfer.model.path")
+            .stringType().noDefaultValue().withDescription("Checkpoint file (llama2.c format).");
+    public static final ConfigOption<String> TOKENIZER_PATH = ConfigOptions.key("streaminfer.tokenizer.path")
+            .stringType().noDefaultValue().withDescription("Tokenizer file (llama2.c tokenizer.bin format).");
+    public static final ConfigOption<String> MODEL_NAME = ConfigOptions.key("streaminfer.model.name")
+            .stringType().noDefaultValue()
+            .withDescription("Model name that records carry and prompts may ask for; default: the checkpoint's "
+                    + "file name without extension.");
+    public static final ConfigOption<Backend> BACKEND = ConfigOptions.key("streaminfer.backend")
+            .enumType(Backend.class).defaultValue(Backend.CPU).withDescription("Compute backend: cpu or cuda.");
+    public static final ConfigOption<Integer> TENSOR_PARALLELISM = ConfigOptions.key("streaminfer.tp")
+            .intType().defaultValue(1).withDescription("Tensor-parallel degree: rank threads per replica.");
+    public static final ConfigOption<Integer> DATA_PARALLELISM = ConfigOptions.key("streaminfer.parallelism")
+            .intType().defaultValue(1)
+            .withDescription("Data-parallel degree: replicas, i.e. the parallelism of the inference operator.");
+    public static final ConfigOption<Integer> MAX_BATCH = ConfigOptions.key("streaminfer.max-batch")
+            .intType().defaultValue(64).withDescription("Most sequences one replica decodes together.");
+    public static final ConfigOption<Integer> KV_BUDGET_TOKENS = ConfigOptions.key("streaminfer.kv-budget-tokens")
+            .intType().defaultValue(0)
+            .withDescription("KV-cache budget of one replica, in token positions; 0 means max-batch x context length.");
+    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("streaminfer.checkpoint-interval")
+            .durationType().defaultValue(Duration.ofSeconds(10))
+            .withDescription("Flink checkpoint interval (e.g. 10s, 500ms); completions commit to Kafka on checkpoints.");
+
+    // ---- Offline mode ----
+    public static final ConfigOption<String> INPUT_PATH = ConfigOptions.key("streaminfer.offline.input")
+            .stringType().noDefaultValue()
+            .withDescription("Offline mode: a JSON Lines file, or a directory of them, of PromptRecords (instead of Kafka).");
+    public static final ConfigOption<String> OUTPUT_PATH = ConfigOptions.key("streaminfer.offline.output")
+            .stringType().noDefaultValue()
+            .withDescription("Offline mode: directory for completion and dead-letter JSON Lines files.");
+
+    // ---- demo ----
+    public static final ConfigOption<Integer> DEMO_PROMPTS = ConfigOptions.key("streaminfer.demo.prompts")
+            .intType().defaultValue(32).withDescription("How many prompts the demo produces into its embedded broker.");
+
+    /**
+     * A CLI flag bound to an option.
+     *
+     * @param name the flag, e.g. {@code --tp}
+     * @param paramLabel what the value is, for the help, e.g. {@code N}
+     * @param option the option it sets
+     */
+    public record Flag(String name, String paramLabel, ConfigOption<?> option) {
+        /** Description and default, as the help shows them. */
+        public String help() {
+            String text = describe(option);
+            return option.hasDefaultValue() ? text + " Default: " + shownDefault(option.defaultValue()) + "." : text;
+        }
+
+        /** Whether the flag may be given several times (map options: key=value each). */
+        public boolean repeatable() {
+            return option == KAFKA_PROPERTIES;
+        }
+    }
+
+    private static final List<Flag> KAFKA_FLAGS = List.of(
+            new Flag("--bootstrap-servers", "HOSTS", BOOTSTRAP_SERVERS),
+            new Flag("--group-id", "ID", GROUP_ID),
+            new Flag("--transactional-id-prefix", "PREFIX", TRANSACTIONAL_ID_PREFIX),
+            new Flag("--kafka-property", "KEY=VALUE", KAFKA_PROPERTIES));
+    private static final List<Flag> TOPIC_FLAGS = List.of(
+            new Flag("--input-topic", "TOPIC", INPUT_TOPIC),
+            new Flag("--output-topic", "TOPIC", OUTPUT_TOPIC),
+            new Flag("--dead-letter-topic", "TOPIC", DEAD_LETTER_TOPIC));
+    private static final List<Flag> ENGINE_FLAGS = List.of(
+            new Flag("--model", "FILE", MODEL_PATH),
+            new Flag("--tokenizer", "FILE", TOKENIZER_PATH),
+            new Flag("--model-name", "NAME", MODEL_NAME),
+            new Flag("--backend", "cpu|cuda", BACKEND),
+            new Flag("--tp", "N", TENSOR_PARALLELISM),
+            new Flag("--parallelism", "N", DATA_PARALLELISM),
+            new Flag("--max-batch", "N", MAX_BATCH),
+            new Flag("--kv-budget", "TOKENS", KV_BUDGET_TOKENS),
+            new Flag("--checkpoint-interval", "DURATION", CHECKPOINT_INTERVAL));
+
+    /** Flags of {@code run}: Kafka mode, or offline mode with --input/--output. */
+    public static List<Flag> runFlags() {
+        return concat(KAFKA_FLAGS, TOPIC_FLAGS, ENGINE_FLAGS, List.of(
+                new Flag("--input", "FILE_OR_DIR", INPUT_PATH),
+                new Flag("--output", "DIR", OUTPUT_PATH)));
+    }
+
+    /** Flags of {@code demo}: an embedded broker replaces the Kafka settings. */
+    public static List<Flag> demoFlags() {
+        return concat(TOPIC_FLAGS, ENGINE_FLAGS, List.of(new Flag("--prompts", "N", DEMO_PROMPTS)));
+    }
+
+    @SafeVarargs
+    private static List<Flag> concat(List<Flag>... parts) {
+        List<Flag> all = new java.util.ArrayList<>();
+        for (List<Flag> p : parts) {
+            all.addAll(p);
+        }
+        return List.copyOf(all);
+    }
+
+    static String describe(ConfigOption<?> option) {
+        StringBuilder text = new StringBuilder();
+        for (BlockElement block : option.description().getBlocks()) {
+            if (block instanceof TextElement t) {
+                text.append(t.getFormat());
+            }
+        }
+        return text.toString();
+    }
+
+    private static String shownDefault(Object value) {
+        if (value instanceof Duration d) {
+            return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+        }
+        if (value instanceof Enum<?> e) {
+            return e.name().toLowerCase(java.util.Locale.ROOT);
+        }
+        if (value instanceof Map<?, ?> m && m.isEmpty()) {
+            return "none";
+        }
+        return String.valueOf(value);
+    }
+}

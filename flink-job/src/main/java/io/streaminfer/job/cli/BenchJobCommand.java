@@ -1,0 +1,82 @@
+package io.streaminfer.job.cli;
+
+import io.streaminfer.engine.ModelFiles;
+import io.streaminfer.job.JobOptions;
+import io.streaminfer.model.SyntheticCheckpoint;
+import io.streaminfer.job.local.JobBenchmark;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import org.apache.flink.configuration.Configuration;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code streaminfer bench-job}: the same prompts through the bare engine and through the Kafka job. */
+@Command(name = "bench-job", mixinStandardHelpOptions = true,
+        description = "Measure Flink's overhead: throughput of the streaming job (embedded Kafka in and out, "
+                + "exactly once, MiniCluster) next to the bare engine's on the same prompts.")
+public final class BenchJobCommand implements Callable<Integer>, CheckedCommand {
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "FILE|synthetic:...", required = true,
+            description = "Checkpoint file (llama2.c format), or a synthetic model such as synthetic:stories15M.")
+    private String model;
+    @Option(names = "--tokenizer", paramLabel = "FILE", required = true, description = "Tokenizer file (llama2.c format).")
+    private String tokenizer;
+    @Option(names = "--prompts", paramLabel = "N", defaultValue = "128", description = "Prompts. Default: ${DEFAULT-VALUE}.")
+    private int prompts;
+    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "64", description = "Tokens per prompt. Default: ${DEFAULT-VALUE}.")
+    private int maxTokens;
+    @Option(names = "--tp", paramLabel = "N", defaultValue = "1", description = "Tensor-parallel degree. Default: ${DEFAULT-VALUE}.")
+    private int tp;
+    @Option(names = "--parallelism", paramLabel = "N", defaultValue = "1", description = "Data-parallel replicas. Default: ${DEFAULT-VALUE}.")
+    private int dp;
+    @Option(names = "--max-batch", paramLabel = "N", defaultValue = "64", description = "Sequences per replica. Default: ${DEFAULT-VALUE}.")
+    private int maxBatch;
+    @Option(names = "--checkpoint-interval", paramLabel = "MILLIS", defaultValue = "1000",
+            description = "Checkpoint (and commit) interval of the job, in ms. Default: ${DEFAULT-VALUE}.")
+    private long checkpointMillis;
+
+    @Override
+    public void check() {
+        try {
+            if (!SyntheticCheckpoint.isDescription(model)) {
+                FileChecks.readableFile("--model", model);
+            }
+            FileChecks.readableFile("--tokenizer", tokenizer);
+            if (prompts < 1 || maxTokens < 1 || tp < 1 || dp < 1 || maxBatch < 1 || checkpointMillis < 1) {
+                throw new IllegalArgumentException("--prompts, --max-tokens, --tp, --parallelism, --max-batch and "
+                        + "--checkpoint-interval must be >= 1");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.MODEL_PATH, ModelFiles.resolve(model).toString());
+        conf.set(JobOptions.TOKENIZER_PATH, tokenizer);
+        conf.set(JobOptions.TENSOR_PARALLELISM, tp);
+        conf.set(JobOptions.DATA_PARALLELISM, dp);
+        conf.set(JobOptions.MAX_BATCH, maxBatch);
+        conf.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(checkpointMillis));
+        PrintWriter err = spec.commandLine().getErr();
+        JobBenchmark.Result result = JobBenchmark.run(conf, prompts, maxTokens, line -> {
+            err.println("bench-job: " + line);
+            err.flush();
+        });
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(result.table());
+        out.printf("reproduce: java -jar flink-job/target/streaminfer.jar bench-job --model %s --tokenizer %s --prompts %d "
+                + "--max-tokens %d --tp %d --parallelism %d --max-batch %d%n", model, tokenizer, prompts, maxTokens, tp, dp,
+                maxBatch);
+        out.flush();
+        return Cli.EXIT_OK;
+    }
+}

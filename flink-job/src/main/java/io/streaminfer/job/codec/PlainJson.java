@@ -1,0 +1,269 @@
+package io.streaminfer.job.codec;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.LogicalType;
+import org.apache.avro.LogicalTypes;
+import org.apache.avro.Schema;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificRecord;
+
+/**
+ * Flat Avro records as plain JSON objects with the schema's field names ({@code {"id":"a1","max_tokens":64}}),
+ * not Avro's own JSON encoding (which wraps unions). Driven by the schema, so a field added to an
+ * {@code .avsc} needs no change here. Absent fields take the schema default; unknown fields are an
+ * error (a misspelt {@code max_token} must not be silently ignored). Timestamps are epoch millis,
+ * bytes are base64 strings. Thread-safe.
+ */
+public final class PlainJson {
+    private static final ObjectMapper MAPPER = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+    private PlainJson() {}
+
+    /** Parses one JSON object into a record of {@code type}. */
+    public static <T extends SpecificRecord> T parse(String json, Class<T> type) throws InvalidRecordException {
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new InvalidRecordException("malformed JSON: " + e.getOriginalMessage());
+        }
+        if (node == null || node.isMissingNode()) {
+            throw new InvalidRecordException("empty line: expected a JSON object");
+        }
+        return fromJson(node, type);
+    }
+
+    /** The textual {@code id} of a JSON object, or null when the text has none (or is not JSON). */
+    public static String idOf(String json) {
+        try {
+            JsonNode id = MAPPER.readTree(json).get("id");
+            return id != null && id.isTextual() ? id.textValue() : null;
+        } catch (JsonProcessingException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Converts a parsed JSON object into a record of {@code type}. */
+    @SuppressWarnings("unchecked")
+    public static <T extends SpecificRecord> T fromJson(JsonNode node, Class<T> type) throws InvalidRecordException {
+        Schema schema = SpecificData.get().getSchema(type);
+        if (!node.isObject()) {
+            throw new InvalidRecordException("expected a JSON object for " + type.getSimpleName() + ", got "
+                    + kind(node));
+        }
+        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (schema.getField(name) == null) {
+                throw new InvalidRecordException("unknown field \"" + name + "\" in " + type.getSimpleName());
+            }
+        }
+        T record = (T) SpecificData.get().newRecord(null, schema);
+        for (Schema.Field field : schema.getFields()) {
+            JsonNode value = node.get(field.name());
+            Object converted;
+            if (value == null) {
+                if (!field.hasDefaultValue()) {
+                    throw new InvalidRecordException("missing required field \"" + field.name() + "\"");
+                }
+                converted = SpecificData.get().deepCopy(field.schema(), SpecificData.get().getDefaultValue(field));
+            } else {
+                converted = convert(value, field.schema(), field.name());
+            }
+            record.put(field.pos(), converted);
+        }
+        return record;
+    }
+
+    /** One line of JSON, no trailing newline. */
+    public static String toJsonLine(SpecificRecord record) {
+        try {
+            return MAPPER.writeValueAsString(toJson(record));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("could not write JSON for " + record.getSchema().getName(), e);
+        }
+    }
+
+    public static ObjectNode toJson(SpecificRecord record) {
+        ObjectNode out = NODES.objectNode();
+        for (Schema.Field field : record.getSchema().getFields()) {
+            out.set(field.name(), write(record.get(field.pos()), field.schema()));
+        }
+        return out;
+    }
+
+    private static Object convert(JsonNode value, Schema schema, String path) throws InvalidRecordException {
+        if (schema.getType() == Schema.Type.UNION) {
+            if (value.isNull()) {
+                if (schema.getTypes().stream().anyMatch(s -> s.getType() == Schema.Type.NULL)) {
+                    return null;
+                }
+                throw new InvalidRecordException("field \"" + path + "\" must not be null");
+            }
+            for (Schema branch : schema.getTypes()) {
+                if (branch.getType() != Schema.Type.NULL) {
+                    return convert(value, branch, path); // our unions are [null, T]
+                }
+            }
+        }
+        if (value.isNull() && schema.getType() != Schema.Type.NULL) {
+            throw new InvalidRecordException("field \"" + path + "\" must not be null");
+        }
+        LogicalType logical = schema.getLogicalType();
+        switch (schema.getType()) {
+            case NULL:
+                if (value.isNull()) {
+                    return null;
+                }
+                throw mismatch(path, "null", value);
+            case STRING:
+                if (value.isTextual()) {
+                    return value.textValue();
+                }
+                throw mismatch(path, "a string", value);
+            case BOOLEAN:
+                if (value.isBoolean()) {
+                    return value.booleanValue();
+                }
+                throw mismatch(path, "true or false", value);
+            case INT:
+                if (value.isIntegralNumber() && value.canConvertToInt()) {
+                    return value.intValue();
+                }
+                throw mismatch(path, "an integer (32-bit)", value);
+            case LONG:
+                if (value.isIntegralNumber() && value.canConvertToLong()) {
+                    return logical instanceof LogicalTypes.TimestampMillis
+                            ? Instant.ofEpochMilli(value.longValue()) : (Object) value.longValue();
+                }
+                throw mismatch(path, logical instanceof LogicalTypes.TimestampMillis
+                        ? "epoch milliseconds (an integer)" : "an integer (64-bit)", value);
+            case FLOAT:
+                if (value.isNumber()) {
+                    return value.floatValue();
+                }
+                throw mismatch(path, "a number", value);
+            case DOUBLE:
+                if (value.isNumber()) {
+                    return value.doubleValue();
+                }
+                throw mismatch(path, "a number", value);
+            case BYTES:
+                if (value.isTextual()) {
+                    try {
+                        return ByteBuffer.wrap(Base64.getDecoder().decode(value.textValue()));
+                    } catch (IllegalArgumentException e) {
+                        throw mismatch(path, "base64 text", value);
+                    }
+                }
+                throw mismatch(path, "base64 text", value);
+            case ENUM:
+                if (value.isTextual() && schema.hasEnumSymbol(value.textValue())) {
+                    return SpecificData.get().createEnum(value.textValue(), schema);
+                }
+                throw mismatch(path, "one of " + schema.getEnumSymbols(), value);
+            case ARRAY: {
+                if (!value.isArray()) {
+                    throw mismatch(path, "an array", value);
+                }
+                List<Object> items = new ArrayList<>(value.size());
+                for (int i = 0; i < value.size(); i++) {
+                    items.add(convert(value.get(i), schema.getElementType(), path + "[" + i + "]"));
+                }
+                return items;
+            }
+            case MAP: {
+                if (!value.isObject()) {
+                    throw mismatch(path, "an object", value);
+                }
+                Map<String, Object> entries = new LinkedHashMap<>();
+                for (Iterator<Map.Entry<String, JsonNode>> it = value.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    entries.put(e.getKey(), convert(e.getValue(), schema.getValueType(), path + "." + e.getKey()));
+                }
+                return entries;
+            }
+            default:
+                throw new InvalidRecordException("field \"" + path + "\" has a schema type (" + schema.getType()
+                        + ") that plain JSON does not support");
+        }
+    }
+
+    private static JsonNode write(Object value, Schema schema) {
+        if (value == null) {
+            return NODES.nullNode();
+        }
+        if (schema.getType() == Schema.Type.UNION) {
+            for (Schema branch : schema.getTypes()) {
+                if (branch.getType() != Schema.Type.NULL) {
+                    return write(value, branch); // our unions are [null, T]
+                }
+            }
+        }
+        switch (schema.getType()) {
+            case STRING:
+            case ENUM:
+                return NODES.textNode(value.toString());
+            case BOOLEAN:
+                return NODES.booleanNode((Boolean) value);
+            case INT:
+                return NODES.numberNode((Integer) value);
+            case LONG:
+                return value instanceof Instant instant ? NODES.numberNode(instant.toEpochMilli())
+                        : NODES.numberNode((Long) value);
+            case FLOAT:
+                return NODES.numberNode((Float) value);
+            case DOUBLE:
+                return NODES.numberNode((Double) value);
+            case BYTES: {
+                ByteBuffer buffer = ((ByteBuffer) value).duplicate();
+                byte[] bytes = new byte[buffer.remaining()];
+                buffer.get(bytes);
+                return NODES.textNode(Base64.getEncoder().encodeToString(bytes));
+            }
+            case ARRAY: {
+                ArrayNode array = NODES.arrayNode();
+                for (Object item : (Iterable<?>) value) {
+                    array.add(write(item, schema.getElementType()));
+                }
+                return array;
+            }
+            case MAP: {
+                ObjectNode object = NODES.objectNode();
+                for (Map.Entry<?, ?> e : ((Map<?, ?>) value).entrySet()) {
+                    object.set(e.getKey().toString(), write(e.getValue(), schema.getValueType()));
+                }
+                return object;
+            }
+            default:
+                throw new IllegalStateException("plain JSON does not support schema type " + schema.getType());
+        }
+    }
+
+    private static InvalidRecordException mismatch(String path, String expected, JsonNode got) {
+        String shown = got.toString();
+        if (shown.length() > 40) {
+            shown = shown.substring(0, 37) + "...";
+        }
+        return new InvalidRecordException("field \"" + path + "\" must be " + expected + ", got " + kind(got) + " " + shown);
+    }
+
+    private static String kind(JsonNode node) {
+        return node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

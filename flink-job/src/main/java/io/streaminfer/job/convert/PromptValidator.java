@@ -1,0 +1,137 @@
+package io.streaminfer.job.convert;
+
+import io.streaminfer.engine.GenerationRequest;
+import io.streaminfer.engine.SamplingParams;
+import io.streaminfer.schemas.PromptRecord;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.ToIntFunction;
+
+/**
+ * Turns a PromptRecord into a {@link GenerationRequest}, or into the reason it cannot run. Every input
+ * gives exactly one of the two; nothing throws. Defaults for absent sampling fields: max_tokens 256,
+ * temperature 1.0, top_p 1.0, top_k 0 (off), seed {@link SeedDerivation#seedFromId(String)}, no stops,
+ * no logprobs.
+ *
+ * <p>Not serializable (it holds the tokenizer's counter): build one per subtask, e.g. in {@code open()}.
+ */
+public final class PromptValidator {
+    public static final int DEFAULT_MAX_TOKENS = 256;
+    public static final float DEFAULT_TEMPERATURE = 1.0f;
+    public static final float DEFAULT_TOP_P = 1.0f;
+    public static final int DEFAULT_TOP_K = 0;
+
+    private final String modelName;
+    private final ToIntFunction<String> tokenCounter;
+    private final int contextLength;
+
+    /**
+     * @param modelName the loaded model; a record naming another model is rejected
+     * @param tokenCounter tokens a text prompt takes as the replica encodes it (BOS included)
+     * @param contextLength the model's context (seq_len)
+     */
+    public PromptValidator(String modelName, ToIntFunction<String> tokenCounter, int contextLength) {
+        this.modelName = Objects.requireNonNull(modelName, "modelName");
+        this.tokenCounter = Objects.requireNonNull(tokenCounter, "tokenCounter");
+        if (contextLength < 2) {
+            throw new IllegalArgumentException("contextLength must be >= 2, got " + contextLength);
+        }
+        this.contextLength = contextLength;
+    }
+
+    public ValidationResult validate(PromptRecord record) {
+        try {
+            return check(record);
+        } catch (RuntimeException e) {
+            // The tokenizer or a record invariant failed; still one clear answer for this input.
+            String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            return ValidationResult.invalid("cannot run the prompt: " + message);
+        }
+    }
+
+    private ValidationResult check(PromptRecord r) {
+        if (r == null) {
+            return ValidationResult.invalid("missing record");
+        }
+        String id = r.getId();
+        if (id == null || id.isBlank()) {
+            return ValidationResult.invalid("missing id");
+        }
+        String prompt = r.getPrompt();
+        List<Integer> ids = r.getPromptTokenIds();
+        if (prompt == null && ids == null) {
+            return ValidationResult.invalid("missing prompt: give prompt or prompt_token_ids");
+        }
+        if (prompt != null && ids != null) {
+            return ValidationResult.invalid("give only one of prompt and prompt_token_ids, not both");
+        }
+        if (r.getModel() != null && !r.getModel().equals(modelName)) {
+            return ValidationResult.invalid("model \"" + r.getModel() + "\" is not the loaded model \"" + modelName + "\"");
+        }
+
+        int maxTokens = orDefault(r.getMaxTokens(), DEFAULT_MAX_TOKENS);
+        float temperature = orDefault(r.getTemperature(), DEFAULT_TEMPERATURE);
+        float topP = orDefault(r.getTopP(), DEFAULT_TOP_P);
+        int topK = orDefault(r.getTopK(), DEFAULT_TOP_K);
+        if (maxTokens < 1) {
+            return ValidationResult.invalid("max_tokens must be >= 1, got " + maxTokens);
+        }
+        if (!(temperature >= 0) || Float.isInfinite(temperature)) {
+            return ValidationResult.invalid("temperature must be a finite number >= 0, got " + temperature);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            return ValidationResult.invalid("top_p must be within (0, 1], got " + topP);
+        }
+        if (topK < 0) {
+            return ValidationResult.invalid("top_k must be >= 0, got " + topK);
+        }
+        List<String> stop = r.getStop() == null ? List.of() : r.getStop();
+        for (String s : stop) {
+            if (s == null || s.isEmpty()) {
+                return ValidationResult.invalid("stop strings must not be empty");
+            }
+        }
+
+        int[] tokenIds = null;
+        int promptTokens;
+        if (ids != null) {
+            if (ids.isEmpty()) {
+                return ValidationResult.invalid("prompt_token_ids must not be empty");
+            }
+            tokenIds = new int[ids.size()];
+            for (int i = 0; i < tokenIds.length; i++) {
+                Integer t = ids.get(i);
+                if (t == null || t < 0) {
+                    return ValidationResult.invalid("prompt_token_ids[" + i + "] must be a token id >= 0, got " + t);
+                }
+                tokenIds[i] = t;
+            }
+            promptTokens = tokenIds.length;
+        } else {
+            promptTokens = tokenCounter.applyAsInt(prompt);
+        }
+        String target = r.getTarget();
+        if (target != null) {
+            // Scoring feeds prompt + target; the counter counts BOS and the dummy-prefix space for the
+            // target too, so this errs on the safe side by a token or two.
+            int total = promptTokens + tokenCounter.applyAsInt(target);
+            if (total > contextLength) {
+                return ValidationResult.invalid("prompt and target take " + total
+                        + " tokens, more than the context of " + contextLength);
+            }
+        } else if (promptTokens >= contextLength) {
+            // At least one position must remain for a generated token.
+            return ValidationResult.invalid("prompt takes " + promptTokens + " tokens; the context holds "
+                    + contextLength + ", so at most " + (contextLength - 1) + " leave room to generate");
+        }
+
+        long seed = r.getSeed() != null ? r.getSeed() : SeedDerivation.seedFromId(id);
+        boolean logprobs = Boolean.TRUE.equals(r.getLogprobs());
+        SamplingParams params = new SamplingParams(temperature, topP, topK, maxTokens, seed, stop, logprobs);
+        return ValidationResult.valid(new GenerationRequest(id, prompt, tokenIds, target, params));
+    }
+
+    private static <T> T orDefault(T value, T fallback) {
+        return value != null ? value : fallback;
+    }
+}

@@ -1,0 +1,46 @@
+package io.streaminfer.job.pipeline;
+
+import io.streaminfer.engine.ReplicaConfig;
+import io.streaminfer.job.JobOptions;
+import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.ModelConfig;
+import io.streaminfer.model.ShardSpec;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.apache.flink.configuration.Configuration;
+
+/** Turns the job's options into the replica configuration every subtask starts from. */
+public final class EngineSettings {
+    /** Rows one step computes: every running sequence's decode row plus prefill chunks. */
+    private static final int STEP_ROWS_OVER_BATCH = 192;
+
+    private EngineSettings() {}
+
+    /**
+     * Reads the checkpoint header (nothing else) to size the KV budget and to refuse a TP degree the model
+     * cannot be split by, before the job is submitted.
+     */
+    public static ReplicaConfig replicaConfig(Configuration conf) {
+        String model = conf.get(JobOptions.MODEL_PATH);
+        ModelConfig header;
+        try (LlamaCheckpoint checkpoint = LlamaCheckpoint.open(Path.of(model))) {
+            header = checkpoint.config();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
+        }
+        int tp = conf.get(JobOptions.TENSOR_PARALLELISM);
+        ShardSpec.check(header, tp);
+        int maxBatch = conf.get(JobOptions.MAX_BATCH);
+        int kvBudget = conf.get(JobOptions.KV_BUDGET_TOKENS);
+        int positions = kvBudget == 0 ? header.contextLength() : Math.min(header.contextLength(), kvBudget / maxBatch);
+        if (positions < 2) {
+            throw new IllegalArgumentException("--kv-budget " + kvBudget + " leaves " + positions
+                    + " positions per sequence for --max-batch " + maxBatch + "; raise it or lower --max-batch");
+        }
+        String name = conf.getOptional(JobOptions.MODEL_NAME).orElse(ReplicaConfig.modelNameOf(model));
+        String backend = conf.get(JobOptions.BACKEND) == JobOptions.Backend.CUDA ? "cuda" : "vector";
+        return new ReplicaConfig(model, conf.get(JobOptions.TOKENIZER_PATH), name, tp, backend, 1, maxBatch, positions,
+                maxBatch + STEP_ROWS_OVER_BATCH, Math.max(2 * maxBatch, 16), Duration.ofSeconds(60));
+    }
+}

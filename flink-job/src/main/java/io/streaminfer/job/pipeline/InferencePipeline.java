@@ -1,0 +1,56 @@
+package io.streaminfer.job.pipeline;
+
+import io.streaminfer.engine.ReplicaConfig;
+import io.streaminfer.job.codec.RecordTypes;
+import io.streaminfer.job.convert.CompletionConverter;
+import io.streaminfer.operator.InferenceInput;
+import io.streaminfer.operator.InferenceOperatorFactory;
+import io.streaminfer.operator.InferenceOutput;
+import io.streaminfer.operator.InferenceTypes;
+import io.streaminfer.schemas.CompletionRecord;
+import io.streaminfer.schemas.DeadLetterRecord;
+import io.streaminfer.schemas.PromptRecord;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.types.Either;
+
+/**
+ * The part of the job both modes share: validate, key by the record's key (default: its id) so equal
+ * keys reach the same replica, run the inference operator with one replica per subtask (parallelism = DP
+ * degree), and turn results into completion records.
+ */
+public final class InferencePipeline {
+
+    /** The two outputs: completions, and dead letters (undecodable or invalid input). */
+    public record Outputs(DataStream<CompletionRecord> completions, DataStream<DeadLetterRecord> deadLetters) {}
+
+    private InferencePipeline() {}
+
+    public static Outputs attach(DataStream<Either<DeadLetterRecord, PromptRecord>> prompts, ReplicaConfig replica,
+                                 int dataParallelism) {
+        SingleOutputStreamOperator<InferenceInput> valid = prompts
+                .process(new PromptValidation(replica), InferenceTypes.input())
+                .name("validate").uid("validate");
+        SingleOutputStreamOperator<InferenceOutput> results = valid
+                .keyBy(new RoutingKey())
+                .transform("inference", InferenceTypes.output(), new InferenceOperatorFactory(new LocalReplicaFactory(replica)))
+                .setParallelism(dataParallelism).setMaxParallelism(Math.max(128, dataParallelism))
+                .uid("inference");
+        DataStream<CompletionRecord> completions = results
+                .map(out -> CompletionConverter.toCompletion(out.result(), out.key(), out.metadata(), out.modelName(),
+                        out.replicaIndex(), out.tensorParallelSize()), RecordTypes.completion())
+                .setParallelism(dataParallelism).name("to-completion").uid("to-completion");
+        return new Outputs(completions, valid.getSideOutput(PromptValidation.DEAD_LETTERS));
+    }
+
+    /** The record's key when it has one, else its id. */
+    static final class RoutingKey implements KeySelector<InferenceInput, String> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String getKey(InferenceInput input) {
+            return input.key() != null ? input.key() : input.id();
+        }
+    }
+}

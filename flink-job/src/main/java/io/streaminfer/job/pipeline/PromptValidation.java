@@ -1,0 +1,72 @@
+package io.streaminfer.job.pipeline;
+
+import io.streaminfer.engine.ReplicaConfig;
+import io.streaminfer.job.codec.AvroCodec;
+import io.streaminfer.job.codec.DeadLetters;
+import io.streaminfer.job.codec.RecordTypes;
+import io.streaminfer.job.convert.PromptValidator;
+import io.streaminfer.job.convert.ValidationResult;
+import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.Tokenizer;
+import io.streaminfer.operator.InferenceInput;
+import io.streaminfer.schemas.DeadLetterRecord;
+import io.streaminfer.schemas.PromptRecord;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Map;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.types.Either;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Decoded prompts become inference inputs; undecodable bytes (already dead letters) and prompts that fail
+ * validation go to the {@link #DEAD_LETTERS} side output with the reason and the original bytes. Every
+ * input record yields exactly one of the two.
+ */
+public final class PromptValidation extends ProcessFunction<Either<DeadLetterRecord, PromptRecord>, InferenceInput> {
+    private static final long serialVersionUID = 1L;
+
+    public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>("dead-letters", RecordTypes.deadLetter());
+
+    private final ReplicaConfig config;
+    private transient PromptValidator validator;
+    private transient AvroCodec<PromptRecord> codec;
+
+    public PromptValidation(ReplicaConfig config) {
+        this.config = config;
+    }
+
+    @Override
+    public void open(OpenContext openContext) throws Exception {
+        int contextLength;
+        int vocabulary;
+        try (LlamaCheckpoint header = LlamaCheckpoint.open(Path.of(config.modelPath()))) {
+            vocabulary = header.config().vocabularySize();
+            contextLength = config.maxContext() == 0 ? header.config().contextLength() : config.maxContext();
+        }
+        Tokenizer tokenizer = Tokenizer.load(Path.of(config.tokenizerPath()), vocabulary);
+        validator = new PromptValidator(config.modelName(), text -> tokenizer.encode(text, true, false).length,
+                contextLength);
+        codec = new AvroCodec<>(PromptRecord.class);
+    }
+
+    @Override
+    public void processElement(Either<DeadLetterRecord, PromptRecord> value, Context ctx,
+                               Collector<InferenceInput> out) {
+        if (value.isLeft()) {
+            ctx.output(DEAD_LETTERS, value.left());
+            return;
+        }
+        PromptRecord prompt = value.right();
+        ValidationResult result = validator.validate(prompt);
+        if (!result.isValid()) {
+            ctx.output(DEAD_LETTERS, DeadLetters.invalid(prompt.getId(), result.reason(), codec.encode(prompt),
+                    Instant.now()));
+            return;
+        }
+        Map<String, String> metadata = prompt.getMetadata() == null ? Map.of() : prompt.getMetadata();
+        out.collect(new InferenceInput(result.request(), prompt.getKey(), metadata));
+    }
+}

@@ -1,0 +1,225 @@
+package io.streaminfer.job.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.streaminfer.job.JobOptions;
+import io.streaminfer.job.Main;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Parses, checks and help of every command, through the real picocli CommandLine. */
+class CliTest {
+    @TempDir
+    Path dir;
+    private Path model;
+    private Path tokenizer;
+
+    @BeforeEach
+    void files() throws IOException {
+        // A real (tiny) checkpoint: generate reads its header to check --tp before anything runs.
+        model = dir.resolve("m.bin");
+        io.streaminfer.model.SyntheticCheckpoint.write(model,
+                io.streaminfer.model.ModelConfig.llama2c(8, 16, 1, 2, 2, 16, 8, true), 1);
+        tokenizer = Files.write(dir.resolve("t.bin"), new byte[] {1});
+    }
+
+    /** Result of one CLI invocation. */
+    record Outcome(int exit, String out, String err, CommandLine cli) {
+        List<String> errLines() {
+            return err.lines().toList();
+        }
+    }
+
+    private static Outcome execute(String... args) {
+        return execute(() -> { }, args);
+    }
+
+    private static Outcome execute(Runnable beforeRun, String... args) {
+        CommandLine cl = Main.commandLine(beforeRun);
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int exit = cl.execute(args);
+        return new Outcome(exit, out.toString(), err.toString(), cl);
+    }
+
+    private static void assertUsageError(Outcome o, String expectedFragment) {
+        assertEquals(Cli.EXIT_USAGE, o.exit(), o.err());
+        assertEquals(1, o.errLines().size(), "exactly one line: " + o.err());
+        assertTrue(o.err().contains(expectedFragment), o.err());
+        assertFalse(o.err().contains("\tat "), "no stack trace");
+        assertEquals("", o.out());
+    }
+
+    private RunCommand runCommand(Outcome o) {
+        return (RunCommand) o.cli().getSubcommands().get("run").getCommand();
+    }
+
+    /** Parses and checks a command without running it (the bodies start jobs). */
+    private static <T extends CheckedCommand> T checkOnly(String... args) {
+        CommandLine cl = Main.commandLine();
+        CommandLine.ParseResult parsed = cl.parseArgs(args);
+        @SuppressWarnings("unchecked")
+        T command = (T) parsed.subcommand().commandSpec().userObject();
+        command.check();
+        return command;
+    }
+
+    @Test
+    void helpListsEveryCommandAndFlag() {
+        Outcome o = execute("--help");
+        assertEquals(0, o.exit());
+        for (String command : List.of("generate", "bench", "run", "demo")) {
+            assertTrue(o.out().contains("streaminfer " + command), command);
+        }
+        for (JobOptions.Flag flag : JobOptions.runFlags()) {
+            assertTrue(o.out().contains(flag.name()), flag.name());
+        }
+        for (JobOptions.Flag flag : JobOptions.demoFlags()) {
+            assertTrue(o.out().contains(flag.name()), flag.name());
+        }
+        for (String flag : List.of("--max-tokens", "--temperature", "--top-p", "--top-k", "--seed", "--batch", "--tokens")) {
+            assertTrue(o.out().contains(flag), flag);
+        }
+        assertTrue(o.out().replaceAll("\\s+", " ").contains("Default: prompts-dlq."), "defaults come from the ConfigOptions");
+        assertEquals("", o.err());
+    }
+
+    @Test
+    void unknownFlagIsOneLineAndExit2() {
+        assertUsageError(execute("generate", "--bogus"), "Unknown option: '--bogus'");
+        assertUsageError(execute("run", "--bogus"), "Unknown option: '--bogus'");
+        assertUsageError(execute("frobnicate"), "Unmatched argument");
+        assertUsageError(execute(), "missing command");
+    }
+
+    @Test
+    void unreadableFilesAreOneLineAndExit2() {
+        assertUsageError(execute("generate", "--model", dir.resolve("none.bin").toString(), "--tokenizer",
+                tokenizer.toString()), "--model: no such file");
+        assertUsageError(execute("generate", "--model", dir.toString(), "--tokenizer", tokenizer.toString()),
+                "--model: is a directory");
+        assertUsageError(execute("generate", "--tokenizer", tokenizer.toString()), "missing --model");
+        assertUsageError(execute("run", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--input", dir.resolve("absent.jsonl").toString(), "--output", dir.resolve("out").toString()),
+                "--input: no such file or directory");
+    }
+
+    @Test
+    void badValuesNameTheFlag() {
+        String[] files = {"--model", model.toString(), "--tokenizer", tokenizer.toString(), "--bootstrap-servers", "h:9092"};
+        assertUsageError(execute(concat(new String[] {"run", "--tp", "x"}, files)), "invalid value for --tp: 'x' (expected an integer)");
+        assertUsageError(execute(concat(new String[] {"run", "--tp", "0"}, files)), "--tp must be >= 1, got 0");
+        assertUsageError(execute(concat(new String[] {"run", "--backend", "tpu"}, files)), "invalid value for --backend");
+        assertUsageError(execute(concat(new String[] {"run", "--checkpoint-interval", "soon"}, files)), "--checkpoint-interval");
+        assertUsageError(execute(concat(new String[] {"run", "--kafka-property", "novalue"}, files)), "expected KEY=VALUE");
+        assertUsageError(execute(concat(new String[] {"run", "--input-topic", "completions"}, files)), "--input-topic must differ");
+        assertUsageError(execute("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--top-p", "0"), "top_p must be within (0, 1]");
+        assertUsageError(execute("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--backend", "tpu"), "expected cpu or cuda");
+        assertUsageError(execute("bench", "--model", model.toString(), "--batch", "1,0"), "--batch sizes must be >= 1");
+        assertUsageError(execute("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--tp", "4"), "tensor-parallel size 4 does not divide n_heads (2)");
+        assertUsageError(execute("generate", "--model", tokenizer.toString(), "--tokenizer", tokenizer.toString()),
+                "--model");
+        assertUsageError(execute("bench", "--model", "synthetic:stories15M", "--tp", "3"), "does not divide vocab_size");
+        assertUsageError(execute("bench", "--model", "synthetic:stories15M", "--kernels", "fast"), "--kernel 'fast'");
+    }
+
+    @Test
+    void runNeedsExactlyOneMode() {
+        String[] files = {"run", "--model", model.toString(), "--tokenizer", tokenizer.toString()};
+        assertUsageError(execute(files), "missing --bootstrap-servers");
+        assertUsageError(execute(concat(files, new String[] {"--bootstrap-servers", "h:1", "--input", model.toString(),
+                "--output", dir.toString()})), "not both");
+        assertUsageError(execute(concat(files, new String[] {"--input", model.toString()})), "--input needs --output");
+        assertUsageError(execute(concat(files, new String[] {"--input", model.toString(), "--output", model.toString()})),
+                "--output: is a file");
+    }
+
+    @Test
+    void runBuildsATypedConfiguration() {
+        RunCommand run = checkOnly("run", "--bootstrap-servers", "b1:9092,b2:9092", "--model", model.toString(),
+                "--tokenizer", tokenizer.toString(), "--tp", "4", "--parallelism", "2", "--max-batch", "32",
+                "--checkpoint-interval", "500ms", "--backend", "cuda", "--group-id", "g",
+                "--kafka-property", "security.protocol=SASL_SSL", "--kafka-property", "sasl.jaas.config=a=b c");
+        Configuration c = run.configuration();
+        assertEquals("b1:9092,b2:9092", c.get(JobOptions.BOOTSTRAP_SERVERS));
+        assertEquals(4, c.get(JobOptions.TENSOR_PARALLELISM));
+        assertEquals(2, c.get(JobOptions.DATA_PARALLELISM));
+        assertEquals(32, c.get(JobOptions.MAX_BATCH));
+        assertEquals(Duration.ofMillis(500), c.get(JobOptions.CHECKPOINT_INTERVAL));
+        assertEquals(JobOptions.Backend.CUDA, c.get(JobOptions.BACKEND));
+        assertEquals("g", c.get(JobOptions.GROUP_ID));
+        assertEquals(Map.of("security.protocol", "SASL_SSL", "sasl.jaas.config", "a=b c"), c.get(JobOptions.KAFKA_PROPERTIES));
+        assertEquals("prompts", c.get(JobOptions.INPUT_TOPIC), "defaults stay");
+        assertEquals(64, JobOptions.MAX_BATCH.defaultValue());
+    }
+
+    @Test
+    void offlineRunAcceptsAFileAndAnOutputDirectoryToCreate() {
+        RunCommand run = checkOnly("run", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--input", model.toString(), "--output", dir.resolve("new/out").toString());
+        assertEquals(model.toString(), run.configuration().get(JobOptions.INPUT_PATH));
+    }
+
+    @Test
+    void demoFindsTheSharedModelsOrNamesWhatIsMissing() throws IOException {
+        // Without stories260K the demo falls back to a synthetic model and tokenizer (and says so when it runs).
+        DemoCommand synthetic = checkOnly("demo", "--models-dir", dir.toString());
+        assertTrue(synthetic.configuration().get(JobOptions.MODEL_PATH).contains("synthetic"),
+                synthetic.configuration().get(JobOptions.MODEL_PATH));
+        assertTrue(Files.isRegularFile(Path.of(synthetic.configuration().get(JobOptions.TOKENIZER_PATH))));
+        Files.write(dir.resolve("stories260K.bin"), new byte[] {1});
+        Files.write(dir.resolve("tok512.bin"), new byte[] {1});
+        DemoCommand demo = checkOnly("demo", "--models-dir", dir.toString(), "--prompts", "3");
+        Configuration c = demo.configuration();
+        assertEquals(dir.resolve("stories260K.bin").toString(), c.get(JobOptions.MODEL_PATH));
+        assertEquals(3, c.get(JobOptions.DEMO_PROMPTS));
+    }
+
+    @Test
+    void generateBuildsSamplingParams() {
+        Outcome o = execute("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "-p", "Once", "-n", "10", "-t", "0", "--stop", ".", "--stop", "!");
+        GenerateCommand g = (GenerateCommand) o.cli().getSubcommands().get("generate").getCommand();
+        assertEquals(10, g.params().maxTokens());
+        assertTrue(g.params().isGreedy());
+        assertEquals(List.of(".", "!"), g.params().stop());
+        assertEquals(io.streaminfer.job.convert.SeedDerivation.seedFromId("Once"), g.params().seed());
+    }
+
+    @Test
+    void beforeRunHookRunsOnlyWhenACommandRuns() {
+        AtomicInteger runs = new AtomicInteger();
+        execute(runs::incrementAndGet, "--help");
+        execute(runs::incrementAndGet, "run", "--help");
+        execute(runs::incrementAndGet, "generate", "--bogus");
+        execute(runs::incrementAndGet, "generate", "--model", dir.resolve("none").toString());
+        assertEquals(0, runs.get(), "no relaunch for help or usage errors");
+        execute(runs::incrementAndGet, "generate", "--model", model.toString(), "--tokenizer", tokenizer.toString());
+        assertEquals(1, runs.get());
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}

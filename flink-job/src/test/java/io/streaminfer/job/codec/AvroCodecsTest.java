@@ -1,0 +1,152 @@
+package io.streaminfer.job.codec;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.streaminfer.schemas.CompletionRecord;
+import io.streaminfer.schemas.CompletionStatus;
+import io.streaminfer.schemas.DeadLetterRecord;
+import io.streaminfer.schemas.PromptRecord;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.types.Either;
+import org.apache.flink.util.InstantiationUtil;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+
+class AvroCodecsTest {
+    private static final Instant NOW = Instant.parse("2026-01-02T03:04:05Z");
+    private static final Clock CLOCK = Clock.fixed(NOW, ZoneOffset.UTC);
+
+    static PromptRecord prompt() {
+        return PromptRecord.newBuilder().setId("a1").setKey("user-7").setPrompt("Once upon a time")
+                .setMaxTokens(64).setTemperature(0f).setStop(List.of("\n")).setSeed(42L)
+                .setMetadata(Map.of("run", "r1")).setCreatedAt(Instant.ofEpochMilli(1_700_000_000_123L)).build();
+    }
+
+    private static ConsumerRecord<byte[], byte[]> kafkaRecord(byte[] value) {
+        return new ConsumerRecord<>("prompts", 3, 17L, "k".getBytes(StandardCharsets.UTF_8), value);
+    }
+
+    @Test
+    void promptRoundTripsThroughAvroBinary() throws Exception {
+        AvroCodec<PromptRecord> codec = new AvroCodec<>(PromptRecord.class);
+        byte[] bytes = codec.encode(prompt());
+        assertEquals(prompt(), codec.decode(bytes));
+    }
+
+    @Test
+    void deserializerEmitsPromptForGoodBytes() {
+        byte[] bytes = new AvroCodec<>(PromptRecord.class).encode(prompt());
+        Either<DeadLetterRecord, PromptRecord> out = new PromptKafkaDeserializationSchema(CLOCK).decode(kafkaRecord(bytes));
+        assertTrue(out.isRight());
+        assertEquals(prompt(), out.right());
+    }
+
+    @Test
+    void deserializerTurnsGarbageIntoDeadLetterWithSourceAndBytes() {
+        byte[] garbage = "definitely not avro".getBytes(StandardCharsets.UTF_8);
+        Either<DeadLetterRecord, PromptRecord> out = new PromptKafkaDeserializationSchema(CLOCK).decode(kafkaRecord(garbage));
+        assertTrue(out.isLeft());
+        DeadLetterRecord dl = out.left();
+        assertTrue(dl.getReason().contains("PromptRecord"), dl.getReason());
+        assertEquals(ByteBuffer.wrap(garbage), dl.getOriginal());
+        assertEquals("prompts", dl.getSourceTopic());
+        assertEquals(3, dl.getSourcePartition());
+        assertEquals(17L, dl.getSourceOffset());
+        assertEquals(NOW, dl.getTimestamp());
+    }
+
+    @Test
+    void truncatedTrailingAndEmptyMessagesAreDeadLetters() {
+        PromptKafkaDeserializationSchema schema = new PromptKafkaDeserializationSchema(CLOCK);
+        byte[] good = new AvroCodec<>(PromptRecord.class).encode(prompt());
+        byte[] truncated = java.util.Arrays.copyOf(good, good.length - 3);
+        byte[] trailing = java.util.Arrays.copyOf(good, good.length + 2);
+        assertTrue(schema.decode(kafkaRecord(truncated)).isLeft());
+        DeadLetterRecord t = schema.decode(kafkaRecord(trailing)).left();
+        assertTrue(t.getReason().contains("trailing"), t.getReason());
+        assertTrue(schema.decode(kafkaRecord(new byte[0])).left().getReason().contains("empty"));
+        assertTrue(schema.decode(kafkaRecord(null)).left().getReason().contains("null value"));
+    }
+
+    @Test
+    void hugeLengthPrefixIsRejectedWithoutAllocating() {
+        // id string length: zig-zag varint of 2^30, then nothing. A naive decode would allocate 1 GiB.
+        byte[] bytes = {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x08, 'a'};
+        Either<DeadLetterRecord, PromptRecord> out = new PromptKafkaDeserializationSchema(CLOCK).decode(kafkaRecord(bytes));
+        assertTrue(out.isLeft());
+    }
+
+    @Test
+    void randomBytesNeverThrow() {
+        PromptKafkaDeserializationSchema schema = new PromptKafkaDeserializationSchema(CLOCK);
+        Random random = new Random(7);
+        int deadLetters = 0;
+        for (int i = 0; i < 2000; i++) {
+            byte[] bytes = new byte[1 + random.nextInt(64)];
+            random.nextBytes(bytes);
+            Either<DeadLetterRecord, PromptRecord> out = schema.decode(kafkaRecord(bytes));
+            if (out.isLeft()) {
+                deadLetters++;
+                assertArrayEquals(bytes, toArray(out.left().getOriginal()));
+            }
+        }
+        assertTrue(deadLetters > 1000, "most random inputs are invalid: " + deadLetters);
+    }
+
+    @Test
+    void completionSerializerKeysById() throws Exception {
+        CompletionRecord c = CompletionRecord.newBuilder().setId("a1").setStatus(CompletionStatus.OK)
+                .setFinishReason("length").setText("hi").setTokenIds(List.of(5, 6)).build();
+        AvroKafkaSerializationSchema<CompletionRecord> schema = AvroKafkaSerializationSchema.completions("completions");
+        schema = InstantiationUtil.clone(schema); // Flink ships it to the task managers
+        ProducerRecord<byte[], byte[]> out = schema.serialize(c, null, 5L);
+        assertEquals("completions", out.topic());
+        assertEquals("a1", new String(out.key(), StandardCharsets.UTF_8));
+        assertEquals(5L, out.timestamp());
+        assertEquals(c, new AvroCodec<>(CompletionRecord.class).decode(out.value()));
+    }
+
+    @Test
+    void deadLetterSerializerHasNoKeyWhenIdUnknown() throws Exception {
+        DeadLetterRecord dl = DeadLetters.fromKafka(null, "bad", new byte[] {1, 2}, "prompts", 0, 9, NOW);
+        ProducerRecord<byte[], byte[]> out = AvroKafkaSerializationSchema.deadLetters("dead").serialize(dl, null, null);
+        assertNull(out.key());
+        assertEquals(dl, new AvroCodec<>(DeadLetterRecord.class).decode(out.value()));
+    }
+
+    @Test
+    void eitherTypeSerializesThroughFlinkWithoutKryo() throws Exception {
+        TypeSerializer<Either<DeadLetterRecord, PromptRecord>> serializer =
+                RecordTypes.promptOrDeadLetter().createSerializer(new SerializerConfigImpl());
+        DeadLetterRecord dl = DeadLetters.fromFile("x", "reason", new byte[] {9}, "in.jsonl", 4, NOW);
+        for (Either<DeadLetterRecord, PromptRecord> value : List.<Either<DeadLetterRecord, PromptRecord>>of(
+                Either.Right(prompt()), Either.Left(dl))) {
+            DataOutputSerializer out = new DataOutputSerializer(256);
+            serializer.serialize(value, out);
+            Either<DeadLetterRecord, PromptRecord> back = serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+            assertEquals(value, back);
+        }
+    }
+
+    private static byte[] toArray(ByteBuffer buffer) {
+        ByteBuffer b = buffer.duplicate();
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        return out;
+    }
+}

@@ -1,0 +1,116 @@
+package io.streaminfer.job.convert;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.streaminfer.engine.GenerationRequest;
+import io.streaminfer.engine.SamplingParams;
+import io.streaminfer.schemas.PromptRecord;
+import java.util.List;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+class PromptValidatorTest {
+    /** One token per character plus BOS: a stand-in tokenizer that makes lengths easy to reason about. */
+    private final PromptValidator validator = new PromptValidator("stories260K", text -> text.length() + 1, 16);
+
+    private static PromptRecord.Builder base() {
+        return PromptRecord.newBuilder().setId("req-1").setPrompt("Once");
+    }
+
+    private String reasonFor(Consumer<PromptRecord.Builder> edit) {
+        PromptRecord.Builder b = base();
+        edit.accept(b);
+        ValidationResult r = validator.validate(b.build());
+        assertFalse(r.isValid(), "expected a rejection");
+        assertNull(r.request());
+        return r.reason();
+    }
+
+    @Test
+    void appliesDefaults() {
+        ValidationResult r = validator.validate(base().build());
+        assertTrue(r.isValid(), r.reason());
+        GenerationRequest req = r.request();
+        SamplingParams p = req.params();
+        assertEquals("req-1", req.id());
+        assertEquals("Once", req.prompt());
+        assertNull(req.promptTokenIds());
+        assertEquals(256, p.maxTokens());
+        assertEquals(1.0f, p.temperature());
+        assertEquals(1.0f, p.topP());
+        assertEquals(0, p.topK());
+        assertEquals(SeedDerivation.seedFromId("req-1"), p.seed());
+        assertEquals(List.of(), p.stop());
+        assertFalse(p.logprobs());
+    }
+
+    @Test
+    void keepsGivenParameters() {
+        PromptRecord rec = PromptRecord.newBuilder().setId("x").setPromptTokenIds(List.of(1, 300, 7)).setTarget("end")
+                .setMaxTokens(5).setTemperature(0f).setTopP(0.5f).setTopK(3).setSeed(99L).setStop(List.of("."))
+                .setLogprobs(true).setModel("stories260K").build();
+        GenerationRequest req = validator.validate(rec).request();
+        assertArrayEquals(new int[] {1, 300, 7}, req.promptTokenIds());
+        assertEquals("end", req.target());
+        assertEquals(new SamplingParams(0f, 0.5f, 3, 5, 99L, List.of("."), true), req.params());
+    }
+
+    @Test
+    void seedFromIdIsFnv1a64() {
+        // Published FNV-1a 64 test vectors: "" and "a".
+        assertEquals(0xcbf29ce484222325L, SeedDerivation.seedFromId(""));
+        assertEquals(0xaf63dc4c8601ec8cL, SeedDerivation.seedFromId("a"));
+        assertNotEquals(SeedDerivation.seedFromId("req-1"), SeedDerivation.seedFromId("req-2"));
+    }
+
+    @Test
+    void namesEachReason() {
+        assertEquals("missing id", reasonFor(b -> b.setId("")));
+        assertTrue(reasonFor(b -> b.setPrompt(null)).startsWith("missing prompt"));
+        assertTrue(reasonFor(b -> b.setPromptTokenIds(List.of(1))).contains("only one of"));
+        assertTrue(reasonFor(b -> b.setTemperature(-0.1f)).startsWith("temperature"));
+        assertTrue(reasonFor(b -> b.setTemperature(Float.NaN)).startsWith("temperature"));
+        assertTrue(reasonFor(b -> b.setTopP(0f)).startsWith("top_p"));
+        assertTrue(reasonFor(b -> b.setTopP(1.01f)).startsWith("top_p"));
+        assertTrue(reasonFor(b -> b.setMaxTokens(0)).startsWith("max_tokens"));
+        assertTrue(reasonFor(b -> b.setTopK(-1)).startsWith("top_k"));
+        assertTrue(reasonFor(b -> b.setModel("llama-70b")).contains("\"llama-70b\" is not the loaded model"));
+        assertTrue(reasonFor(b -> b.setStop(List.of(""))).startsWith("stop"));
+        assertTrue(reasonFor(b -> b.setPrompt(null).setPromptTokenIds(List.of())).contains("must not be empty"));
+        assertTrue(reasonFor(b -> b.setPrompt(null).setPromptTokenIds(List.of(1, -2))).contains("prompt_token_ids[1]"));
+    }
+
+    @Test
+    void rejectsPromptsThatLeaveNoRoomInTheContext() {
+        // 14 chars + BOS = 15 tokens < 16: one position left to generate.
+        assertTrue(validator.validate(base().setPrompt("a".repeat(14)).build()).isValid());
+        assertTrue(reasonFor(b -> b.setPrompt("a".repeat(15))).contains("takes 16 tokens"));
+        assertTrue(reasonFor(b -> b.setPrompt(null).setPromptTokenIds(java.util.Collections.nCopies(16, 5)))
+                .contains("takes 16 tokens"));
+        // Scoring: prompt (5) + target (11) = 16 fits exactly; one more does not.
+        assertTrue(validator.validate(base().setTarget("a".repeat(10)).build()).isValid());
+        assertTrue(reasonFor(b -> b.setTarget("a".repeat(11))).contains("prompt and target take 17"));
+    }
+
+    @Test
+    void aFailingTokenizerStillGivesOneAnswer() {
+        PromptValidator broken = new PromptValidator("m", text -> {
+            throw new IllegalStateException("tokenizer exploded");
+        }, 16);
+        ValidationResult r = broken.validate(base().build());
+        assertFalse(r.isValid());
+        assertTrue(r.reason().contains("tokenizer exploded"), r.reason());
+    }
+
+    @Test
+    void checksItsOwnArguments() {
+        assertThrows(IllegalArgumentException.class, () -> new PromptValidator("m", String::length, 1));
+        assertThrows(IllegalArgumentException.class, () -> new ValidationResult(null, null));
+    }
+}

@@ -1,0 +1,226 @@
+package io.streaminfer.job.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.streaminfer.engine.GenerationResult;
+import io.streaminfer.job.JobOptions;
+import io.streaminfer.job.codec.AvroCodec;
+import io.streaminfer.job.kafka.EmbeddedKafka;
+import io.streaminfer.job.local.JobRunner;
+import io.streaminfer.schemas.CompletionRecord;
+import io.streaminfer.schemas.CompletionStatus;
+import io.streaminfer.schemas.DeadLetterRecord;
+import io.streaminfer.schemas.PromptRecord;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The streaming job on one MiniCluster against one in-process broker: prompts over a 4-partition topic,
+ * DP=2 replicas x TP=2, completions read back with read_committed.
+ */
+class StreamingJobITCase {
+    @RegisterExtension
+    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(4)
+                    .build());
+
+    private static EmbeddedKafka kafka;
+
+    @BeforeAll
+    static void startBroker() {
+        kafka = new EmbeddedKafka().start();
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    private static Configuration topics(Configuration conf, String name) {
+        conf.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        conf.set(JobOptions.INPUT_TOPIC, name + "-prompts");
+        conf.set(JobOptions.OUTPUT_TOPIC, name + "-completions");
+        conf.set(JobOptions.DEAD_LETTER_TOPIC, name + "-dlq");
+        conf.set(JobOptions.GROUP_ID, name);
+        conf.set(JobOptions.TRANSACTIONAL_ID_PREFIX, name);
+        kafka.createTopic(name + "-prompts", 4);
+        kafka.createTopic(name + "-completions", 2);
+        kafka.createTopic(name + "-dlq", 1);
+        return conf;
+    }
+
+    private static StreamExecutionEnvironment environment() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        Configuration restart = new Configuration();
+        restart.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        restart.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 5);
+        restart.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
+        env.configure(JobRunner.flinkSettings(restart));
+        env.configure(restart);
+        return env;
+    }
+
+    private static void assertMatchesEngine(Map<String, GenerationResult> expected, List<CompletionRecord> completions) {
+        for (CompletionRecord c : completions) {
+            GenerationResult e = expected.get(c.getId());
+            assertNotNull(e, "unexpected id " + c.getId());
+            assertEquals(CompletionStatus.OK, c.getStatus(), c.getId() + ": " + c.getError());
+            assertEquals(java.util.Arrays.stream(e.tokenIds()).boxed().toList(), c.getTokenIds(), "tokens of " + c.getId());
+            assertEquals(e.text(), c.getText(), "text of " + c.getId());
+        }
+    }
+
+    @Test
+    void everyPromptGetsExactlyOneCompletionEqualToTheEngineAlone() throws Exception {
+        Configuration conf = topics(JobFixtures.options(2, 2), "plain");
+        List<PromptRecord> prompts = JobFixtures.prompts("p", 24);
+        Map<String, GenerationResult> expected = JobFixtures.expected(conf, prompts);
+        JobFixtures.produce(kafka.bootstrapServers(), conf.get(JobOptions.INPUT_TOPIC), prompts, List.of());
+
+        StreamExecutionEnvironment env = environment();
+        StreamingJob.build(env, conf);
+        JobClient job = env.executeAsync("plain");
+        JobFixtures.Seen seen;
+        try {
+            seen = JobFixtures.consume(kafka.bootstrapServers(), conf.get(JobOptions.OUTPUT_TOPIC),
+                    conf.get(JobOptions.DEAD_LETTER_TOPIC), prompts.size(), 0, Duration.ofMinutes(3), Duration.ofSeconds(2));
+        } finally {
+            job.cancel().get();
+        }
+        assertEquals(prompts.size(), seen.completions().size(), "one completion per prompt: " + seen.completionCounts());
+        assertEquals(prompts.stream().map(PromptRecord::getId).collect(Collectors.toSet()), seen.completionCounts().keySet());
+        assertEquals(0, seen.deadLetters().size());
+        assertMatchesEngine(expected, seen.completions());
+        Set<Integer> replicas = seen.completions().stream().map(CompletionRecord::getReplica).collect(Collectors.toSet());
+        assertEquals(Set.of(0, 1), replicas, "both DP replicas served prompts");
+        // Equal keys always reach the same replica.
+        Map<String, Set<Integer>> replicaOfKey = new TreeMap<>();
+        for (CompletionRecord c : seen.completions()) {
+            if (c.getKey() != null) {
+                replicaOfKey.computeIfAbsent(c.getKey(), k -> new java.util.HashSet<>()).add(c.getReplica());
+            }
+            assertEquals(2, c.getTpSize());
+            assertEquals("stories260K", c.getModel());
+        }
+        replicaOfKey.forEach((key, rs) -> assertEquals(1, rs.size(), key + " went to replicas " + rs));
+    }
+
+    /** Fails subtask 0 right before the sink, on its first two attempts. */
+    static final class FailFirstTwoAttempts extends RichMapFunction<CompletionRecord, CompletionRecord> {
+        private int seen;
+
+        @Override
+        public CompletionRecord map(CompletionRecord value) {
+            seen++;
+            if (getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0
+                    && getRuntimeContext().getTaskInfo().getAttemptNumber() < 2 && seen == 4) {
+                throw new IllegalStateException("injected failure, attempt "
+                        + getRuntimeContext().getTaskInfo().getAttemptNumber());
+            }
+            return value;
+        }
+    }
+
+    @Test
+    void failuresAndRestartsLoseAndDuplicateNothing() throws Exception {
+        Configuration conf = topics(JobFixtures.options(2, 2), "failing");
+        List<PromptRecord> prompts = JobFixtures.prompts("f", 30);
+        Map<String, GenerationResult> expected = JobFixtures.expected(conf, prompts);
+        JobFixtures.produce(kafka.bootstrapServers(), conf.get(JobOptions.INPUT_TOPIC), prompts, List.of());
+
+        StreamExecutionEnvironment env = environment();
+        StreamingJob.build(env, conf, (DataStream<CompletionRecord> completions) -> completions
+                .map(new FailFirstTwoAttempts(), completions.getType()).setParallelism(2).name("fail-twice"));
+        JobClient job = env.executeAsync("failing");
+        JobFixtures.Seen seen;
+        try {
+            seen = JobFixtures.consume(kafka.bootstrapServers(), conf.get(JobOptions.OUTPUT_TOPIC),
+                    conf.get(JobOptions.DEAD_LETTER_TOPIC), prompts.size(), 0, Duration.ofMinutes(4), Duration.ofSeconds(3));
+        } finally {
+            job.cancel().get();
+        }
+        Map<String, Integer> counts = seen.completionCounts();
+        assertEquals(prompts.size(), counts.size(), "no id lost: " + counts);
+        counts.forEach((id, n) -> assertEquals(1, n, id + " seen " + n + " times"));
+        assertMatchesEngine(expected, seen.completions());
+    }
+
+    @Test
+    void badInputBecomesDeadLettersAndTheJobGoesOn() throws Exception {
+        Configuration conf = topics(JobFixtures.options(2, 1), "bad");
+        List<PromptRecord> good = JobFixtures.prompts("ok", 4);
+        String tooLong = "Once upon a time ".repeat(400);
+        List<PromptRecord> invalid = List.of(
+                PromptRecord.newBuilder().setId("no-prompt").build(),
+                PromptRecord.newBuilder().setId("cold").setPrompt("Hi").setTemperature(-0.5f).build(),
+                PromptRecord.newBuilder().setId("top-p").setPrompt("Hi").setTopP(1.5f).build(),
+                PromptRecord.newBuilder().setId("zero-tokens").setPrompt("Hi").setMaxTokens(0).build(),
+                PromptRecord.newBuilder().setId("other-model").setPrompt("Hi").setModel("llama-70b").build(),
+                PromptRecord.newBuilder().setId("too-long").setPrompt(tooLong).build());
+        List<byte[]> garbage = List.of("definitely not avro".getBytes(StandardCharsets.UTF_8), new byte[0]);
+        List<PromptRecord> all = new java.util.ArrayList<>(good);
+        all.addAll(invalid);
+        JobFixtures.produce(kafka.bootstrapServers(), conf.get(JobOptions.INPUT_TOPIC), all, garbage);
+
+        StreamExecutionEnvironment env = environment();
+        StreamingJob.build(env, conf);
+        JobClient job = env.executeAsync("bad");
+        JobFixtures.Seen seen;
+        try {
+            seen = JobFixtures.consume(kafka.bootstrapServers(), conf.get(JobOptions.OUTPUT_TOPIC),
+                    conf.get(JobOptions.DEAD_LETTER_TOPIC), good.size(), invalid.size() + garbage.size(),
+                    Duration.ofMinutes(3), Duration.ofSeconds(2));
+            // The job is still running after all that.
+            assertEquals(org.apache.flink.api.common.JobStatus.RUNNING, job.getJobStatus().get());
+        } finally {
+            job.cancel().get();
+        }
+        assertEquals(good.stream().map(PromptRecord::getId).collect(Collectors.toSet()), seen.completionCounts().keySet());
+        assertEquals(good.size(), seen.completions().size());
+        Map<String, String> reasons = new TreeMap<>();
+        int unnamed = 0;
+        AvroCodec<PromptRecord> codec = new AvroCodec<>(PromptRecord.class);
+        for (DeadLetterRecord d : seen.deadLetters()) {
+            assertNotNull(d.getReason());
+            assertNotNull(d.getOriginal(), "dead letters keep the original bytes");
+            if (d.getId() == null) {
+                unnamed++;
+            } else {
+                reasons.put(d.getId(), d.getReason());
+                byte[] original = new byte[d.getOriginal().remaining()];
+                d.getOriginal().duplicate().get(original);
+                assertEquals(d.getId(), codec.decode(original).getId(), "the original record is kept");
+            }
+        }
+        assertEquals(garbage.size(), unnamed, "undecodable bytes: " + seen.deadLetters());
+        assertEquals(invalid.size(), reasons.size(), reasons.toString());
+        assertTrue(reasons.get("no-prompt").contains("prompt"), reasons.get("no-prompt"));
+        assertTrue(reasons.get("cold").contains("temperature"), reasons.get("cold"));
+        assertTrue(reasons.get("top-p").contains("top_p"), reasons.get("top-p"));
+        assertTrue(reasons.get("zero-tokens").contains("max_tokens"), reasons.get("zero-tokens"));
+        assertTrue(reasons.get("other-model").contains("llama-70b"), reasons.get("other-model"));
+        assertTrue(reasons.get("too-long").contains("context"), reasons.get("too-long"));
+    }
+}
