@@ -20,9 +20,9 @@ DP="${DP:-2}"
 TP="${TP:-2}"
 BATCH1="${SMOKE_BATCH1:-60}"
 BATCH2="${SMOKE_BATCH2:-200}"
-BATCH3="${SMOKE_BATCH3:-120}"
+BATCH3="${SMOKE_BATCH3:-240}"
 MAX_TOKENS="${SMOKE_MAX_TOKENS:-48}"
-# Batch 3 asks for long completions: ~4 waves of 32 concurrent requests x 200 decode steps keep it in
+# Batch 3 asks for long completions: ~8 waves of 32 concurrent requests x 200 decode steps keep it in
 # flight for tens of seconds, so the stop-with-savepoint always finds requests inside the operator,
 # however fast the machine (a 48-token batch 3 could finish before the REST metrics showed it arriving).
 MAX_TOKENS_B3="${SMOKE_MAX_TOKENS_B3:-200}"
