@@ -86,6 +86,9 @@ class InferenceOperatorTest {
     void fullReplicaMakesProcessElementYieldUntilCapacityFreesAndNothingIsDropped() throws Exception {
         AtomicReference<FakeReplica> fake = new AtomicReference<>();
         var harness = openHarness(capacity -> 2, fake, null);
+        // the replica decodes nothing until a submit has been refused, so the operator must meet a full
+        // replica (whatever the thread timing) and then wait for capacity
+        fake.get().holdStepsUntilRefused = true;
         fake.get().startDriving();
 
         for (int i = 0; i < 10; i++) {
@@ -298,6 +301,8 @@ class InferenceOperatorTest {
         final AtomicInteger rejectedSubmits = new AtomicInteger();
         final AtomicInteger maxActive = new AtomicInteger();
         private volatile boolean closed;
+        /** When set, the driver thread does not step until some submit has been refused. */
+        volatile boolean holdStepsUntilRefused;
         private Thread driver;
 
         private static final class Active {
@@ -320,10 +325,11 @@ class InferenceOperatorTest {
         void startDriving() {
             driver = new Thread(() -> {
                 while (!closed) {
-                    if (step() == 0) {
+                    boolean held = holdStepsUntilRefused && rejectedSubmits.get() == 0;
+                    if (held || step() == 0) {
                         synchronized (this) {
                             try {
-                                if (active.isEmpty() && !closed) {
+                                if ((held || active.isEmpty()) && !closed) {
                                     wait(5);
                                 }
                             } catch (InterruptedException e) {
