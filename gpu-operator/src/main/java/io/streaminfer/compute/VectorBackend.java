@@ -26,10 +26,12 @@ public final class VectorBackend implements ComputeBackend {
     private static final int ROW_BLOCK = 4;
     private static final int PANEL_BLOCK = 3;
     /**
-     * Below this many multiply-adds a product runs on the caller alone: waking a worker costs microseconds,
-     * and far more when the other core is busy (measured: 768x288 at m=1 was 10x slower split in two).
+     * Below this many multiply-adds a product runs on the caller alone: handing a slice to a worker costs a
+     * few microseconds even while it spins. At 2^16 every layer product of a stories15M-sized model splits at
+     * batch 1 (the smallest, 288x288, has 83k): on the 2-core EPYC that took single-stream decode from 458
+     * to 628 tok/s, where 2^20 had kept all but the classifier on one core.
      */
-    static final long PARALLEL_MIN_FMAS = 1L << 20;
+    static final long PARALLEL_MIN_FMAS = 1L << 16;
     /** k chunk walked by all row blocks before moving on: 3 panels x 256 x 32 B = 24 KiB, fits L1. */
     private static final int K_CHUNK = 256;
 

@@ -8,7 +8,10 @@ package io.streaminfer.compute;
  *       groups of 8, in increasing q; the lanes are summed as ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)); the
  *       remaining {@code n % 8} elements are then fma-ed onto that sum in increasing i.</li>
  *   <li>{@code sumOfSquares(a)} is {@code dot(a, a)}.</li>
- *   <li>{@code axpy}: {@code y[i] = fma(alpha, x[i], y[i])} for each i.</li>
+ *   <li>{@code scoreBlocks}: each score is one fma chain {@code s = fma(q[d], key[d], s)} over d from 0,
+ *       starting at 0.</li>
+ *   <li>{@code weightedSum}: each output element is one fma chain {@code o = fma(w[t], v[t], o)} over t
+ *       from 0, starting at 0.</li>
  * </ul>
  */
 public final class VectorOps {
@@ -28,14 +31,63 @@ public final class VectorOps {
         return dot(a, off, a, off, n);
     }
 
-    /** y[yOff + i] += alpha * x[xOff + i] for i &lt; n, as one fma per element. */
-    public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
-        checkRange("x", x, xOff, n);
-        checkRange("y", y, yOff, n);
+    /**
+     * Attention scores of {@code blocks} key blocks against one query head: for block b and lane j,
+     * {@code out[outOff + 8b + j] = sum over d < headSize of q[qOff + d] * keys[keyOff + b*headSize*8 + d*8 + j]}.
+     * Keys are laid out as in {@code KvCacheShard}: (block, feature, 8 positions).
+     */
+    public static void scoreBlocks(float[] q, int qOff, float[] keys, int keyOff, int headSize, int blocks,
+                                   float[] out, int outOff) {
+        checkRange("q", q, qOff, headSize);
+        checkRange("keys", keys, keyOff, blocks * headSize * 8);
+        checkRange("out", out, outOff, blocks * 8);
         if (VECTOR) {
-            VectorOpsKernels.axpy(alpha, x, xOff, y, yOff, n);
+            VectorOpsKernels.scoreBlocks(q, qOff, keys, keyOff, headSize, blocks, out, outOff);
         } else {
-            axpyScalar(alpha, x, xOff, y, yOff, n);
+            scoreBlocksScalar(q, qOff, keys, keyOff, headSize, blocks, out, outOff);
+        }
+    }
+
+    /**
+     * {@code out[outOff + i] = sum over t < n of weights[t] * values[valOff + t*stride + i]} for i &lt; width:
+     * the attention-weighted sum of n value rows that lie {@code stride} floats apart.
+     */
+    public static void weightedSum(float[] weights, int n, float[] values, int valOff, int stride,
+                                   float[] out, int outOff, int width) {
+        checkRange("weights", weights, 0, n);
+        checkRange("out", out, outOff, width);
+        if (n > 0) {
+            checkRange("values", values, valOff, (n - 1) * stride + width);
+        }
+        if (VECTOR) {
+            VectorOpsKernels.weightedSum(weights, n, values, valOff, stride, out, outOff, width);
+        } else {
+            weightedSumScalar(weights, n, values, valOff, stride, out, outOff, width);
+        }
+    }
+
+    static void scoreBlocksScalar(float[] q, int qOff, float[] keys, int keyOff, int headSize, int blocks,
+                                  float[] out, int outOff) {
+        for (int b = 0; b < blocks; b++) {
+            int block = keyOff + b * headSize * 8;
+            for (int j = 0; j < 8; j++) {
+                float s = 0f;
+                for (int d = 0; d < headSize; d++) {
+                    s = Math.fma(q[qOff + d], keys[block + d * 8 + j], s);
+                }
+                out[outOff + b * 8 + j] = s;
+            }
+        }
+    }
+
+    static void weightedSumScalar(float[] weights, int n, float[] values, int valOff, int stride,
+                                  float[] out, int outOff, int width) {
+        for (int i = 0; i < width; i++) {
+            float o = 0f;
+            for (int t = 0; t < n; t++) {
+                o = Math.fma(weights[t], values[valOff + t * stride + i], o);
+            }
+            out[outOff + i] = o;
         }
     }
 
@@ -59,12 +111,6 @@ public final class VectorOps {
             sum = Math.fma(a[aOff + i], b[bOff + i], sum);
         }
         return sum;
-    }
-
-    static void axpyScalar(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
-        for (int i = 0; i < n; i++) {
-            y[yOff + i] = Math.fma(alpha, x[xOff + i], y[yOff + i]);
-        }
     }
 
     static boolean usesVectorApi() {

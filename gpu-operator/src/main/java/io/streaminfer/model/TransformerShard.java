@@ -96,7 +96,7 @@ public final class TransformerShard implements ModelShard {
         // (rows x vocab) floats per step, small next to the classifier product itself.
         this.classifier = new ColumnParallelLinear(backend, dim, segments,
                 new ColumnParallelLinear.RowBlock(checkpoint.classifier(), shard.vocabStart(), shard.vocab()));
-        this.kvCache = new KvCacheShard(config.numberOfLayers(), slots, positions, shard.kvWidth());
+        this.kvCache = new KvCacheShard(config.numberOfLayers(), slots, positions, shard.kvWidth(), headSize);
 
         int half = headSize / 2;
         this.ropeCos = new float[positions * half];
@@ -119,7 +119,9 @@ public final class TransformerShard implements ModelShard {
         this.projected = new float[maxRows * dim];
         this.gateUp = new float[maxRows * 2 * shard.hidden()];
         this.hidden = new float[maxRows * shard.hidden()];
-        this.scores = new float[backend.parallelism()][positions];
+        // rounded up to whole key blocks: scoreBlocks writes every lane of the last block
+        this.scores = new float[backend.parallelism()][(positions + KvCacheShard.KEY_BLOCK - 1)
+                / KvCacheShard.KEY_BLOCK * KvCacheShard.KEY_BLOCK];
         this.logitSlice = new float[maxRows * shard.vocab()];
         this.gathered = new float[maxRows * config.vocabularySize()];
     }
@@ -182,10 +184,8 @@ public final class TransformerShard implements ModelShard {
                 int pos = batch.positions()[r];
                 rotate(qkv, r * qkvWidth, shard.queryWidth(), pos);
                 rotate(qkv, r * qkvWidth + shard.queryWidth(), shard.kvWidth(), pos);
-                int cacheOffset = kvCache.offset(batch.slots()[r], pos);
-                System.arraycopy(qkv, r * qkvWidth + shard.queryWidth(), kvCache.keys(l), cacheOffset, shard.kvWidth());
-                System.arraycopy(qkv, r * qkvWidth + shard.queryWidth() + shard.kvWidth(), kvCache.values(l),
-                        cacheOffset, shard.kvWidth());
+                int kOffset = r * qkvWidth + shard.queryWidth();
+                kvCache.write(l, batch.slots()[r], pos, qkv, kOffset, kOffset + shard.kvWidth());
             }
             // causal attention over the cache, once every row of the step has written its K/V; rows are
             // independent, so the backend's threads share them
@@ -267,7 +267,12 @@ public final class TransformerShard implements ModelShard {
         }
     }
 
-    /** Attention of one row over positions [0, pos] of its slot, for each of this rank's query heads. */
+    /**
+     * Attention of one row over positions [0, pos] of its slot, for each of this rank's query heads. Scores
+     * come 8 positions at a time from the transposed key blocks (the last block's lanes past pos are
+     * computed and ignored); softmax runs in position order; the weighted value sum keeps its accumulators
+     * in registers across positions. Every float's order is fixed by (pos, head), never by the batch.
+     */
     private void attend(int layer, int slot, int pos, float[] qkvRow, int qOffset, float[] out, int outOffset,
                         float[] scores) {
         int headSize = config.headSize();
@@ -275,30 +280,32 @@ public final class TransformerShard implements ModelShard {
         float sqrtHeadSize = (float) Math.sqrt(headSize);
         float[] keys = kvCache.keys(layer);
         float[] values = kvCache.values(layer);
+        int n = pos + 1;
+        int blocks = (n + KvCacheShard.KEY_BLOCK - 1) / KvCacheShard.KEY_BLOCK;
         for (int h = 0; h < shard.heads(); h++) {
             int q = qOffset + h * headSize;
             int kvHead = (shard.headStart() + h) / groupSize - shard.kvHeadStart();
+            VectorOps.scoreBlocks(qkvRow, q, keys, kvCache.keyBlockOffset(slot, kvHead, 0), headSize, blocks,
+                    scores, 0);
             float max = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t <= pos; t++) {
-                float s = VectorOps.dot(qkvRow, q, keys, kvCache.offset(slot, t) + kvHead * headSize, headSize)
-                        / sqrtHeadSize;
+            for (int t = 0; t < n; t++) {
+                float s = scores[t] / sqrtHeadSize;
                 scores[t] = s;
                 if (s > max) {
                     max = s;
                 }
             }
             float sum = 0f;
-            for (int t = 0; t <= pos; t++) {
+            for (int t = 0; t < n; t++) {
                 float e = (float) Math.exp(scores[t] - max);
                 scores[t] = e;
                 sum += e;
             }
-            int o = outOffset + h * headSize;
-            java.util.Arrays.fill(out, o, o + headSize, 0f);
-            for (int t = 0; t <= pos; t++) {
-                float weight = scores[t] / sum;
-                VectorOps.axpy(weight, values, kvCache.offset(slot, t) + kvHead * headSize, out, o, headSize);
+            for (int t = 0; t < n; t++) {
+                scores[t] /= sum;
             }
+            VectorOps.weightedSum(scores, n, values, kvCache.valueOffset(slot, 0) + kvHead * headSize,
+                    kvCache.width(), out, outOffset + h * headSize, headSize);
         }
     }
 

@@ -20,12 +20,71 @@ class VectorOpsTest {
             assertEquals(Float.floatToRawIntBits(expected),
                     Float.floatToRawIntBits(VectorOpsKernels.dot(a, 5, b, 3, n)), "dot n=" + n);
             assertEquals(expected, VectorOps.dot(a, 5, b, 3, n), 0f);
+        }
+    }
 
-            float[] y1 = MatrixFixtures.random(random, n + 2);
-            float[] y2 = y1.clone();
-            VectorOps.axpyScalar(0.37f, a, 5, y1, 2, n);
-            VectorOpsKernels.axpy(0.37f, a, 5, y2, 2, n);
-            assertArrayEquals(y1, y2, 0f, "axpy n=" + n);
+    @Test
+    void attentionKernelsMatchTheirScalarTwinsBitwise() {
+        Random random = new Random(5);
+        for (int headSize : new int[] {8, 13, 48, 64}) {
+            for (int blocks = 0; blocks <= 9; blocks++) {
+                float[] q = MatrixFixtures.random(random, headSize + 3);
+                float[] keys = MatrixFixtures.random(random, blocks * headSize * 8 + 7);
+                float[] expected = new float[blocks * 8 + 2];
+                float[] actual = new float[blocks * 8 + 2];
+                VectorOps.scoreBlocksScalar(q, 3, keys, 7, headSize, blocks, expected, 2);
+                VectorOpsKernels.scoreBlocks(q, 3, keys, 7, headSize, blocks, actual, 2);
+                assertArrayEquals(expected, actual, 0f, "scoreBlocks headSize=" + headSize + " blocks=" + blocks);
+            }
+            for (int n = 0; n <= 20; n += 3) {
+                int stride = headSize * 2 + 5;
+                float[] weights = MatrixFixtures.random(random, n);
+                float[] values = MatrixFixtures.random(random, n * stride + 4);
+                float[] expected = new float[headSize + 1];
+                float[] actual = new float[headSize + 1];
+                VectorOps.weightedSumScalar(weights, n, values, 4, stride, expected, 1, headSize);
+                VectorOpsKernels.weightedSum(weights, n, values, 4, stride, actual, 1, headSize);
+                assertArrayEquals(expected, actual, 0f, "weightedSum headSize=" + headSize + " n=" + n);
+            }
+        }
+    }
+
+    @Test
+    void attentionKernelsComputeScoresAndWeightedSums() {
+        Random random = new Random(6);
+        int headSize = 48;
+        int positions = 21; // three blocks, the last one partly used
+        float[] q = MatrixFixtures.random(random, headSize);
+        float[][] k = new float[positions][];
+        float[] keys = new float[3 * headSize * 8];
+        for (int t = 0; t < positions; t++) {
+            k[t] = MatrixFixtures.random(random, headSize);
+            for (int d = 0; d < headSize; d++) {
+                keys[(t / 8) * headSize * 8 + d * 8 + t % 8] = k[t][d];
+            }
+        }
+        float[] scores = new float[24];
+        VectorOps.scoreBlocks(q, 0, keys, 0, headSize, 3, scores, 0);
+        for (int t = 0; t < positions; t++) {
+            double dot = 0, magnitude = 0;
+            for (int d = 0; d < headSize; d++) {
+                dot += (double) q[d] * k[t][d];
+                magnitude += Math.abs((double) q[d] * k[t][d]);
+            }
+            assertEquals(dot, scores[t], 1e-6 * magnitude, "score of position " + t);
+        }
+        float[] weights = MatrixFixtures.random(random, positions);
+        float[] values = MatrixFixtures.random(random, positions * 2 * headSize);
+        float[] out = new float[headSize];
+        VectorOps.weightedSum(weights, positions, values, headSize, 2 * headSize, out, 0, headSize);
+        for (int i = 0; i < headSize; i++) {
+            double sum = 0, magnitude = 0;
+            for (int t = 0; t < positions; t++) {
+                double term = (double) weights[t] * values[headSize + t * 2 * headSize + i];
+                sum += term;
+                magnitude += Math.abs(term);
+            }
+            assertEquals(sum, out[i], 1e-6 * magnitude, "weighted sum column " + i);
         }
     }
 
@@ -43,11 +102,6 @@ class VectorOpsTest {
         }
         assertEquals(dot, VectorOps.dot(a, 0, b, 0, n), 1e-6 * magnitude);
         assertEquals(squares, VectorOps.sumOfSquares(a, 0, n), 1e-6 * squares);
-        float[] y = b.clone();
-        VectorOps.axpy(-2f, a, 0, y, 0, n);
-        for (int i = 0; i < n; i++) {
-            assertEquals(b[i] - 2.0 * a[i], y[i], 1e-6 * (Math.abs(b[i]) + 2 * Math.abs(a[i])));
-        }
     }
 
     @Test
@@ -65,6 +119,9 @@ class VectorOpsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> VectorOps.dot(new float[4], 2, new float[8], 0, 3));
         assertTrue(e.getMessage().contains("range [2, 5)"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> VectorOps.axpy(1f, new float[3], 0, new float[2], 0, 3));
+        assertThrows(IllegalArgumentException.class,
+                () -> VectorOps.weightedSum(new float[3], 3, new float[7], 0, 3, new float[2], 0, 2));
+        assertThrows(IllegalArgumentException.class,
+                () -> VectorOps.scoreBlocks(new float[8], 0, new float[63], 0, 8, 1, new float[8], 0));
     }
 }
