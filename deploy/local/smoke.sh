@@ -22,10 +22,10 @@ BATCH1="${SMOKE_BATCH1:-60}"
 BATCH2="${SMOKE_BATCH2:-200}"
 BATCH3="${SMOKE_BATCH3:-240}"
 MAX_TOKENS="${SMOKE_MAX_TOKENS:-48}"
-# Batch 3 asks for long completions: ~8 waves of 32 concurrent requests x 200 decode steps keep it in
-# flight for tens of seconds, so the stop-with-savepoint always finds requests inside the operator,
-# however fast the machine (a 48-token batch 3 could finish before the REST metrics showed it arriving).
-MAX_TOKENS_B3="${SMOKE_MAX_TOKENS_B3:-200}"
+# Batches 2 and 3 ask for long completions (200 decode steps each, in waves of 32 concurrent requests), so
+# the TaskManager kill and the stop-with-savepoint always find them in flight, however fast the machine:
+# 48-token batches could finish before the REST metrics even showed them arriving.
+MAX_TOKENS_IN_FLIGHT="${SMOKE_MAX_TOKENS_IN_FLIGHT:-200}"
 MAX_BATCH_BEFORE="${SMOKE_MAX_BATCH_BEFORE:-16}"
 MAX_BATCH_AFTER="${SMOKE_MAX_BATCH_AFTER:-8}"
 PHASE_TIMEOUT_S="${SMOKE_PHASE_TIMEOUT_S:-150}"
@@ -111,7 +111,7 @@ REST_PORT="$REST_PORT" RUN_DIR="$RUN_DIR" "$DEPLOY_LOCAL/webui-check.sh" "$JOB_I
 # --- 3. kill a TaskManager in the middle of batch 2 -----------------------------------------------
 IN_BEFORE_B2="$(records_in "$JOB_ID")"
 T2=$(now_ms)
-smoke_client produce --topic prompts --schemas "$SCHEMA_DIR" --prefix b2 --count "$BATCH2" --max-tokens "$MAX_TOKENS" >/dev/null
+smoke_client produce --topic prompts --schemas "$SCHEMA_DIR" --prefix b2 --count "$BATCH2" --max-tokens "$MAX_TOKENS_IN_FLIGHT" >/dev/null
 # Kill once the inference vertex has taken in a quarter of batch 2 (task metric numRecordsIn), so that
 # prompts are in flight whether or not a checkpoint has committed any of them yet.
 t0=$(now_ms)
@@ -124,7 +124,7 @@ kill -KILL "$(pid_of tm1)"
 log "SIGKILLed tm1 (pid $(pid_of tm1))"
 AT_KILL="$(smoke_client consume --topic completions --schemas "$SCHEMA_DIR" $(expect_args "b2:$BATCH2") --at-least 0 --timeout-s 1)"
 DONE_AT_KILL="$(field present "$AT_KILL")"
-[ "$DONE_AT_KILL" -lt "$BATCH2" ] || die "batch 2 was complete before the kill: raise SMOKE_BATCH2"
+[ "$DONE_AT_KILL" -lt "$BATCH2" ] || die "batch 2 was complete before the kill: raise SMOKE_BATCH2 or SMOKE_MAX_TOKENS_IN_FLIGHT"
 log "batch 2: $DONE_AT_KILL of $BATCH2 committed when tm1 died"
 start_taskmanager tm3
 # The job first notices the loss (leaves RUNNING or restarts a task), then runs again on tm2 + tm3.
@@ -143,7 +143,7 @@ log "batches 1+2 after the kill: $R2"
 # --- 4. upgrade by savepoint ----------------------------------------------------------------------
 IN_BEFORE_B3="$(records_in "$JOB_ID")"
 T3=$(now_ms)
-smoke_client produce --topic prompts --schemas "$SCHEMA_DIR" --prefix b3 --count "$BATCH3" --max-tokens "$MAX_TOKENS_B3" >/dev/null
+smoke_client produce --topic prompts --schemas "$SCHEMA_DIR" --prefix b3 --count "$BATCH3" --max-tokens "$MAX_TOKENS_IN_FLIGHT" >/dev/null
 t0=$(now_ms)
 until [ "$(( $(records_in "$JOB_ID") - IN_BEFORE_B3 ))" -ge "$(( (BATCH3 + 3) / 4 ))" ]; do
   [ $(( $(now_ms) - t0 )) -lt $((PHASE_TIMEOUT_S * 1000)) ] || die "batch 3 did not reach the inference operator"
@@ -151,7 +151,7 @@ until [ "$(( $(records_in "$JOB_ID") - IN_BEFORE_B3 ))" -ge "$(( (BATCH3 + 3) / 
 done
 AT_STOP="$(smoke_client consume --topic completions --schemas "$SCHEMA_DIR" $(expect_args "b3:$BATCH3") --at-least 0 --timeout-s 1)"
 DONE_AT_STOP="$(field present "$AT_STOP")"
-[ "$DONE_AT_STOP" -lt "$BATCH3" ] || die "batch 3 was complete before the stop: raise SMOKE_BATCH3 or SMOKE_MAX_TOKENS_B3"
+[ "$DONE_AT_STOP" -lt "$BATCH3" ] || die "batch 3 was complete before the stop: raise SMOKE_BATCH3 or SMOKE_MAX_TOKENS_IN_FLIGHT"
 STOP_OUT="$(flink_cli stop --savepointPath "file://$RUN_DIR/savepoints" "$JOB_ID" 2>&1)" || { echo "$STOP_OUT" >&2; die "flink stop failed"; }
 SAVEPOINT="$(grep -o 'file:[^ ]*savepoint-[^ ]*' <<<"$STOP_OUT" | tail -1)"
 [ -n "$SAVEPOINT" ] || { echo "$STOP_OUT" >&2; die "no savepoint path in the output of flink stop"; }
