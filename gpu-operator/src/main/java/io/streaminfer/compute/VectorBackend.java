@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * W[8p .. 8p+7][c] next to each other, so one 256-bit load feeds 8 outputs. The kernel broadcasts x[r][c]
  * and fmas it into one accumulator lane per output, so every output is a plain sequential fma chain over c
  * within a segment: no lane reduction, and an order that cannot depend on m, on the row's position, on the
- * block size or on the thread split. Segment partials are combined with {@link FixedOrder#treeSum}.
+ * block size or on the thread split. Segment partials are combined with {@link FixedOrder#treeSumColumns}.
  *
  * <p>Register blocking: 4 rows x 3 panels (12 accumulators) for the bulk, with 1-row and 1-panel kernels for
  * the edges. The species is fixed at 256 bits, so AVX2 and AVX-512 machines give the same bits.
@@ -203,13 +203,7 @@ public final class VectorBackend implements ComputeBackend {
         for (int i = 0; i < rows; i++) {
             int outBase = (r0 + i) * w.n + p0 * LANES;
             int partBase = i * width;
-            if (segments == 1) {
-                System.arraycopy(part, partBase, out, outBase, cols);
-            } else {
-                for (int c = 0; c < cols; c++) {
-                    out[outBase + c] = FixedOrder.treeSum(part, partBase + c, segStride, 0, segments);
-                }
-            }
+            FixedOrder.treeSumColumns(part, partBase, segStride, segments, out, outBase, cols);
         }
     }
 
