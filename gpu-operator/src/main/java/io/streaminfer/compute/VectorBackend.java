@@ -34,6 +34,8 @@ public final class VectorBackend implements ComputeBackend {
     static final long PARALLEL_MIN_FMAS = 1L << 16;
     /** k chunk walked by all row blocks before moving on: 3 panels x 256 x 32 B = 24 KiB, fits L1. */
     private static final int K_CHUNK = 256;
+    /** Panels of one part up to this size are walked row block by row block out of L2 (1 MiB and more today). */
+    private static final long L2_PANEL_BYTES = 512 * 1024;
 
     private final WorkerGroup workers;
     private final long parallelMinFmas;
@@ -145,13 +147,65 @@ public final class VectorBackend implements ComputeBackend {
     }
 
     /**
-     * Rows [rowLo, rowHi) x panel blocks [blockLo, blockHi). Within a segment the c range is walked in chunks
+     * Rows [rowLo, rowHi) x panel blocks [blockLo, blockHi), in the loop order that suits the weights' size.
+     * When this part's panels fit in L2 and there are several row blocks, row blocks go outermost: the first
+     * one streams the panels from memory in one long sequential run (which the hardware prefetcher follows)
+     * and the others find them in L2. Otherwise panel blocks go outermost and each chunk is reused from L1 by
+     * every row block, so large matrices (the classifier) are read from memory once. Either order gives
+     * every output the same fma chain.
+     */
+    private static void compute(float[] x, PanelMatrix w, float[] out, int rowLo, int rowHi,
+                                int blockLo, int blockHi, float[] part) {
+        long panelBytes = (long) (blockHi - blockLo) * PANEL_BLOCK * w.k * LANES * Float.BYTES;
+        if (rowHi - rowLo >= 2 * ROW_BLOCK && panelBytes <= L2_PANEL_BYTES) {
+            computeRowsOuter(x, w, out, rowLo, rowHi, blockLo, blockHi, part);
+        } else {
+            computePanelsOuter(x, w, out, rowLo, rowHi, blockLo, blockHi, part);
+        }
+    }
+
+    private static void computeRowsOuter(float[] x, PanelMatrix w, float[] out, int rowLo, int rowHi,
+                                         int blockLo, int blockHi, float[] part) {
+        int segments = w.segments;
+        int len = w.k / segments;
+        int width = PANEL_BLOCK * LANES;
+        for (int r = rowLo; r < rowHi; ) {
+            int rows = rowHi - r >= ROW_BLOCK ? ROW_BLOCK : 1;
+            int segStride = rows * width; // part: (segments, rows, width) for these rows only
+            for (int b = blockLo; b < blockHi; b++) {
+                int p0 = b * PANEL_BLOCK;
+                int panelsHere = Math.min(PANEL_BLOCK, w.panels - p0);
+                for (int s = 0; s < segments; s++) {
+                    int c0 = s * len;
+                    int off = s * segStride;
+                    if (rows == ROW_BLOCK && panelsHere == PANEL_BLOCK) {
+                        kernel4x3(x, r, w, p0, c0, len, true, part, off, width);
+                    } else if (rows == ROW_BLOCK) {
+                        for (int i = 0; i < panelsHere; i++) {
+                            kernel4x1(x, r, w, p0 + i, c0, len, true, part, off + i * LANES, width);
+                        }
+                    } else if (panelsHere == PANEL_BLOCK) {
+                        kernel1x3(x, r, w, p0, c0, len, true, part, off);
+                    } else {
+                        for (int i = 0; i < panelsHere; i++) {
+                            kernel1x1(x, r, w, p0 + i, c0, len, true, part, off + i * LANES);
+                        }
+                    }
+                }
+                combine(part, rows, segments, out, r, w, p0);
+            }
+            r += rows;
+        }
+    }
+
+    /**
+     * Rows [rowLo, rowHi) x panel blocks [blockLo, blockHi), panel blocks outermost. Within a segment the c range is walked in chunks
      * of {@link #K_CHUNK} so a chunk of the panel block stays in L1 while every row block uses it; the
      * accumulators are parked in {@code part} between chunks, which does not change any element's fma chain.
      * part: (segments, rows, PANEL_BLOCK * 8).
      */
-    private static void compute(float[] x, PanelMatrix w, float[] out, int rowLo, int rowHi,
-                                int blockLo, int blockHi, float[] part) {
+    private static void computePanelsOuter(float[] x, PanelMatrix w, float[] out, int rowLo, int rowHi,
+                                           int blockLo, int blockHi, float[] part) {
         int segments = w.segments;
         int len = w.k / segments;
         int rows = rowHi - rowLo;

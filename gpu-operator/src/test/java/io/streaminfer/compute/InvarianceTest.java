@@ -17,6 +17,8 @@ class InvarianceTest {
     @Test
     void rowsAreBitwiseIndependentOfBatchSizeAndPosition() {
         // The test backends split every product over their threads, however small (see backend()).
+        // 203 x 672 floats are 546 KB of panels: one thread walks them panel block by panel block (over
+        // VectorBackend's L2 budget), two threads (273 KB each) row block by row block; both orders are checked.
         checkBatchInvariance(203, 672, 8);
         checkBatchInvariance(41, 43, 1); // odd sizes, single thread path
     }
