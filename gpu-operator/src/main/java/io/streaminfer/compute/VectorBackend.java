@@ -32,14 +32,12 @@ public final class VectorBackend implements ComputeBackend {
      * to 628 tok/s, where 2^20 had kept all but the classifier on one core.
      */
     static final long PARALLEL_MIN_FMAS = 1L << 16;
-    /** k chunk walked by all row blocks before moving on: 3 panels x 256 x 32 B = 24 KiB, fits L1. */
-    private static final int K_CHUNK = 256;
-    /** Panels of one part up to this size are walked row block by row block out of L2 (1 MiB and more today). */
-    private static final long L2_PANEL_BYTES = 512 * 1024;
+    /** Panel bytes walked per tile: half of a 1 MiB L2, leaving room for the activations. */
+    private static final long L2_TILE_BYTES = 512 * 1024;
 
     private final WorkerGroup workers;
     private final long parallelMinFmas;
-    private float[][] scratch; // per part: (segments, rows, PANEL_BLOCK * 8)
+    private final float[][] scratch; // per part: (segments, ROW_BLOCK, PANEL_BLOCK * 8) partials of one row block
 
     /** W in panels of 8 output columns: (panels, k, 8), zero-padded past n. */
     static final class PanelMatrix implements PackedMatrix {
@@ -119,7 +117,7 @@ public final class VectorBackend implements ComputeBackend {
         if (m == 0) {
             return;
         }
-        int need = w.segments * m * PANEL_BLOCK * LANES;
+        int need = w.segments * ROW_BLOCK * PANEL_BLOCK * LANES;
         if (scratch[0].length < need) {
             for (int i = 0; i < scratch.length; i++) {
                 scratch[i] = new float[need];
@@ -147,20 +145,17 @@ public final class VectorBackend implements ComputeBackend {
     }
 
     /**
-     * Rows [rowLo, rowHi) x panel blocks [blockLo, blockHi), in the loop order that suits the weights' size.
-     * When this part's panels fit in L2 and there are several row blocks, row blocks go outermost: the first
-     * one streams the panels from memory in one long sequential run (which the hardware prefetcher follows)
-     * and the others find them in L2. Otherwise panel blocks go outermost and each chunk is reused from L1 by
-     * every row block, so large matrices (the classifier) are read from memory once. Either order gives
-     * every output the same fma chain.
+     * Rows [rowLo, rowHi) x panel blocks [blockLo, blockHi), in tiles of panel blocks that fit in L2. Within a
+     * tile row blocks go outermost: the first one streams the tile's panels from memory in one sequential run
+     * (which the hardware prefetcher follows) and the others find them in L2. Large matrices (the classifier)
+     * are still read from memory once, tile after tile. The tiling never changes an output's fma chain.
      */
     private static void compute(float[] x, PanelMatrix w, float[] out, int rowLo, int rowHi,
                                 int blockLo, int blockHi, float[] part) {
-        long panelBytes = (long) (blockHi - blockLo) * PANEL_BLOCK * w.k * LANES * Float.BYTES;
-        if (rowHi - rowLo >= 2 * ROW_BLOCK && panelBytes <= L2_PANEL_BYTES) {
-            computeRowsOuter(x, w, out, rowLo, rowHi, blockLo, blockHi, part);
-        } else {
-            computePanelsOuter(x, w, out, rowLo, rowHi, blockLo, blockHi, part);
+        long blockBytes = (long) PANEL_BLOCK * w.k * LANES * Float.BYTES;
+        int tile = (int) Math.max(1, L2_TILE_BYTES / blockBytes);
+        for (int b = blockLo; b < blockHi; b += tile) {
+            computeRowsOuter(x, w, out, rowLo, rowHi, b, Math.min(blockHi, b + tile), part);
         }
     }
 
@@ -179,70 +174,22 @@ public final class VectorBackend implements ComputeBackend {
                     int c0 = s * len;
                     int off = s * segStride;
                     if (rows == ROW_BLOCK && panelsHere == PANEL_BLOCK) {
-                        kernel4x3(x, r, w, p0, c0, len, true, part, off, width);
+                        kernel4x3(x, r, w, p0, c0, len, part, off, width);
                     } else if (rows == ROW_BLOCK) {
                         for (int i = 0; i < panelsHere; i++) {
-                            kernel4x1(x, r, w, p0 + i, c0, len, true, part, off + i * LANES, width);
+                            kernel4x1(x, r, w, p0 + i, c0, len, part, off + i * LANES, width);
                         }
                     } else if (panelsHere == PANEL_BLOCK) {
-                        kernel1x3(x, r, w, p0, c0, len, true, part, off);
+                        kernel1x3(x, r, w, p0, c0, len, part, off);
                     } else {
                         for (int i = 0; i < panelsHere; i++) {
-                            kernel1x1(x, r, w, p0 + i, c0, len, true, part, off + i * LANES);
+                            kernel1x1(x, r, w, p0 + i, c0, len, part, off + i * LANES);
                         }
                     }
                 }
                 combine(part, rows, segments, out, r, w, p0);
             }
             r += rows;
-        }
-    }
-
-    /**
-     * Rows [rowLo, rowHi) x panel blocks [blockLo, blockHi), panel blocks outermost. Within a segment the c range is walked in chunks
-     * of {@link #K_CHUNK} so a chunk of the panel block stays in L1 while every row block uses it; the
-     * accumulators are parked in {@code part} between chunks, which does not change any element's fma chain.
-     * part: (segments, rows, PANEL_BLOCK * 8).
-     */
-    private static void computePanelsOuter(float[] x, PanelMatrix w, float[] out, int rowLo, int rowHi,
-                                           int blockLo, int blockHi, float[] part) {
-        int segments = w.segments;
-        int len = w.k / segments;
-        int rows = rowHi - rowLo;
-        int width = PANEL_BLOCK * LANES;
-        int segStride = rows * width;
-        for (int b = blockLo; b < blockHi; b++) {
-            int p0 = b * PANEL_BLOCK;
-            int panelsHere = Math.min(PANEL_BLOCK, w.panels - p0);
-            for (int s = 0; s < segments; s++) {
-                int segEnd = (s + 1) * len;
-                for (int c0 = s * len; c0 < segEnd; c0 += K_CHUNK) {
-                    int chunk = Math.min(K_CHUNK, segEnd - c0);
-                    boolean first = c0 == s * len;
-                    int r = rowLo;
-                    for (; r + ROW_BLOCK <= rowHi; r += ROW_BLOCK) {
-                        int off = s * segStride + (r - rowLo) * width;
-                        if (panelsHere == PANEL_BLOCK) {
-                            kernel4x3(x, r, w, p0, c0, chunk, first, part, off, width);
-                        } else {
-                            for (int i = 0; i < panelsHere; i++) {
-                                kernel4x1(x, r, w, p0 + i, c0, chunk, first, part, off + i * LANES, width);
-                            }
-                        }
-                    }
-                    for (; r < rowHi; r++) {
-                        int off = s * segStride + (r - rowLo) * width;
-                        if (panelsHere == PANEL_BLOCK) {
-                            kernel1x3(x, r, w, p0, c0, chunk, first, part, off);
-                        } else {
-                            for (int i = 0; i < panelsHere; i++) {
-                                kernel1x1(x, r, w, p0 + i, c0, chunk, first, part, off + i * LANES);
-                            }
-                        }
-                    }
-                }
-            }
-            combine(part, rows, segments, out, rowLo, w, p0);
         }
     }
 
@@ -261,14 +208,10 @@ public final class VectorBackend implements ComputeBackend {
         }
     }
 
-    private static FloatVector start(boolean first, float[] part, int off) {
-        return first ? FloatVector.zero(F8) : FloatVector.fromArray(F8, part, off);
-    }
-
     // The kernels below each compute one segment [c0, c0+len) of a block. Every accumulator is one
     // sequential fma chain per output column, so they all give the same bits as ScalarBackend.dot.
 
-    private static void kernel4x3(float[] x, int r, PanelMatrix w, int p, int c0, int len, boolean first,
+    private static void kernel4x3(float[] x, int r, PanelMatrix w, int p, int c0, int len,
                                   float[] part, int off, int width) {
         float[] d = w.data;
         int k = w.k;
@@ -282,10 +225,10 @@ public final class VectorBackend implements ComputeBackend {
         int o1 = off + width;
         int o2 = o1 + width;
         int o3 = o2 + width;
-        FloatVector a00 = start(first, part, off), a01 = start(first, part, off + 8), a02 = start(first, part, off + 16);
-        FloatVector a10 = start(first, part, o1), a11 = start(first, part, o1 + 8), a12 = start(first, part, o1 + 16);
-        FloatVector a20 = start(first, part, o2), a21 = start(first, part, o2 + 8), a22 = start(first, part, o2 + 16);
-        FloatVector a30 = start(first, part, o3), a31 = start(first, part, o3 + 8), a32 = start(first, part, o3 + 16);
+        FloatVector a00 = FloatVector.zero(F8), a01 = FloatVector.zero(F8), a02 = FloatVector.zero(F8);
+        FloatVector a10 = FloatVector.zero(F8), a11 = FloatVector.zero(F8), a12 = FloatVector.zero(F8);
+        FloatVector a20 = FloatVector.zero(F8), a21 = FloatVector.zero(F8), a22 = FloatVector.zero(F8);
+        FloatVector a30 = FloatVector.zero(F8), a31 = FloatVector.zero(F8), a32 = FloatVector.zero(F8);
         for (int c = 0; c < len; c++) {
             int wo = c * LANES;
             FloatVector v0 = FloatVector.fromArray(F8, d, w0 + wo);
@@ -322,7 +265,7 @@ public final class VectorBackend implements ComputeBackend {
         a32.intoArray(part, o3 + 16);
     }
 
-    private static void kernel4x1(float[] x, int r, PanelMatrix w, int p, int c0, int len, boolean first,
+    private static void kernel4x1(float[] x, int r, PanelMatrix w, int p, int c0, int len,
                                   float[] part, int off, int width) {
         float[] d = w.data;
         int k = w.k;
@@ -331,10 +274,10 @@ public final class VectorBackend implements ComputeBackend {
         int x2 = x1 + k;
         int x3 = x2 + k;
         int w0 = (p * k + c0) * LANES;
-        FloatVector a0 = start(first, part, off);
-        FloatVector a1 = start(first, part, off + width);
-        FloatVector a2 = start(first, part, off + 2 * width);
-        FloatVector a3 = start(first, part, off + 3 * width);
+        FloatVector a0 = FloatVector.zero(F8);
+        FloatVector a1 = FloatVector.zero(F8);
+        FloatVector a2 = FloatVector.zero(F8);
+        FloatVector a3 = FloatVector.zero(F8);
         for (int c = 0; c < len; c++) {
             FloatVector v0 = FloatVector.fromArray(F8, d, w0 + c * LANES);
             a0 = v0.fma(FloatVector.broadcast(F8, x[x0 + c]), a0);
@@ -348,7 +291,7 @@ public final class VectorBackend implements ComputeBackend {
         a3.intoArray(part, off + 3 * width);
     }
 
-    private static void kernel1x3(float[] x, int r, PanelMatrix w, int p, int c0, int len, boolean first,
+    private static void kernel1x3(float[] x, int r, PanelMatrix w, int p, int c0, int len,
                                   float[] part, int off) {
         float[] d = w.data;
         int k = w.k;
@@ -356,9 +299,9 @@ public final class VectorBackend implements ComputeBackend {
         int w0 = (p * k + c0) * LANES;
         int w1 = w0 + k * LANES;
         int w2 = w1 + k * LANES;
-        FloatVector a0 = start(first, part, off);
-        FloatVector a1 = start(first, part, off + LANES);
-        FloatVector a2 = start(first, part, off + 2 * LANES);
+        FloatVector a0 = FloatVector.zero(F8);
+        FloatVector a1 = FloatVector.zero(F8);
+        FloatVector a2 = FloatVector.zero(F8);
         for (int c = 0; c < len; c++) {
             int wo = c * LANES;
             FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
@@ -371,12 +314,12 @@ public final class VectorBackend implements ComputeBackend {
         a2.intoArray(part, off + 2 * LANES);
     }
 
-    private static void kernel1x1(float[] x, int r, PanelMatrix w, int p, int c0, int len, boolean first,
+    private static void kernel1x1(float[] x, int r, PanelMatrix w, int p, int c0, int len,
                                   float[] part, int off) {
         float[] d = w.data;
         int x0 = r * w.k + c0;
         int w0 = (p * w.k + c0) * LANES;
-        FloatVector a0 = start(first, part, off);
+        FloatVector a0 = FloatVector.zero(F8);
         for (int c = 0; c < len; c++) {
             a0 = FloatVector.fromArray(F8, d, w0 + c * LANES).fma(FloatVector.broadcast(F8, x[x0 + c]), a0);
         }
