@@ -122,8 +122,10 @@ public final class TransformerShard implements ModelShard {
         // rounded up to whole key blocks: scoreBlocks writes every lane of the last block
         this.scores = new float[backend.parallelism()][(positions + KvCacheShard.KEY_BLOCK - 1)
                 / KvCacheShard.KEY_BLOCK * KvCacheShard.KEY_BLOCK];
-        this.logitSlice = new float[maxRows * shard.vocab()];
-        this.gathered = new float[maxRows * config.vocabularySize()];
+        // a single rank writes its logits straight into the caller's array (see forward)
+        boolean gathers = shard.size() > 1;
+        this.logitSlice = new float[gathers ? maxRows * shard.vocab() : 0];
+        this.gathered = new float[gathers ? maxRows * config.vocabularySize() : 0];
     }
 
     public ModelConfig config() {
@@ -220,13 +222,16 @@ public final class TransformerShard implements ModelShard {
         if (logitRows == 0) {
             return;
         }
+        if (shard.size() == 1) {
+            // one rank's slice is the whole vocabulary: write it straight into the caller's rows
+            if (logits != null) {
+                classifier.forward(xb, logitRows, logits);
+            }
+            return;
+        }
         classifier.forward(xb, logitRows, logitSlice);
         int vocabShard = shard.vocab();
         int vocab = config.vocabularySize();
-        if (shard.size() == 1) {
-            System.arraycopy(logitSlice, 0, logits, 0, logitRows * vocab);
-            return;
-        }
         // gathered is (rank, row, vocab_shard); logits wants (row, rank * vocab_shard)
         communicator.allGather(logitSlice, 0, logitRows * vocabShard, gathered, 0);
         if (logits == null) {
