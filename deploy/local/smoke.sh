@@ -20,11 +20,11 @@ DP="${DP:-2}"
 TP="${TP:-2}"
 BATCH1="${SMOKE_BATCH1:-60}"
 BATCH2="${SMOKE_BATCH2:-200}"
-BATCH3="${SMOKE_BATCH3:-240}"
+BATCH3="${SMOKE_BATCH3:-480}"
 MAX_TOKENS="${SMOKE_MAX_TOKENS:-48}"
-# Batches 2 and 3 ask for long completions (320 decode steps each, in waves of 32 concurrent requests), so
-# the TaskManager kill and the stop-with-savepoint find them in flight even on a fast machine: 48-token
-# batches finished before the REST metrics even showed them arriving, and 200-token ones were 3/4 done.
+# Batches 2 and 3 ask for long completions (320 decode steps each, in waves of 32 concurrent requests), and
+# batch 3 is large: the stop comes ~9 s after batch 3 is produced (two client JVMs and the savepoint), and on
+# a fast box 240 x 320 tokens were already 60% committed by then (48-token batches were all done).
 MAX_TOKENS_IN_FLIGHT="${SMOKE_MAX_TOKENS_IN_FLIGHT:-320}"
 MAX_BATCH_BEFORE="${SMOKE_MAX_BATCH_BEFORE:-16}"
 MAX_BATCH_AFTER="${SMOKE_MAX_BATCH_AFTER:-8}"
@@ -87,6 +87,9 @@ records_in() {
   rest "/jobs/$1/vertices/$vid/subtasks/metrics?get=numRecordsIn&agg=sum" | jq -r '.[0].sum // 0 | floor'
 }
 
+# Records that fill every replica's batch (capped at the batch size): from then on requests are in flight.
+full_replicas() { local n=$((DP * MAX_BATCH_BEFORE)); [ "$n" -lt "$1" ] && echo "$n" || echo "$1"; }
+
 expect_args() { local a=() p; for p in "$@"; do a+=(--expect "$p"); done; echo "${a[@]}"; }
 field() { grep -o "$1=[0-9.]*" <<<"$2" | cut -d= -f2; }
 
@@ -112,10 +115,11 @@ REST_PORT="$REST_PORT" RUN_DIR="$RUN_DIR" "$DEPLOY_LOCAL/webui-check.sh" "$JOB_I
 IN_BEFORE_B2="$(records_in "$JOB_ID")"
 T2=$(now_ms)
 smoke_client produce --topic prompts --schemas "$SCHEMA_DIR" --prefix b2 --count "$BATCH2" --max-tokens "$MAX_TOKENS_IN_FLIGHT" >/dev/null
-# Kill once the inference vertex has taken in a quarter of batch 2 (task metric numRecordsIn), so that
+# Kill once the inference vertex has taken in enough of batch 2 to fill every replica (task metric
+# numRecordsIn; the operator takes a record only when its replica has room), so that
 # prompts are in flight whether or not a checkpoint has committed any of them yet.
 t0=$(now_ms)
-until [ "$(( $(records_in "$JOB_ID") - IN_BEFORE_B2 ))" -ge "$(( (BATCH2 + 3) / 4 ))" ]; do
+until [ "$(( $(records_in "$JOB_ID") - IN_BEFORE_B2 ))" -ge "$(full_replicas "$BATCH2")" ]; do
   [ $(( $(now_ms) - t0 )) -lt $((PHASE_TIMEOUT_S * 1000)) ] || die "batch 2 did not reach the inference operator"
   sleep 0.5
 done
@@ -145,7 +149,7 @@ IN_BEFORE_B3="$(records_in "$JOB_ID")"
 T3=$(now_ms)
 smoke_client produce --topic prompts --schemas "$SCHEMA_DIR" --prefix b3 --count "$BATCH3" --max-tokens "$MAX_TOKENS_IN_FLIGHT" >/dev/null
 t0=$(now_ms)
-until [ "$(( $(records_in "$JOB_ID") - IN_BEFORE_B3 ))" -ge "$(( (BATCH3 + 3) / 4 ))" ]; do
+until [ "$(( $(records_in "$JOB_ID") - IN_BEFORE_B3 ))" -ge "$(full_replicas "$BATCH3")" ]; do
   [ $(( $(now_ms) - t0 )) -lt $((PHASE_TIMEOUT_S * 1000)) ] || die "batch 3 did not reach the inference operator"
   sleep 0.5
 done
