@@ -14,6 +14,7 @@ import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.util.OutputTag;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,12 @@ public final class InferenceOperator extends AbstractStreamOperator<InferenceOut
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(InferenceOperator.class);
     /** Name of the operator list state holding the in-flight requests. */
+    /**
+     * Requests whose id is already in flight on this replica, as they arrived. The job turns them into
+     * dead-letter records; the completion of the copy in flight answers them.
+     */
+    public static final OutputTag<InferenceInput> DUPLICATE_IDS = new OutputTag<>("duplicate-ids", InferenceTypes.input());
+
     public static final String STATE_NAME = "inference-in-flight";
 
     private final ReplicaFactory replicaFactory;
@@ -103,9 +110,12 @@ public final class InferenceOperator extends AbstractStreamOperator<InferenceOut
     public void processElement(StreamRecord<InferenceInput> element) throws Exception {
         InferenceInput input = element.getValue();
         if (inFlight.containsKey(input.id())) {
-            // The replica tracks requests by id, so a second copy cannot run beside the first.
-            emit(input, GenerationResult.error(input.id(), "request id " + input.id()
-                    + " is already in flight on replica " + subtaskIndex + "; ids must be unique", 0));
+            // The replica tracks requests by id, so a second copy cannot run beside the first. It goes to
+            // the side output rather than becoming an ERROR completion: the first copy's completion is the
+            // answer, and a second completion under the same id would give consumers two answers for one id.
+            LOG.warn("replica {}: request id {} is already in flight; the copy goes to the dead letters",
+                    subtaskIndex, input.id());
+            output.collect(DUPLICATE_IDS, new StreamRecord<>(input));
             return;
         }
         admit(input, null);

@@ -22,8 +22,9 @@
  *       {@code mailboxExecutor.yield()}, which blocks until a mail (a result, freeing capacity, or a
  *       failure) runs. Input stops, Flink's backpressure reaches the source; nothing is dropped.</li>
  *   <li>End of input: {@code endInput()} yields until nothing is in flight.</li>
- *   <li>A second request with an id already in flight gets an ERROR result naming the problem (the
- *       replica tracks requests by id).</li>
+ *   <li>A second request with an id already in flight goes to the side output
+ *       {@link io.streaminfer.operator.InferenceOperator#DUPLICATE_IDS} (the replica tracks requests by id;
+ *       the job makes it a dead letter), so each id gets one completion.</li>
  * </ul>
  *
  * <h2>State layout</h2>

@@ -221,17 +221,28 @@ class InferenceOperatorTest {
     }
 
     @Test
-    void duplicateIdInFlightBecomesAnErrorResult() throws Exception {
+    void aCopyOfAnIdInFlightGoesToTheSideOutputAndTheFirstStillCompletes() throws Exception {
         AtomicReference<FakeReplica> fake = new AtomicReference<>();
         var harness = openHarness(capacity -> 4, fake, null);
         harness.processElement(new StreamRecord<>(InferenceInput.of(request("dup", 2))));
-        harness.processElement(new StreamRecord<>(InferenceInput.of(request("dup", 2))));
+        harness.processElement(new StreamRecord<>(new InferenceInput(request("dup", 3), "k", Map.of("copy", "2"))));
 
-        List<InferenceOutput> out = harness.extractOutputValues();
-        assertEquals(1, out.size());
-        assertFalse(out.get(0).result().ok());
-        assertTrue(out.get(0).result().error().contains("already in flight"), out.get(0).result().error());
+        assertEquals(List.of(), harness.extractOutputValues(), "no completion for the copy");
+        var copies = harness.getSideOutput(InferenceOperator.DUPLICATE_IDS);
+        assertEquals(1, copies.size());
+        InferenceInput copy = copies.peek().getValue();
+        assertEquals("dup", copy.id());
+        assertEquals(3, copy.request().params().maxTokens(), "the copy as it arrived");
+        assertEquals(Map.of("copy", "2"), copy.metadata());
         assertEquals(1, fake.get().admitted.size());
+
+        fake.get().step();
+        fake.get().step();
+        runPendingMails(harness);
+        List<InferenceOutput> out = harness.extractOutputValues();
+        assertEquals(1, out.size(), "exactly one completion for the id");
+        assertTrue(out.get(0).result().ok());
+        assertEquals(2, out.get(0).result().tokenIds().length, "the first request's");
     }
 
     // ---- helpers ----

@@ -4,6 +4,7 @@ import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.codec.RecordTypes;
 import io.streaminfer.job.convert.CompletionConverter;
 import io.streaminfer.operator.InferenceInput;
+import io.streaminfer.operator.InferenceOperator;
 import io.streaminfer.operator.InferenceOperatorFactory;
 import io.streaminfer.operator.InferenceOutput;
 import io.streaminfer.operator.InferenceTypes;
@@ -22,7 +23,7 @@ import org.apache.flink.types.Either;
  */
 public final class InferencePipeline {
 
-    /** The two outputs: completions, and dead letters (undecodable or invalid input). */
+    /** The two outputs: completions, and dead letters (undecodable or invalid input, ids already in flight). */
     public record Outputs(DataStream<CompletionRecord> completions, DataStream<DeadLetterRecord> deadLetters) {}
 
     private InferencePipeline() {}
@@ -41,7 +42,10 @@ public final class InferencePipeline {
                 .map(out -> CompletionConverter.toCompletion(out.result(), out.key(), out.metadata(), out.modelName(),
                         out.replicaIndex(), out.tensorParallelSize()), RecordTypes.completion())
                 .setParallelism(dataParallelism).name("to-completion").uid("to-completion");
-        return new Outputs(completions, valid.getSideOutput(PromptValidation.DEAD_LETTERS));
+        DataStream<DeadLetterRecord> duplicates = results.getSideOutput(InferenceOperator.DUPLICATE_IDS)
+                .map(new DuplicateIdDeadLetters(replica.modelName()), RecordTypes.deadLetter())
+                .setParallelism(dataParallelism).name("duplicate-ids").uid("duplicate-ids");
+        return new Outputs(completions, valid.getSideOutput(PromptValidation.DEAD_LETTERS).union(duplicates));
     }
 
     /** The record's key when it has one, else its id. */

@@ -180,8 +180,16 @@ class StreamingJobITCase {
                 PromptRecord.newBuilder().setId("other-model").setPrompt("Hi").setModel("llama-70b").build(),
                 PromptRecord.newBuilder().setId("too-long").setPrompt(tooLong).build());
         List<byte[]> garbage = List.of("definitely not avro".getBytes(StandardCharsets.UTF_8), new byte[0]);
+        // Two records with one id, back to back on one partition: the second arrives while the first (400
+        // decode steps) is in flight, so it must become a dead letter, not a second completion for the id.
+        PromptRecord first = PromptRecord.newBuilder().setId("twice").setPrompt("Once upon a time")
+                .setMaxTokens(400).build();
+        PromptRecord copy = PromptRecord.newBuilder().setId("twice").setPrompt("Hi").setMaxTokens(5)
+                .setMetadata(Map.of("attempt", "2")).build();
         List<PromptRecord> all = new java.util.ArrayList<>(good);
         all.addAll(invalid);
+        all.add(first);
+        all.add(copy);
         JobFixtures.produce(kafka.bootstrapServers(), conf.get(JobOptions.INPUT_TOPIC), all, garbage);
 
         StreamExecutionEnvironment env = environment();
@@ -190,15 +198,20 @@ class StreamingJobITCase {
         JobFixtures.Seen seen;
         try {
             seen = JobFixtures.consume(kafka.bootstrapServers(), conf.get(JobOptions.OUTPUT_TOPIC),
-                    conf.get(JobOptions.DEAD_LETTER_TOPIC), good.size(), invalid.size() + garbage.size(),
+                    conf.get(JobOptions.DEAD_LETTER_TOPIC), good.size() + 1, invalid.size() + garbage.size() + 1,
                     Duration.ofMinutes(3), Duration.ofSeconds(2));
             // The job is still running after all that.
             assertEquals(org.apache.flink.api.common.JobStatus.RUNNING, job.getJobStatus().get());
         } finally {
             job.cancel().get();
         }
-        assertEquals(good.stream().map(PromptRecord::getId).collect(Collectors.toSet()), seen.completionCounts().keySet());
-        assertEquals(good.size(), seen.completions().size());
+        Set<String> answered = good.stream().map(PromptRecord::getId).collect(Collectors.toCollection(java.util.HashSet::new));
+        answered.add("twice");
+        assertEquals(answered, seen.completionCounts().keySet());
+        assertEquals(good.size() + 1, seen.completions().size(), "one completion per id");
+        CompletionRecord twice = seen.completions().stream().filter(c -> c.getId().equals("twice")).findFirst()
+                .orElseThrow();
+        assertTrue(twice.getTokenIds().size() > 5, "the completion is the first request's");
         Map<String, String> reasons = new TreeMap<>();
         int unnamed = 0;
         AvroCodec<PromptRecord> codec = new AvroCodec<>(PromptRecord.class);
@@ -211,11 +224,17 @@ class StreamingJobITCase {
                 reasons.put(d.getId(), d.getReason());
                 byte[] original = new byte[d.getOriginal().remaining()];
                 d.getOriginal().duplicate().get(original);
-                assertEquals(d.getId(), codec.decode(original).getId(), "the original record is kept");
+                PromptRecord kept = codec.decode(original);
+                assertEquals(d.getId(), kept.getId(), "the original record is kept");
+                if (d.getId().equals("twice")) {
+                    assertEquals("Hi", kept.getPrompt(), "the copy is the one kept");
+                    assertEquals(Map.of("attempt", "2"), kept.getMetadata());
+                }
             }
         }
         assertEquals(garbage.size(), unnamed, "undecodable bytes: " + seen.deadLetters());
-        assertEquals(invalid.size(), reasons.size(), reasons.toString());
+        assertEquals(invalid.size() + 1, reasons.size(), reasons.toString());
+        assertTrue(reasons.get("twice").contains("in flight"), reasons.get("twice"));
         assertTrue(reasons.get("no-prompt").contains("prompt"), reasons.get("no-prompt"));
         assertTrue(reasons.get("cold").contains("temperature"), reasons.get("cold"));
         assertTrue(reasons.get("top-p").contains("top_p"), reasons.get("top-p"));

@@ -1,0 +1,59 @@
+package io.streaminfer.job.pipeline;
+
+import io.streaminfer.engine.GenerationRequest;
+import io.streaminfer.engine.SamplingParams;
+import io.streaminfer.job.codec.AvroCodec;
+import io.streaminfer.job.codec.DeadLetters;
+import io.streaminfer.operator.InferenceInput;
+import io.streaminfer.schemas.DeadLetterRecord;
+import io.streaminfer.schemas.PromptRecord;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.flink.api.common.functions.MapFunction;
+
+/**
+ * Turns a request that arrived while another with the same id was in flight into a dead letter. The
+ * operator only has the validated request, so the dead letter carries it re-encoded as a PromptRecord:
+ * the same prompt, key, metadata and sampling parameters, with the seed made explicit (the one the
+ * request would have used) and without {@code created_at}.
+ */
+final class DuplicateIdDeadLetters implements MapFunction<InferenceInput, DeadLetterRecord> {
+    private static final long serialVersionUID = 1L;
+
+    private final String model;
+    private final AvroCodec<PromptRecord> codec = new AvroCodec<>(PromptRecord.class);
+
+    DuplicateIdDeadLetters(String model) {
+        this.model = model;
+    }
+
+    @Override
+    public DeadLetterRecord map(InferenceInput input) {
+        String reason = "request id " + input.id() + " arrived while a request with that id was in flight;"
+                + " ids must be unique, and the completion of the one in flight is the answer";
+        return DeadLetters.invalid(input.id(), reason, codec.encode(toPromptRecord(input, model)), Instant.now());
+    }
+
+    static PromptRecord toPromptRecord(InferenceInput input, String model) {
+        GenerationRequest request = input.request();
+        SamplingParams params = request.params();
+        int[] tokenIds = request.promptTokenIds();
+        return PromptRecord.newBuilder()
+                .setId(request.id())
+                .setKey(input.key())
+                .setPrompt(request.prompt())
+                .setPromptTokenIds(tokenIds == null ? null : Arrays.stream(tokenIds).boxed().toList())
+                .setTarget(request.target())
+                .setMaxTokens(params.maxTokens())
+                .setTemperature(params.temperature())
+                .setTopP(params.topP())
+                .setTopK(params.topK())
+                .setSeed(params.seed())
+                .setStop(params.stop().isEmpty() ? null : List.copyOf(params.stop()))
+                .setLogprobs(params.logprobs())
+                .setModel(model)
+                .setMetadata(input.metadata())
+                .build();
+    }
+}
