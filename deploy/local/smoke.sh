@@ -81,10 +81,18 @@ submit() { # submit [-s SAVEPOINT] MAX_BATCH -> prints the job id
   grep -o 'JobID [0-9a-f]\{32\}' <<<"$out" | awk '{print $2}' | tail -1
 }
 
-# Records taken in by the last vertex (the keyed inference operator and its sink), all subtasks.
+# The vertex of the keyed inference operator (and what is chained to it).
+inference_vertex() { rest "/jobs/$1" | jq -r '[.vertices[] | select(.name | startswith("inference"))][0].id'; }
+
+# Records taken in by the inference vertex, all subtasks.
 records_in() {
-  local vid; vid="$(rest "/jobs/$1" | jq -r '.vertices[-1].id')"
-  rest "/jobs/$1/vertices/$vid/subtasks/metrics?get=numRecordsIn&agg=sum" | jq -r '.[0].sum // 0 | floor'
+  rest "/jobs/$1/vertices/$(inference_vertex "$1")/subtasks/metrics?get=numRecordsIn&agg=sum" | jq -r '.[0].sum // 0 | floor'
+}
+
+# Requests the inference operators resumed from a checkpoint or savepoint, per their log lines since $1.
+resumed_since() {
+  cat "$LOG_DIR"/tm*.log | awk -v since="$1" 'substr($0, 1, 19) >= since && /resumes [0-9]+ requests from the checkpoint/ {
+    for (i = 1; i < NF; i++) if ($i == "resumes") n += $(i + 1) } END { print n + 0 }'
 }
 
 # Records that fill every replica's batch (capped at the batch size): from then on requests are in flight.
@@ -105,7 +113,7 @@ R1="$(smoke_client consume --topic completions --schemas "$SCHEMA_DIR" $(expect_
 log "batch 1: $R1"
 
 # Replicas on distinct TaskManagers: one slot each, so DP=2 must use both.
-TM_USED="$(rest "/jobs/$JOB_ID/vertices/$(rest "/jobs/$JOB_ID" | jq -r '.vertices[-1].id')/taskmanagers" | jq '[.taskmanagers[] | select(.["status-counts"].RUNNING > 0)] | length')"
+TM_USED="$(rest "/jobs/$JOB_ID/vertices/$(inference_vertex "$JOB_ID")/taskmanagers" | jq '[.taskmanagers[] | select(.["status-counts"].RUNNING > 0)] | length')"
 [ "$TM_USED" = "$DP" ] || die "the job's subtasks run on $TM_USED TaskManagers, expected $DP"
 
 # --- 2. web UI ---------------------------------------------------------------------------------
@@ -163,10 +171,19 @@ AT_STOP="$(smoke_client consume --topic completions --schemas "$SCHEMA_DIR" $(ex
 DONE_AT_STOP="$(field present "$AT_STOP")"
 log "stopped $JOB_ID with savepoint $SAVEPOINT ($DONE_AT_STOP of $BATCH3 committed)"
 [ "$DONE_AT_STOP" -lt "$BATCH3" ] || die "batch 3 was complete when the savepoint was taken: raise SMOKE_BATCH3 or SMOKE_MAX_TOKENS_IN_FLIGHT"
+RESUME_FROM="$(date '+%Y-%m-%d %H:%M:%S')"
 JOB2_ID="$(submit -s "$SAVEPOINT" "$MAX_BATCH_AFTER")"
 [ -n "$JOB2_ID" ] || die "no job id when resuming from the savepoint"
 log "resumed as $JOB2_ID from the savepoint with --max-batch $MAX_BATCH_AFTER"
 wait_job_running "$JOB2_ID"
+# The operators of the resumed job log how many requests they took over from the savepoint: that is the
+# proof that requests were in flight inside the operator (not only unread in Kafka) when it was taken.
+t0=$(now_ms)
+until RESUMED="$(resumed_since "$RESUME_FROM")" && [ "$RESUMED" -gt 0 ]; do
+  [ $(( $(now_ms) - t0 )) -lt 30000 ] || die "the resumed job took over no in-flight request from the savepoint"
+  sleep 0.5
+done
+log "the resumed job took over $RESUMED in-flight requests from the savepoint"
 R3="$(smoke_client consume --topic completions --schemas "$SCHEMA_DIR" $(expect_args "b1:$BATCH1" "b2:$BATCH2" "b3:$BATCH3") \
       --timeout-s "$PHASE_TIMEOUT_S" --since-ms "$T3")" || die "after the savepoint upgrade: $R3"
 log "batches 1+2+3 after the upgrade: $R3"
@@ -178,7 +195,7 @@ SMOKE OK
   cluster start:          ${CLUSTER_S} s (broker + JobManager + 2 TaskManagers, from Maven jars)
   batch 1 throughput:     $(field completions_per_s "$R1") completions/s, $(field tokens_per_s "$R1") tokens/s ($BATCH1 prompts, DP=$DP, TP=$TP, commit every 2 s)
   TaskManager kill:       $DONE_AT_KILL/$BATCH2 committed at the kill; job running again after ${RECOVERY_S} s; $(field present "$R2") ids, 0 lost, 0 duplicated
-  savepoint upgrade:      $DONE_AT_STOP/$BATCH3 committed when the stop was asked; --max-batch $MAX_BATCH_BEFORE -> $MAX_BATCH_AFTER; $(field present "$R3") ids, 0 lost, 0 duplicated
+  savepoint upgrade:      $DONE_AT_STOP/$BATCH3 committed at the stop, $RESUMED in flight taken over; --max-batch $MAX_BATCH_BEFORE -> $MAX_BATCH_AFTER; $(field present "$R3") ids, 0 lost, 0 duplicated
   web UI screenshot:      $OUT_DIR/webui.png
   smoke total:            ${TOTAL_S} s
 EOF
