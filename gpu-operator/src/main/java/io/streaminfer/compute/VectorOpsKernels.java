@@ -68,28 +68,26 @@ final class VectorOpsKernels {
     static void weightedSum(float[] weights, int n, float[] values, int valOff, int stride,
                             float[] out, int outOff, int width) {
         int i = 0;
-        // 32 columns at a time stay in four registers across all n rows
-        for (; i + 32 <= width; i += 32) {
-            FloatVector o0 = FloatVector.zero(F8), o1 = o0, o2 = o0, o3 = o0;
-            for (int t = 0; t < n; t++) {
-                FloatVector w = FloatVector.broadcast(F8, weights[t]);
-                int v = valOff + t * stride + i;
-                o0 = w.fma(FloatVector.fromArray(F8, values, v), o0);
-                o1 = w.fma(FloatVector.fromArray(F8, values, v + 8), o1);
-                o2 = w.fma(FloatVector.fromArray(F8, values, v + 16), o2);
-                o3 = w.fma(FloatVector.fromArray(F8, values, v + 24), o3);
-            }
-            o0.intoArray(out, outOff + i);
-            o1.intoArray(out, outOff + i + 8);
-            o2.intoArray(out, outOff + i + 16);
-            o3.intoArray(out, outOff + i + 24);
+        // As few passes over the n rows as possible, each with up to 8 accumulators in registers: one pass
+        // for a 48- or 64-wide head. (A 32-wide pass plus two 8-wide ones measured 2.3 ms against 1.5 ms
+        // for a 6-accumulator pass, batch 64 x 6 layers x 6 heads x 96 positions, one thread.)
+        for (; i + 64 <= width; i += 64) {
+            sum8(weights, n, values, valOff + i, stride, out, outOff + i);
         }
-        for (; i + 8 <= width; i += 8) {
-            FloatVector o0 = FloatVector.zero(F8);
-            for (int t = 0; t < n; t++) {
-                o0 = FloatVector.broadcast(F8, weights[t]).fma(FloatVector.fromArray(F8, values, valOff + t * stride + i), o0);
-            }
-            o0.intoArray(out, outOff + i);
+        if (i + 48 <= width) {
+            sum6(weights, n, values, valOff + i, stride, out, outOff + i);
+            i += 48;
+        } else if (i + 32 <= width) {
+            sum4(weights, n, values, valOff + i, stride, out, outOff + i);
+            i += 32;
+        }
+        if (i + 16 <= width) {
+            sum2(weights, n, values, valOff + i, stride, out, outOff + i);
+            i += 16;
+        }
+        if (i + 8 <= width) {
+            sum1(weights, n, values, valOff + i, stride, out, outOff + i);
+            i += 8;
         }
         for (; i < width; i++) {
             float o = 0f;
@@ -98,5 +96,91 @@ final class VectorOpsKernels {
             }
             out[outOff + i] = o;
         }
+    }
+
+    private static void sum8(float[] weights, int n, float[] values, int v0, int stride, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8);
+        FloatVector a3 = FloatVector.zero(F8), a4 = FloatVector.zero(F8), a5 = FloatVector.zero(F8);
+        FloatVector a6 = FloatVector.zero(F8), a7 = FloatVector.zero(F8);
+        for (int t = 0; t < n; t++) {
+            FloatVector w = FloatVector.broadcast(F8, weights[t]);
+            int v = v0 + t * stride;
+            a0 = w.fma(FloatVector.fromArray(F8, values, v), a0);
+            a1 = w.fma(FloatVector.fromArray(F8, values, v + 8), a1);
+            a2 = w.fma(FloatVector.fromArray(F8, values, v + 16), a2);
+            a3 = w.fma(FloatVector.fromArray(F8, values, v + 24), a3);
+            a4 = w.fma(FloatVector.fromArray(F8, values, v + 32), a4);
+            a5 = w.fma(FloatVector.fromArray(F8, values, v + 40), a5);
+            a6 = w.fma(FloatVector.fromArray(F8, values, v + 48), a6);
+            a7 = w.fma(FloatVector.fromArray(F8, values, v + 56), a7);
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + 8);
+        a2.intoArray(out, o + 16);
+        a3.intoArray(out, o + 24);
+        a4.intoArray(out, o + 32);
+        a5.intoArray(out, o + 40);
+        a6.intoArray(out, o + 48);
+        a7.intoArray(out, o + 56);
+    }
+
+    private static void sum6(float[] weights, int n, float[] values, int v0, int stride, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8);
+        FloatVector a3 = FloatVector.zero(F8), a4 = FloatVector.zero(F8), a5 = FloatVector.zero(F8);
+        for (int t = 0; t < n; t++) {
+            FloatVector w = FloatVector.broadcast(F8, weights[t]);
+            int v = v0 + t * stride;
+            a0 = w.fma(FloatVector.fromArray(F8, values, v), a0);
+            a1 = w.fma(FloatVector.fromArray(F8, values, v + 8), a1);
+            a2 = w.fma(FloatVector.fromArray(F8, values, v + 16), a2);
+            a3 = w.fma(FloatVector.fromArray(F8, values, v + 24), a3);
+            a4 = w.fma(FloatVector.fromArray(F8, values, v + 32), a4);
+            a5 = w.fma(FloatVector.fromArray(F8, values, v + 40), a5);
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + 8);
+        a2.intoArray(out, o + 16);
+        a3.intoArray(out, o + 24);
+        a4.intoArray(out, o + 32);
+        a5.intoArray(out, o + 40);
+    }
+
+    private static void sum4(float[] weights, int n, float[] values, int v0, int stride, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8);
+        FloatVector a3 = FloatVector.zero(F8);
+        for (int t = 0; t < n; t++) {
+            FloatVector w = FloatVector.broadcast(F8, weights[t]);
+            int v = v0 + t * stride;
+            a0 = w.fma(FloatVector.fromArray(F8, values, v), a0);
+            a1 = w.fma(FloatVector.fromArray(F8, values, v + 8), a1);
+            a2 = w.fma(FloatVector.fromArray(F8, values, v + 16), a2);
+            a3 = w.fma(FloatVector.fromArray(F8, values, v + 24), a3);
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + 8);
+        a2.intoArray(out, o + 16);
+        a3.intoArray(out, o + 24);
+    }
+
+    private static void sum2(float[] weights, int n, float[] values, int v0, int stride, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8);
+        for (int t = 0; t < n; t++) {
+            FloatVector w = FloatVector.broadcast(F8, weights[t]);
+            int v = v0 + t * stride;
+            a0 = w.fma(FloatVector.fromArray(F8, values, v), a0);
+            a1 = w.fma(FloatVector.fromArray(F8, values, v + 8), a1);
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + 8);
+    }
+
+    private static void sum1(float[] weights, int n, float[] values, int v0, int stride, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F8);
+        for (int t = 0; t < n; t++) {
+            FloatVector w = FloatVector.broadcast(F8, weights[t]);
+            int v = v0 + t * stride;
+            a0 = w.fma(FloatVector.fromArray(F8, values, v), a0);
+        }
+        a0.intoArray(out, o);
     }
 }
