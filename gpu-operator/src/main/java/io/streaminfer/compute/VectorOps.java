@@ -12,6 +12,7 @@ package io.streaminfer.compute;
  *       starting at 0.</li>
  *   <li>{@code weightedSum}: each output element is one fma chain {@code o = fma(w[t], v[t], o)} over t
  *       from 0, starting at 0.</li>
+ *   <li>{@code exp}: the fixed sequence of float operations in {@link #expScalar}, element by element.</li>
  * </ul>
  */
 public final class VectorOps {
@@ -64,6 +65,50 @@ public final class VectorOps {
         } else {
             weightedSumScalar(weights, n, values, valOff, stride, out, outOff, width);
         }
+    }
+
+    /**
+     * {@code a[off + i] = exp(a[off + i] - shift)} for i &lt; n, with this class's own exp: Cephes' expf
+     * reduction and polynomial (within 2 ulp of the true value for arguments in [-87, 88]; below that it
+     * gives exp(-87), above exp(88)). {@code Math.exp} is a scalar call; this one runs 8 lanes at a time
+     * and gives the same bits with or without the Vector API.
+     */
+    public static void expShifted(float[] a, int off, int n, float shift) {
+        checkRange("a", a, off, n);
+        if (VECTOR) {
+            VectorOpsKernels.expShifted(a, off, n, shift);
+        } else {
+            for (int i = 0; i < n; i++) {
+                a[off + i] = expScalar(a[off + i] - shift);
+            }
+        }
+    }
+
+    // Cephes expf: exp(x) = 2^k * exp(r), k = round(x / ln 2), r = x - k ln 2 split in two parts.
+    static final float EXP_MIN = -87f;
+    static final float EXP_MAX = 88f;
+    static final float LOG2E = 1.44269504088896341f;
+    static final float LN2_HI = 0.693359375f;
+    static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding and subtracting it rounds a float of magnitude below 2^22 to an integer. */
+    static final float ROUNDER = 12582912f;
+    static final float P0 = 1.9875691500e-4f;
+    static final float P1 = 1.3981999507e-3f;
+    static final float P2 = 8.3334519073e-3f;
+    static final float P3 = 4.1665795894e-2f;
+    static final float P4 = 1.6666665459e-1f;
+    static final float P5 = 5.0000001201e-1f;
+
+    /** The one exp of this class, operation for operation what the vector kernel does per lane. */
+    static float expScalar(float x) {
+        x = Math.min(Math.max(x, EXP_MIN), EXP_MAX); // NaN stays NaN
+        float k = Math.fma(x, LOG2E, ROUNDER) - ROUNDER;
+        float r = Math.fma(k, -LN2_HI, x);
+        r = Math.fma(k, -LN2_LO, r);
+        float z = r * r;
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(P0, r, P1), r, P2), r, P3), r, P4), r, P5);
+        float y = Math.fma(p, z, r) + 1f;
+        return y * Float.intBitsToFloat(((int) k + 127) << 23);
     }
 
     static void scoreBlocksScalar(float[] q, int qOff, float[] keys, int keyOff, int headSize, int blocks,

@@ -1,6 +1,8 @@
 package io.streaminfer.compute;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -182,5 +184,35 @@ final class VectorOpsKernels {
             a0 = w.fma(FloatVector.fromArray(F8, values, v), a0);
         }
         a0.intoArray(out, o);
+    }
+
+    /** VectorOps.expScalar, lane by lane, the same operations in the same order. */
+    static void expShifted(float[] a, int off, int n, float shift) {
+        int full = n & ~7;
+        FloatVector lo = FloatVector.broadcast(F8, VectorOps.EXP_MIN);
+        FloatVector hi = FloatVector.broadcast(F8, VectorOps.EXP_MAX);
+        FloatVector log2e = FloatVector.broadcast(F8, VectorOps.LOG2E);
+        FloatVector rounder = FloatVector.broadcast(F8, VectorOps.ROUNDER);
+        FloatVector ln2Hi = FloatVector.broadcast(F8, -VectorOps.LN2_HI);
+        FloatVector ln2Lo = FloatVector.broadcast(F8, -VectorOps.LN2_LO);
+        for (int i = 0; i < full; i += 8) {
+            FloatVector x = FloatVector.fromArray(F8, a, off + i).sub(shift);
+            x = x.max(lo).min(hi);
+            FloatVector k = x.fma(log2e, rounder).sub(rounder);
+            FloatVector r = k.fma(ln2Hi, x);
+            r = k.fma(ln2Lo, r);
+            FloatVector z = r.mul(r);
+            FloatVector p = FloatVector.broadcast(F8, VectorOps.P0).fma(r, FloatVector.broadcast(F8, VectorOps.P1))
+                    .fma(r, FloatVector.broadcast(F8, VectorOps.P2))
+                    .fma(r, FloatVector.broadcast(F8, VectorOps.P3))
+                    .fma(r, FloatVector.broadcast(F8, VectorOps.P4))
+                    .fma(r, FloatVector.broadcast(F8, VectorOps.P5));
+            FloatVector y = p.fma(z, r).add(1f);
+            IntVector bits = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+            y.mul(bits.reinterpretAsFloats()).intoArray(a, off + i);
+        }
+        for (int i = full; i < n; i++) {
+            a[off + i] = VectorOps.expScalar(a[off + i] - shift);
+        }
     }
 }

@@ -300,11 +300,10 @@ public final class TransformerShard implements ModelShard {
                     max = s;
                 }
             }
+            VectorOps.expShifted(scores, 0, n, max);
             float sum = 0f;
             for (int t = 0; t < n; t++) {
-                float e = (float) Math.exp(scores[t] - max);
-                scores[t] = e;
-                sum += e;
+                sum += scores[t];
             }
             for (int t = 0; t < n; t++) {
                 scores[t] /= sum;
@@ -328,8 +327,12 @@ public final class TransformerShard implements ModelShard {
             int g = r * 2 * width;
             int h = r * width;
             for (int i = 0; i < width; i++) {
+                hidden[h + i] = -gateUp[g + i];
+            }
+            VectorOps.expShifted(hidden, h, width, 0f); // exp(-gate)
+            for (int i = 0; i < width; i++) {
                 float gate = gateUp[g + i];
-                float silu = gate * (1.0f / (1.0f + (float) Math.exp(-gate)));
+                float silu = gate * (1.0f / (1.0f + hidden[h + i]));
                 hidden[h + i] = silu * gateUp[g + width + i];
             }
         }

@@ -50,6 +50,39 @@ class VectorOpsTest {
     }
 
     @Test
+    void expMatchesItsScalarTwinBitwiseAndMathExpWithinTwoUlp() {
+        Random random = new Random(8);
+        float[] special = {0f, -0f, 1f, -1f, 88f, 88.5f, 100f, -87f, -87.5f, -200f, Float.NaN,
+                Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1e-30f, -1e-30f};
+        int n = 4099;
+        float[] x = new float[n + special.length];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (random.nextDouble() * 175 - 87);
+        }
+        System.arraycopy(special, 0, x, n, special.length);
+        float[] viaKernel = x.clone();
+        VectorOpsKernels.expShifted(viaKernel, 0, viaKernel.length, 0f);
+        for (int i = 0; i < x.length; i++) {
+            float scalar = VectorOps.expScalar(x[i]);
+            assertEquals(Float.floatToRawIntBits(scalar), Float.floatToRawIntBits(viaKernel[i]), "exp(" + x[i] + ")");
+            if (x[i] >= -87f && x[i] <= 88f) {
+                float exact = (float) Math.exp(x[i]);
+                assertTrue(Math.abs(scalar - exact) <= 2 * Math.ulp(exact), "exp(" + x[i] + ") = " + scalar + ", not " + exact);
+            }
+        }
+        assertTrue(Float.isNaN(VectorOps.expScalar(Float.NaN)));
+        assertEquals(1f, VectorOps.expScalar(0f));
+        assertEquals((float) Math.exp(88), VectorOps.expScalar(Float.POSITIVE_INFINITY), 2 * Math.ulp((float) Math.exp(88)));
+        assertTrue(VectorOps.expScalar(Float.NEGATIVE_INFINITY) > 0f, "flushes to exp(-87), never below");
+
+        float[] shifted = {1f, 2f, 3f};
+        VectorOps.expShifted(shifted, 1, 2, 3f);
+        assertEquals(1f, shifted[0]);
+        assertEquals(VectorOps.expScalar(-1f), shifted[1]);
+        assertEquals(1f, shifted[2]);
+    }
+
+    @Test
     void attentionKernelsComputeScoresAndWeightedSums() {
         Random random = new Random(6);
         int headSize = 48;
