@@ -68,10 +68,11 @@ public final class VectorOps {
     }
 
     /**
-     * {@code a[off + i] = exp(a[off + i] - shift)} for i &lt; n, with this class's own exp: Cephes' expf
-     * reduction and polynomial (within 2 ulp of the true value for arguments in [-87, 88]; below that it
-     * gives exp(-87), above exp(88)). {@code Math.exp} is a scalar call; this one runs 8 lanes at a time
-     * and gives the same bits with or without the Vector API.
+     * {@code a[off + i] = exp(a[off + i] - shift)} for i &lt; n, with this project's one exp: Cephes' expf
+     * reduction and polynomial, float operations only (within 2 ulp of the true value for arguments in
+     * [-87, 88]; below -87 it gives 0, above 88 exp(88)). It runs 8 lanes at a time and gives the same bits
+     * with or without the Vector API, on every JVM and CPU; {@code Math.exp}'s intrinsics may differ by an
+     * ulp between machines, which would let a request restored elsewhere drift.
      */
     public static void expShifted(float[] a, int off, int n, float shift) {
         checkRange("a", a, off, n);
@@ -82,6 +83,32 @@ public final class VectorOps {
                 a[off + i] = expScalar(a[off + i] - shift);
             }
         }
+    }
+
+    /**
+     * The first index of the largest of {@code a[off .. off + n)}, or -1 if any of them is NaN (-0.0 and 0.0
+     * count as equal, as {@code >} sees them). n must be at least 1.
+     */
+    public static int argmax(float[] a, int off, int n) {
+        checkRange("a", a, off, n);
+        if (n < 1) {
+            throw new IllegalArgumentException("argmax of an empty range");
+        }
+        return VECTOR ? VectorOpsKernels.argmax(a, off, n) : argmaxScalar(a, off, n);
+    }
+
+    static int argmaxScalar(float[] a, int off, int n) {
+        int best = 0;
+        for (int i = 0; i < n; i++) {
+            float v = a[off + i];
+            if (Float.isNaN(v)) {
+                return -1;
+            }
+            if (v > a[off + best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     // Cephes expf: exp(x) = 2^k * exp(r), k = round(x / ln 2), r = x - k ln 2 split in two parts.
@@ -99,9 +126,12 @@ public final class VectorOps {
     static final float P4 = 1.6666665459e-1f;
     static final float P5 = 5.0000001201e-1f;
 
-    /** The one exp of this class, operation for operation what the vector kernel does per lane. */
-    static float expScalar(float x) {
-        x = Math.min(Math.max(x, EXP_MIN), EXP_MAX); // NaN stays NaN
+    /** The one exp of the project, operation for operation what the vector kernel does per lane. */
+    public static float expScalar(float x) {
+        if (x < EXP_MIN) {
+            return 0f;
+        }
+        x = Math.min(x, EXP_MAX); // NaN stays NaN
         float k = Math.fma(x, LOG2E, ROUNDER) - ROUNDER;
         float r = Math.fma(k, -LN2_HI, x);
         r = Math.fma(k, -LN2_LO, r);

@@ -2,6 +2,7 @@ package io.streaminfer.compute;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -196,8 +197,9 @@ final class VectorOpsKernels {
         FloatVector ln2Hi = FloatVector.broadcast(F8, -VectorOps.LN2_HI);
         FloatVector ln2Lo = FloatVector.broadcast(F8, -VectorOps.LN2_LO);
         for (int i = 0; i < full; i += 8) {
-            FloatVector x = FloatVector.fromArray(F8, a, off + i).sub(shift);
-            x = x.max(lo).min(hi);
+            FloatVector arg = FloatVector.fromArray(F8, a, off + i).sub(shift);
+            VectorMask<Float> flush = arg.compare(VectorOperators.LT, VectorOps.EXP_MIN);
+            FloatVector x = arg.max(lo).min(hi); // the max only keeps the lanes about to be flushed finite
             FloatVector k = x.fma(log2e, rounder).sub(rounder);
             FloatVector r = k.fma(ln2Hi, x);
             r = k.fma(ln2Lo, r);
@@ -209,10 +211,38 @@ final class VectorOpsKernels {
                     .fma(r, FloatVector.broadcast(F8, VectorOps.P5));
             FloatVector y = p.fma(z, r).add(1f);
             IntVector bits = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-            y.mul(bits.reinterpretAsFloats()).intoArray(a, off + i);
+            y.mul(bits.reinterpretAsFloats()).blend(0f, flush).intoArray(a, off + i);
         }
         for (int i = full; i < n; i++) {
             a[off + i] = VectorOps.expScalar(a[off + i] - shift);
         }
+    }
+
+    /** Two passes: the maximum (order-free, so exact), then the first index holding it. */
+    static int argmax(float[] a, int off, int n) {
+        int full = n & ~7;
+        FloatVector max = FloatVector.broadcast(F8, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < full; i += 8) {
+            max = max.max(FloatVector.fromArray(F8, a, off + i)); // a NaN lane stays NaN
+        }
+        float m = max.reduceLanes(VectorOperators.MAX);
+        for (int i = full; i < n; i++) {
+            m = Math.max(m, a[off + i]);
+        }
+        if (Float.isNaN(m)) {
+            return -1;
+        }
+        for (int i = 0; i < full; i += 8) {
+            VectorMask<Float> hit = FloatVector.fromArray(F8, a, off + i).compare(VectorOperators.EQ, m);
+            if (hit.anyTrue()) {
+                return i + hit.firstTrue();
+            }
+        }
+        for (int i = full; i < n; i++) {
+            if (a[off + i] == m) {
+                return i;
+            }
+        }
+        throw new AssertionError("the maximum " + m + " is not in the range");
     }
 }

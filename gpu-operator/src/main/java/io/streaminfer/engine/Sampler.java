@@ -1,11 +1,13 @@
 package io.streaminfer.engine;
 
+import io.streaminfer.compute.VectorOps;
+
 /**
  * Picks the next token of one request from its logits. Holds the request's own random stream (xorshift64*),
  * whose state can be exported with {@link #rngState()} and resumed by constructing a new sampler with it.
  *
  * <p>Greedy (temperature 0) takes the first maximum and draws nothing. Otherwise: logits / temperature,
- * softmax (a portable float exp, sums in double), optional top-k, optional top-p (candidates sorted by probability, ties to the lower
+ * softmax (VectorOps' portable float exp, sums in double), optional top-k, optional top-p (candidates sorted by probability, ties to the lower
  * id), then exactly one uniform draw per token. Not thread-safe: one sampler per request.
  */
 public final class Sampler {
@@ -62,11 +64,13 @@ public final class Sampler {
         ensureScratch(vocabularySize);
         float[] probs = probabilities;
         float inverseTemperature = 1f / params.temperature();
+        for (int i = 0; i < vocabularySize; i++) {
+            probs[i] = (logits[offset + i] - maxLogit) * inverseTemperature;
+        }
+        VectorOps.expShifted(probs, 0, vocabularySize, 0f);
         double total = 0;
         for (int i = 0; i < vocabularySize; i++) {
-            float p = exp((logits[offset + i] - maxLogit) * inverseTemperature);
-            probs[i] = p;
-            total += p;
+            total += probs[i];
         }
         float coin = nextFloat(); // the one draw of this token
         boolean topK = params.topK() > 0 && params.topK() < vocabularySize;
@@ -147,34 +151,15 @@ public final class Sampler {
         return kept;
     }
 
-    /**
-     * e^x for x <= 0, from float arithmetic only (Cody-Waite reduction and a degree-6 polynomial, relative
-     * error about 3e-7), so every JVM on every CPU gets the same bits; Math.exp's intrinsics may differ by an
-     * ulp between machines, which would let a restored request drift. Tiny results flush to 0.
-     */
-    static float exp(float x) {
-        if (x < -87f) {
-            return 0f;
-        }
-        float n = Math.round(x * 1.44269504f);
-        float r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f; // x - n ln2, in two parts
-        float p = 1f + r * (1f + r * (0.5f + r * (1f / 6 + r * (1f / 24 + r * (1f / 120 + r * (1f / 720))))));
-        return p * Float.intBitsToFloat(((int) n + 127) << 23);
-    }
-
     /** The first index of the largest logit. */
     public static int argmax(float[] logits, int offset, int vocabularySize) {
         checkRange(logits, offset, vocabularySize);
-        int best = 0;
-        float bestValue = logits[offset];
-        for (int i = 0; i < vocabularySize; i++) {
-            float v = logits[offset + i];
-            if (Float.isNaN(v)) {
-                throw new IllegalArgumentException("logit of token " + i + " is NaN");
-            }
-            if (v > bestValue) {
-                bestValue = v;
-                best = i;
+        int best = VectorOps.argmax(logits, offset, vocabularySize);
+        if (best < 0) {
+            for (int i = 0; i < vocabularySize; i++) {
+                if (Float.isNaN(logits[offset + i])) {
+                    throw new IllegalArgumentException("logit of token " + i + " is NaN");
+                }
             }
         }
         return best;

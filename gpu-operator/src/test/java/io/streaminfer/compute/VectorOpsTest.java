@@ -73,13 +73,40 @@ class VectorOpsTest {
         assertTrue(Float.isNaN(VectorOps.expScalar(Float.NaN)));
         assertEquals(1f, VectorOps.expScalar(0f));
         assertEquals((float) Math.exp(88), VectorOps.expScalar(Float.POSITIVE_INFINITY), 2 * Math.ulp((float) Math.exp(88)));
-        assertTrue(VectorOps.expScalar(Float.NEGATIVE_INFINITY) > 0f, "flushes to exp(-87), never below");
+        assertEquals(0f, VectorOps.expScalar(Float.NEGATIVE_INFINITY));
+        assertEquals(0f, VectorOps.expScalar(-87.01f), "below -87 flushes to 0");
+        double worst = 0;
+        for (int i = 0; i <= 870_000; i++) {
+            float v = -i / 10_000f;
+            worst = Math.max(worst, Math.abs(VectorOps.expScalar(v) / Math.exp(v) - 1));
+        }
+        assertTrue(worst < 3e-7, "relative error " + worst);
 
         float[] shifted = {1f, 2f, 3f};
         VectorOps.expShifted(shifted, 1, 2, 3f);
         assertEquals(1f, shifted[0]);
         assertEquals(VectorOps.expScalar(-1f), shifted[1]);
         assertEquals(1f, shifted[2]);
+    }
+
+    @Test
+    void argmaxFindsTheFirstMaximumLikeItsScalarTwin() {
+        Random random = new Random(9);
+        for (int n = 1; n <= 70; n++) {
+            float[] a = new float[n + 3];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = random.nextInt(7) - 3; // many ties
+            }
+            assertEquals(VectorOps.argmaxScalar(a, 3, n), VectorOpsKernels.argmax(a, 3, n), "n=" + n);
+        }
+        assertEquals(2, VectorOps.argmax(new float[] {1, 5, 7, 7, 7, 7, 7, 7, 7, 7}, 0, 10));
+        assertEquals(9, VectorOps.argmax(new float[] {1, 5, 6, 6, 6, 6, 6, 6, 6, 8}, 0, 10), "max in the tail");
+        assertEquals(0, VectorOps.argmax(new float[] {-0f, 0f, -1, -1, -1, -1, -1, -1, -1}, 0, 9), "-0 equals 0");
+        assertEquals(4, VectorOps.argmax(new float[] {1, 2, 3, 4, Float.POSITIVE_INFINITY, 0, 0, 0, 0}, 0, 9));
+        float[] withNaN = new float[20];
+        withNaN[13] = Float.NaN;
+        assertEquals(-1, VectorOps.argmax(withNaN, 0, 20));
+        assertEquals(-1, VectorOps.argmaxScalar(withNaN, 0, 20));
     }
 
     @Test
