@@ -204,7 +204,23 @@ public final class VectorBackend implements ComputeBackend {
         for (int i = 0; i < rows; i++) {
             int outBase = (r0 + i) * w.n + p0 * LANES;
             int partBase = i * width;
-            FixedOrder.treeSumColumns(part, partBase, segStride, segments, out, outBase, cols);
+            if (cols == width && (segments == 1 || segments == 2 || segments == 4)) {
+                // whole blocks, 8 columns at a time; the same trees as FixedOrder.treeSumColumns
+                for (int c = 0; c < width; c += LANES) {
+                    int q = partBase + c;
+                    FloatVector sum = FloatVector.fromArray(F8, part, q);
+                    if (segments == 2) {
+                        sum = sum.add(FloatVector.fromArray(F8, part, q + segStride));
+                    } else if (segments == 4) {
+                        sum = sum.add(FloatVector.fromArray(F8, part, q + segStride)).add(
+                                FloatVector.fromArray(F8, part, q + 2 * segStride)
+                                        .add(FloatVector.fromArray(F8, part, q + 3 * segStride)));
+                    }
+                    sum.intoArray(out, outBase + c);
+                }
+            } else {
+                FixedOrder.treeSumColumns(part, partBase, segStride, segments, out, outBase, cols);
+            }
         }
     }
 

@@ -10,6 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 /** Vector-API bodies of {@link VectorOps}; loaded only when the module is present. Same order, same bits. */
 final class VectorOpsKernels {
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final int ROUNDER_BITS = Float.floatToRawIntBits(VectorOps.ROUNDER);
     private static final VectorShuffle<Float> SWAP_PAIRS = VectorShuffle.fromValues(F8, 1, 0, 3, 2, 5, 4, 7, 6);
     private static final VectorShuffle<Float> SWAP_QUADS = VectorShuffle.fromValues(F8, 2, 3, 0, 1, 6, 7, 4, 5);
     private static final VectorShuffle<Float> SWAP_HALVES = VectorShuffle.fromValues(F8, 4, 5, 6, 7, 0, 1, 2, 3);
@@ -200,7 +201,8 @@ final class VectorOpsKernels {
             FloatVector arg = FloatVector.fromArray(F8, a, off + i).sub(shift);
             VectorMask<Float> flush = arg.compare(VectorOperators.LT, VectorOps.EXP_MIN);
             FloatVector x = arg.max(lo).min(hi); // the max only keeps the lanes about to be flushed finite
-            FloatVector k = x.fma(log2e, rounder).sub(rounder);
+            FloatVector shifted = x.fma(log2e, rounder); // k + 1.5 * 2^23: k sits in the low mantissa bits
+            FloatVector k = shifted.sub(rounder);
             FloatVector r = k.fma(ln2Hi, x);
             r = k.fma(ln2Lo, r);
             FloatVector z = r.mul(r);
@@ -210,7 +212,9 @@ final class VectorOpsKernels {
                     .fma(r, FloatVector.broadcast(F8, VectorOps.P4))
                     .fma(r, FloatVector.broadcast(F8, VectorOps.P5));
             FloatVector y = p.fma(z, r).add(1f);
-            IntVector bits = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+            // (int) k read from the bits of k + 1.5 * 2^23 (a float-to-int convert is not intrinsified on JDK 17)
+            IntVector bits = ((IntVector) shifted.reinterpretAsInts()).sub(ROUNDER_BITS - 127)
+                    .lanewise(VectorOperators.LSHL, 23);
             y.mul(bits.reinterpretAsFloats()).blend(0f, flush).intoArray(a, off + i);
         }
         for (int i = full; i < n; i++) {

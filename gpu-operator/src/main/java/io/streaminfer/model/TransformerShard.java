@@ -232,16 +232,12 @@ public final class TransformerShard implements ModelShard {
         classifier.forward(xb, logitRows, logitSlice);
         int vocabShard = shard.vocab();
         int vocab = config.vocabularySize();
-        // gathered is (rank, row, vocab_shard); logits wants (row, rank * vocab_shard)
-        communicator.allGather(logitSlice, 0, logitRows * vocabShard, gathered, 0);
-        if (logits == null) {
-            return;
-        }
-        for (int rank = 0; rank < shard.size(); rank++) {
-            for (int r = 0; r < logitRows; r++) {
-                System.arraycopy(gathered, (rank * logitRows + r) * vocabShard, logits, r * vocab + rank * vocabShard,
-                        vocabShard);
-            }
+        // One gather per row puts every rank's slice straight where the (row, vocab) layout wants it: one
+        // collective for all rows would leave (rank, row, slice) to reorder, an extra pass over 8 MB on the
+        // driver at batch 64 with a 32k vocabulary. Ranks that do not sample gather into scratch.
+        float[] target = logits != null ? logits : gathered;
+        for (int r = 0; r < logitRows; r++) {
+            communicator.allGather(logitSlice, r * vocabShard, vocabShard, target, r * vocab);
         }
     }
 

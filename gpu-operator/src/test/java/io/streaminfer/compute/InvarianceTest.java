@@ -21,6 +21,8 @@ class InvarianceTest {
         // VectorBackend's L2 budget), two threads (273 KB each) row block by row block; both orders are checked.
         checkBatchInvariance(203, 672, 8);
         checkBatchInvariance(41, 43, 1); // odd sizes, single thread path
+        checkBatchInvariance(48, 64, 2); // whole 24-column blocks: the vector combine of 2 and 4 segments
+        checkBatchInvariance(72, 96, 4);
     }
 
     @Test
