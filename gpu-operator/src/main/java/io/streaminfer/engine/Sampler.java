@@ -7,8 +7,9 @@ import io.streaminfer.compute.VectorOps;
  * whose state can be exported with {@link #rngState()} and resumed by constructing a new sampler with it.
  *
  * <p>Greedy (temperature 0) takes the first maximum and draws nothing. Otherwise: logits / temperature,
- * softmax (VectorOps' portable float exp, sums in double), optional top-k, optional top-p (candidates sorted by probability, ties to the lower
- * id), then exactly one uniform draw per token. Not thread-safe: one sampler per request.
+ * softmax (VectorOps' portable float exp, sums in double), optional top-k, optional top-p (candidates
+ * sorted by probability, ties to the lower id), then exactly one uniform draw per token. Not thread-safe:
+ * one sampler per request.
  */
 public final class Sampler {
 

@@ -36,13 +36,12 @@ public final class InferenceOperator extends AbstractStreamOperator<InferenceOut
 
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(InferenceOperator.class);
-    /** Name of the operator list state holding the in-flight requests. */
     /**
      * Requests whose id is already in flight on this replica, as they arrived. The job turns them into
      * dead-letter records; the completion of the copy in flight answers them.
      */
     public static final OutputTag<InferenceInput> DUPLICATE_IDS = new OutputTag<>("duplicate-ids", InferenceTypes.input());
-
+    /** Name of the operator list state holding the in-flight requests. */
     public static final String STATE_NAME = "inference-in-flight";
 
     private final ReplicaFactory replicaFactory;
