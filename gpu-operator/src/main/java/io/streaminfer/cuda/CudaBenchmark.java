@@ -155,11 +155,11 @@ public final class CudaBenchmark {
             double seconds = (System.nanoTime() - start) / 1e9;
             double tokensPerSecond = (double) batch * steps / seconds;
             long matrixParameters = c.parameterCount() - (long) c.vocabularySize() * c.dim()
-                    + (c.sharedClassifier() ? (long) c.vocabularySize() * c.dim() : 0);
+                    + (c.tiedEmbeddings() ? (long) c.vocabularySize() * c.dim() : 0);
             // A step reads every weight once, except the embedding: one row per token, unless it is the classifier.
             long embeddingBytes = (long) c.vocabularySize() * c.dim() * Float.BYTES;
             long bytesPerStep = shard.weightBytes()
-                    - (c.sharedClassifier() && precision == CudaPrecision.FP32 ? 0 : embeddingBytes);
+                    - (c.tiedEmbeddings() && precision == CudaPrecision.FP32 ? 0 : embeddingBytes);
             double limit = batch == 1 ? bandwidth / bytesPerStep : peak / (2.0 * matrixParameters);
             out.println(String.format(Locale.ROOT, "decode %s %s batch %d: %.0f tok/s, limit %.0f tok/s (%s), "
                             + "%.0f%% of it; weights %d MiB", model, precision, batch, tokensPerSecond, limit,

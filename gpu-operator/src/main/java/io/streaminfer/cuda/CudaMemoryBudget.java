@@ -38,7 +38,7 @@ public record CudaMemoryBudget(long weightBytes, long kvCacheBytes, long scratch
                 + dim * spec.queryWidth()                                  // WO columns of those heads
                 + 2L * spec.hidden() * dim                                 // W1 | W3 rows
                 + dim * spec.hidden();                                     // W2 columns
-        boolean classifierInEmbedding = c.sharedClassifier() && precision == CudaPrecision.FP32;
+        boolean classifierInEmbedding = c.tiedEmbeddings() && precision == CudaPrecision.FP32;
         long classifier = classifierInEmbedding ? 0 : (long) spec.vocab() * dim * e;
         long weights = embedding + norms + perLayer * c.numberOfLayers() * e + classifier;
 
@@ -53,7 +53,7 @@ public record CudaMemoryBudget(long weightBytes, long kvCacheBytes, long scratch
                 + (spec.size() > 1 ? c.vocabularySize() : 0));             // gathered logits
         long widestInput = Math.max(Math.max(dim, spec.queryWidth()), spec.hidden());
         long bf16Input = precision == CudaPrecision.BF16 ? rows * widestInput * 2 : 0;
-        long rope = 2L * positions * (c.headSize() / 2);
+        long rope = 2L * positions * (c.headDim() / 2);
         long indices = 4L * rows;                                          // slots, positions, tokens, logit rows
         long scratch = activations * Float.BYTES + bf16Input + rope * Float.BYTES + indices * Integer.BYTES;
         return new CudaMemoryBudget(weights, kv, scratch);

@@ -180,7 +180,7 @@ public final class CudaTransformerShard implements ModelShard {
         kernels = new CudaKernels(device);
 
         int dim = config.dim();
-        int headSize = config.headSize();
+        int headSize = config.headDim();
         embedding = upload("token embedding", CudaPrecision.FP32,
                 new Block(checkpoint.tokenEmbedding(), dim, 0, config.vocabularySize(), 0, dim)).address();
         long layerFloats = (long) slots * positions * shard.kvWidth();
@@ -204,7 +204,7 @@ public final class CudaTransformerShard implements ModelShard {
                     kv + 2L * l * layerFloats * Float.BYTES, kv + (2L * l + 1) * layerFloats * Float.BYTES);
         }
         finalNorm = uploadVector(checkpoint.finalNorm(), dim, null);
-        if (config.sharedClassifier() && options.precision() == CudaPrecision.FP32) {
+        if (config.tiedEmbeddings() && options.precision() == CudaPrecision.FP32) {
             // The classifier is the embedding: its vocabulary slice is read in place.
             classifier = new Matrix(embedding + 4L * shard.vocabStart() * dim, shard.vocab(), dim);
         } else {
@@ -271,7 +271,7 @@ public final class CudaTransformerShard implements ModelShard {
         long tokensD = stepInts + 8L * maxRows;
         long logitIndexD = stepInts + 12L * maxRows;
         int dim = config.dim();
-        int headSize = config.headSize();
+        int headSize = config.headDim();
         float eps = config.rmsNormEps();
 
         kernels.begin().ptr(x).ptr(embedding).ptr(tokensD).i32(dim).launch("embed_rows", rows, 1, 0, stream);
@@ -284,7 +284,7 @@ public final class CudaTransformerShard implements ModelShard {
             // RoPE on q and k, then k and v into the cache at (slot, position)
             kernels.begin().ptr(qkv).ptr(layer.keys).ptr(layer.values).ptr(ropeCos).ptr(ropeSin).ptr(slotsD)
                     .ptr(positionsD).i32(shard.queryWidth()).i32(shard.kvWidth()).i32(headSize).i32(positions)
-                    .i32(config.ropeLayout() == ModelConfig.RopeLayout.ADJACENT_PAIRS ? 1 : 0)
+                    .i32(config.rope().layout() == io.streaminfer.model.RopeConfig.Layout.ADJACENT_PAIRS ? 1 : 0)
                     .launch("rope_store", rows, 1, 0, stream);
             // causal attention over the cache, after every row of the step has written its K/V
             kernels.begin().ptr(attention).ptr(qkv).ptr(layer.keys).ptr(layer.values).ptr(slotsD).ptr(positionsD)
@@ -456,7 +456,7 @@ public final class CudaTransformerShard implements ModelShard {
     }
 
     private void uploadRopeTables() {
-        int headSize = config.headSize();
+        int headSize = config.headDim();
         int half = headSize / 2;
         float[] cos = new float[positions * half];
         float[] sin = new float[positions * half];
@@ -464,7 +464,7 @@ public final class CudaTransformerShard implements ModelShard {
             for (int i = 0; i < half; i++) {
                 // The same float arithmetic as the CPU shard (and llama2.c), so the angles agree bitwise.
                 float exponent = (2 * i) / (float) headSize;
-                float frequency = 1.0f / (float) Math.pow(config.ropeTheta(), exponent);
+                float frequency = 1.0f / (float) Math.pow(config.rope().theta(), exponent);
                 float angle = p * frequency;
                 cos[p * half + i] = (float) Math.cos(angle);
                 sin[p * half + i] = (float) Math.sin(angle);

@@ -8,7 +8,7 @@ import io.streaminfer.model.LlamaCheckpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
 import io.streaminfer.model.StepBatch;
-import io.streaminfer.model.Tokenizer;
+import io.streaminfer.model.Llama2cTokenizer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -44,7 +44,7 @@ public final class LocalReplica implements InferenceReplica {
     private final Listener listener;
     private final Checkpoint checkpoint;
     private final ModelConfig model;
-    private final Tokenizer tokenizer;
+    private final Llama2cTokenizer tokenizer;
     private final int positions;
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -66,7 +66,7 @@ public final class LocalReplica implements InferenceReplica {
     private final int samplingParallelism;
 
     private LocalReplica(ReplicaConfig config, int replicaIndex, Listener listener, Checkpoint checkpoint,
-                         Tokenizer tokenizer) {
+                         Llama2cTokenizer tokenizer) {
         this.config = config;
         this.replicaIndex = replicaIndex;
         this.listener = listener;
@@ -95,8 +95,8 @@ public final class LocalReplica implements InferenceReplica {
         try {
             ModelConfig model = checkpoint.config();
             ShardSpec.check(model, config.tensorParallelSize());
-            Tokenizer tokenizer = config.tokenizerPath() == null || config.tokenizerPath().isBlank() ? null
-                    : Tokenizer.load(Path.of(config.tokenizerPath()), model.vocabularySize());
+            Llama2cTokenizer tokenizer = config.tokenizerPath() == null || config.tokenizerPath().isBlank() ? null
+                    : Llama2cTokenizer.load(Path.of(config.tokenizerPath()), model.vocabularySize());
             LocalReplica replica = new LocalReplica(config, replicaIndex, listener, checkpoint, tokenizer);
             replica.startGroup();
             return replica;
@@ -135,7 +135,7 @@ public final class LocalReplica implements InferenceReplica {
         return model;
     }
 
-    public Tokenizer tokenizer() {
+    public Llama2cTokenizer tokenizer() {
         return tokenizer;
     }
 
@@ -452,7 +452,7 @@ public final class LocalReplica implements InferenceReplica {
             if (s.firstTokenNanos == 0) {
                 s.firstTokenNanos = now;
             }
-            if (token == Tokenizer.BOS || token == Tokenizer.EOS) {
+            if (model.isEos(token)) {
                 finish(s, GenerationResult.FinishReason.STOP, null, now);
                 continue;
             }

@@ -64,8 +64,8 @@ final class Llama2cLayout {
             case WK, WV -> kvDim * dim;
             case W1, W3 -> hidden * dim;
             case W2 -> dim * hidden;
-            case FREQ_CIS -> (long) config.contextLength() * config.headSize();
-            case CLASSIFIER -> config.sharedClassifier() ? 0 : vocab * dim;
+            case FREQ_CIS -> (long) config.contextLength() * config.headDim();
+            case CLASSIFIER -> config.tiedEmbeddings() ? 0 : vocab * dim;
         };
     }
 
@@ -90,6 +90,6 @@ final class Llama2cLayout {
 
     /** The header's vocab_size field: negative means a separate classifier follows. */
     int headerVocabularySize() {
-        return config.sharedClassifier() ? config.vocabularySize() : -config.vocabularySize();
+        return config.tiedEmbeddings() ? config.vocabularySize() : -config.vocabularySize();
     }
 }

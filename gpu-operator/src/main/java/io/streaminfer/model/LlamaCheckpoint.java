@@ -100,13 +100,13 @@ public final class LlamaCheckpoint implements Checkpoint {
                 .append(actualBytes).append(" bytes (")
                 .append(actualBytes < expectedBytes ? "truncated" : "longer than the header implies")
                 .append("; header vocab_size=").append(layout.headerVocabularySize()).append(" means ")
-                .append(config.sharedClassifier() ? "a shared classifier" : "a separate classifier").append(')');
+                .append(config.tiedEmbeddings() ? "a shared classifier" : "a separate classifier").append(')');
         ModelConfig flipped = ModelConfig.llama2c(config.dim(), config.hiddenDim(), config.numberOfLayers(),
                 config.numberOfHeads(), config.numberOfKeyValueHeads(), config.vocabularySize(),
-                config.contextLength(), !config.sharedClassifier());
+                config.contextLength(), !config.tiedEmbeddings());
         if (new Llama2cLayout(flipped).totalBytes() == actualBytes) {
             message.append("; the size fits a checkpoint with ")
-                    .append(flipped.sharedClassifier() ? "a shared" : "a separate")
+                    .append(flipped.tiedEmbeddings() ? "a shared" : "a separate")
                     .append(" classifier: is the sign of vocab_size wrong?");
         }
         throw new IOException(message.toString());
@@ -190,7 +190,7 @@ public final class LlamaCheckpoint implements Checkpoint {
 
     @Override
     public FloatBuffer classifier() {
-        return view(config.sharedClassifier() ? Section.EMBEDDING : Section.CLASSIFIER, 0);
+        return view(config.tiedEmbeddings() ? Section.EMBEDDING : Section.CLASSIFIER, 0);
     }
 
     private FloatBuffer view(Section section, int layer) {

@@ -70,12 +70,12 @@ public record ShardSpec(int rank, int size, ModelConfig config) {
 
     /** Width of this rank's slice of the query / attention output: heads * head_size. */
     public int queryWidth() {
-        return heads() * config.headSize();
+        return heads() * config.headDim();
     }
 
     /** Width of this rank's slice of K and V. */
     public int kvWidth() {
-        return kvHeads() * config.headSize();
+        return kvHeads() * config.headDim();
     }
 
     public int hidden() {

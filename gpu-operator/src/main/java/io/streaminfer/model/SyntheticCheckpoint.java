@@ -57,7 +57,7 @@ public final class SyntheticCheckpoint {
             return String.format(Locale.ROOT, "synthetic-d%d-h%d-l%d-q%d-kv%d-v%d-s%d-%s-seed%d.bin",
                     config.dim(), config.hiddenDim(), config.numberOfLayers(), config.numberOfHeads(),
                     config.numberOfKeyValueHeads(), config.vocabularySize(), config.contextLength(),
-                    config.sharedClassifier() ? "shared" : "sep", seed);
+                    config.tiedEmbeddings() ? "shared" : "sep", seed);
         }
     }
 
@@ -125,7 +125,7 @@ public final class SyntheticCheckpoint {
                 preset == null || values.containsKey("heads") ? heads : preset.numberOfKeyValueHeads(), description);
         int vocab = intValue(values, "vocab", preset == null ? null : preset.vocabularySize(), description);
         int seqLen = intValue(values, "seq_len", preset == null ? null : preset.contextLength(), description);
-        boolean shared = booleanValue(values, "shared", preset == null || preset.sharedClassifier(), description);
+        boolean shared = booleanValue(values, "shared", preset == null || preset.tiedEmbeddings(), description);
         long seed = longValue(values, "seed", description);
         ModelConfig config;
         try {
@@ -236,13 +236,13 @@ public final class SyntheticCheckpoint {
 
     /** The legacy freq_cis table: cos for all positions, then sin; run.c skips it, we write it faithfully. */
     private static float rotaryTable(ModelConfig config, long index) {
-        int half = config.headSize() / 2;
+        int half = config.headDim() / 2;
         long perPart = (long) config.contextLength() * half;
         boolean imaginary = index >= perPart;
         long k = imaginary ? index - perPart : index;
         int position = (int) (k / half);
         int pair = (int) (k % half);
-        double frequency = 1.0 / StrictMath.pow(config.ropeTheta(), (2.0 * pair) / config.headSize());
+        double frequency = 1.0 / StrictMath.pow(config.rope().theta(), (2.0 * pair) / config.headDim());
         double angle = position * frequency;
         return (float) (imaginary ? StrictMath.sin(angle) : StrictMath.cos(angle));
     }

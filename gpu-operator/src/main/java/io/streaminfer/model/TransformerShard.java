@@ -69,7 +69,7 @@ public final class TransformerShard implements ModelShard {
         this.backend = backend;
         this.maxRows = maxRows;
         int dim = config.dim();
-        int headSize = config.headSize();
+        int headSize = config.headDim();
         int segments = shard.reductionSegments();
 
         this.tokenEmbedding = checkpoint.tokenEmbedding();
@@ -105,7 +105,7 @@ public final class TransformerShard implements ModelShard {
             for (int i = 0; i < half; i++) {
                 // Float arithmetic as the llama2.c reference does it, so greedy tokens match it.
                 float exponent = (2 * i) / (float) headSize;
-                float frequency = 1.0f / (float) Math.pow(config.ropeTheta(), exponent);
+                float frequency = 1.0f / (float) Math.pow(config.rope().theta(), exponent);
                 float angle = p * frequency;
                 ropeCos[p * half + i] = (float) Math.cos(angle);
                 ropeSin[p * half + i] = (float) Math.sin(angle);
@@ -243,7 +243,7 @@ public final class TransformerShard implements ModelShard {
 
     /** Rotary embedding of {@code width} features (whole heads) at {@code offset}, for position {@code pos}. */
     private void rotate(float[] v, int offset, int width, int pos) {
-        int headSize = config.headSize();
+        int headSize = config.headDim();
         int half = headSize / 2;
         int table = pos * half;
         for (int head = 0; head < width; head += headSize) {
@@ -253,7 +253,7 @@ public final class TransformerShard implements ModelShard {
                 float sin = ropeSin[table + i];
                 int a;
                 int b;
-                if (config.ropeLayout() == ModelConfig.RopeLayout.ADJACENT_PAIRS) {
+                if (config.rope().layout() == io.streaminfer.model.RopeConfig.Layout.ADJACENT_PAIRS) {
                     a = base + 2 * i;
                     b = a + 1;
                 } else {
@@ -276,7 +276,7 @@ public final class TransformerShard implements ModelShard {
      */
     private void attend(int layer, int slot, int pos, float[] qkvRow, int qOffset, float[] out, int outOffset,
                         float[] scores) {
-        int headSize = config.headSize();
+        int headSize = config.headDim();
         int groupSize = config.numberOfHeads() / config.numberOfKeyValueHeads();
         float sqrtHeadSize = (float) Math.sqrt(headSize);
         float[] keys = kvCache.keys(layer);

@@ -36,10 +36,10 @@ class LlamaCheckpointTest {
             assertEquals(4, c.numberOfKeyValueHeads());
             assertEquals(512, c.vocabularySize());
             assertEquals(512, c.contextLength());
-            assertTrue(c.sharedClassifier());
+            assertTrue(c.tiedEmbeddings());
             assertEquals(1e-5f, c.rmsNormEps());
-            assertEquals(10000f, c.ropeTheta());
-            assertEquals(ModelConfig.RopeLayout.ADJACENT_PAIRS, c.ropeLayout());
+            assertEquals(10000f, c.rope().theta());
+            assertEquals(io.streaminfer.model.RopeConfig.Layout.ADJACENT_PAIRS, c.rope().layout());
 
             // Offsets worked out by hand from run.c's order: embedding, rms_att, wq, wk, wv, wo, rms_ffn, w1, w2, w3.
             long floatsBeforeFinalNorm = 512L * 64 + 5 * 64 + 5 * 64 * 64 + 2 * 5 * 32 * 64 + 5 * 64 * 64

@@ -30,7 +30,7 @@ class SyntheticDescriptionTest {
     void presetsTakeOverrides() {
         SyntheticCheckpoint.Spec spec = SyntheticCheckpoint.parse("synthetic:stories15M,layers=2,shared=false,seed=-3");
         assertEquals(2, spec.config().numberOfLayers());
-        assertFalse(spec.config().sharedClassifier());
+        assertFalse(spec.config().tiedEmbeddings());
         assertEquals(288, spec.config().dim());
         assertEquals(-3L, spec.seed());
         // Changing heads without kv_heads means plain multi-head attention.
@@ -42,7 +42,7 @@ class SyntheticDescriptionTest {
         ModelConfig config = SyntheticCheckpoint.parseDescription(
                 "synthetic:dim=64,hidden=128,layers=1,heads=4,vocab=300,seq_len=32");
         assertEquals(4, config.numberOfKeyValueHeads());
-        assertTrue(config.sharedClassifier());
+        assertTrue(config.tiedEmbeddings());
     }
 
     @Test

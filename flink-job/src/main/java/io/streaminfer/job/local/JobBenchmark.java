@@ -10,7 +10,7 @@ import io.streaminfer.job.convert.PromptValidator;
 import io.streaminfer.job.kafka.EmbeddedKafka;
 import io.streaminfer.job.pipeline.EngineSettings;
 import io.streaminfer.model.LlamaCheckpoint;
-import io.streaminfer.model.Tokenizer;
+import io.streaminfer.model.Llama2cTokenizer;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.PromptRecord;
 import java.nio.file.Path;
@@ -128,7 +128,7 @@ public final class JobBenchmark {
         try (LlamaCheckpoint header = LlamaCheckpoint.open(Path.of(replica.modelPath()))) {
             vocabulary = header.config().vocabularySize();
         }
-        Tokenizer tokenizer = Tokenizer.load(Path.of(replica.tokenizerPath()), vocabulary);
+        Llama2cTokenizer tokenizer = Llama2cTokenizer.load(Path.of(replica.tokenizerPath()), vocabulary);
         PromptValidator validator = new PromptValidator(replica.modelName(),
                 t -> tokenizer.encode(t, true, false).length, replica.maxContext());
         List<List<GenerationRequest>> shares = new ArrayList<>();

@@ -7,7 +7,7 @@ import io.streaminfer.job.codec.RecordTypes;
 import io.streaminfer.job.convert.PromptValidator;
 import io.streaminfer.job.convert.ValidationResult;
 import io.streaminfer.model.LlamaCheckpoint;
-import io.streaminfer.model.Tokenizer;
+import io.streaminfer.model.Llama2cTokenizer;
 import io.streaminfer.operator.InferenceInput;
 import io.streaminfer.schemas.DeadLetterRecord;
 import io.streaminfer.schemas.PromptRecord;
@@ -46,7 +46,7 @@ public final class PromptValidation extends ProcessFunction<Either<DeadLetterRec
             vocabulary = header.config().vocabularySize();
             contextLength = config.maxContext() == 0 ? header.config().contextLength() : config.maxContext();
         }
-        Tokenizer tokenizer = Tokenizer.load(Path.of(config.tokenizerPath()), vocabulary);
+        Llama2cTokenizer tokenizer = Llama2cTokenizer.load(Path.of(config.tokenizerPath()), vocabulary);
         validator = new PromptValidator(config.modelName(), text -> tokenizer.encode(text, true, false).length,
                 contextLength);
         codec = new AvroCodec<>(PromptRecord.class);

@@ -7,7 +7,7 @@ import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.codec.AvroCodec;
 import io.streaminfer.job.convert.PromptValidator;
-import io.streaminfer.model.Tokenizer;
+import io.streaminfer.model.Llama2cTokenizer;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.DeadLetterRecord;
 import io.streaminfer.schemas.PromptRecord;
@@ -136,7 +136,7 @@ final class JobFixtures {
     /** What the engine alone gives for these prompts, validated as the job validates them. */
     static Map<String, GenerationResult> expected(Configuration conf, List<PromptRecord> prompts) throws Exception {
         ReplicaConfig replica = EngineSettings.replicaConfig(conf).withBatch(1, 256);
-        Tokenizer tokenizer = Tokenizer.load(Path.of(replica.tokenizerPath()), 512);
+        Llama2cTokenizer tokenizer = Llama2cTokenizer.load(Path.of(replica.tokenizerPath()), 512);
         PromptValidator validator = new PromptValidator(replica.modelName(),
                 t -> tokenizer.encode(t, true, false).length, 512);
         List<GenerationRequest> requests = prompts.stream().map(p -> validator.validate(p).request()).toList();

@@ -23,7 +23,7 @@ import java.util.Map;
  *
  * <p>File format (little-endian): int32 max_token_length, then per entry: float32 score, int32 length, bytes.
  */
-public final class Tokenizer {
+public final class Llama2cTokenizer implements TextTokenizer {
 
     public static final int UNKNOWN = 0;
     public static final int BOS = 1;
@@ -42,7 +42,7 @@ public final class Tokenizer {
     private final byte[][] decodedPiece;      // (vocab) what decoding emits: a raw byte for <0xXX> pieces
     private final int dummyPrefix;            // id of " ", or -1
 
-    private Tokenizer(byte[][] pieces, float[] scores, int maxTokenLength) {
+    private Llama2cTokenizer(byte[][] pieces, float[] scores, int maxTokenLength) {
         this.pieces = pieces;
         this.scores = scores;
         this.maxTokenLength = maxTokenLength;
@@ -81,7 +81,7 @@ public final class Tokenizer {
      *
      * @throws IOException naming the file and the entry where it ends early or is malformed
      */
-    public static Tokenizer load(Path file, int vocabularySize) throws IOException {
+    public static Llama2cTokenizer load(Path file, int vocabularySize) throws IOException {
         if (vocabularySize <= 0) {
             throw new IllegalArgumentException("vocabularySize must be > 0, got " + vocabularySize);
         }
@@ -109,7 +109,7 @@ public final class Tokenizer {
                             + " (the tokenizer has fewer entries than the model's vocabulary)", e);
                 }
             }
-            return new Tokenizer(pieces, scores, maxTokenLength);
+            return new Llama2cTokenizer(pieces, scores, maxTokenLength);
         }
     }
 
@@ -122,6 +122,7 @@ public final class Tokenizer {
         }
     }
 
+    @Override
     public int vocabularySize() {
         return pieces.length;
     }
@@ -279,6 +280,39 @@ public final class Tokenizer {
      */
     public String decode(int[] tokens, int previousToken) {
         return decodeUtf8(decodeBytes(tokens, previousToken));
+    }
+
+    /** run.c's encoding: the dummy-prefix space always, BOS when special tokens are asked for. */
+    @Override
+    public int[] encode(String text, boolean addSpecialTokens) {
+        return encode(text, addSpecialTokens, false);
+    }
+
+    @Override
+    public String decode(int[] ids) {
+        return decode(ids, -1);
+    }
+
+    /** Pieces per token, as {@link #decodeBytes}; the last context token decides the BOS space rule. */
+    @Override
+    public StreamDecoder streamDecoder(int[] context) {
+        int last = context == null || context.length == 0 ? -1 : context[context.length - 1];
+        return new StreamDecoder() {
+            private int previous = last;
+            private final Utf8Stream utf8 = new Utf8Stream();
+
+            @Override
+            public String next(int token) {
+                byte[] bytes = decodeBytes(new int[] {token}, previous);
+                previous = token;
+                return utf8.push(bytes);
+            }
+
+            @Override
+            public String finish() {
+                return utf8.finish();
+            }
+        };
     }
 
     /** Lenient UTF-8 decoding: malformed or truncated sequences become U+FFFD. */

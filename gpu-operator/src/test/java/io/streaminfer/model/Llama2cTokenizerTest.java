@@ -54,7 +54,7 @@ class TokenizerTest {
 
     @Test
     void encodesLikeRunCWithTok512() throws IOException {
-        Tokenizer tokenizer = Tokenizer.load(SharedModelFiles.require("tok512.bin"), 512);
+        Llama2cTokenizer tokenizer = Llama2cTokenizer.load(SharedModelFiles.require("tok512.bin"), 512);
         for (GoldenCase c : goldenCases("tokenizer_tok512_encode.txt")) {
             assertArrayEquals(c.ids(), tokenizer.encode(c.text(), true, false), "encode of '" + c.text() + "'");
         }
@@ -62,7 +62,7 @@ class TokenizerTest {
 
     @Test
     void encodesLikeRunCWithLlama2Tokenizer() throws IOException {
-        Tokenizer tokenizer = Tokenizer.load(SharedModelFiles.require("llama2-tokenizer.bin"), 32000);
+        Llama2cTokenizer tokenizer = Llama2cTokenizer.load(SharedModelFiles.require("llama2-tokenizer.bin"), 32000);
         for (GoldenCase c : goldenCases("tokenizer_llama2_encode.txt")) {
             assertArrayEquals(c.ids(), tokenizer.encode(c.text(), true, false), "encode of '" + c.text() + "'");
         }
@@ -71,18 +71,18 @@ class TokenizerTest {
     @Test
     void roundTripsWithBothTokenizers() throws IOException {
         for (Object[] spec : new Object[][] {{"tok512.bin", 512}, {"llama2-tokenizer.bin", 32000}}) {
-            Tokenizer tokenizer = Tokenizer.load(SharedModelFiles.require((String) spec[0]), (Integer) spec[1]);
+            Llama2cTokenizer tokenizer = Llama2cTokenizer.load(SharedModelFiles.require((String) spec[0]), (Integer) spec[1]);
             List<String> texts = new ArrayList<>();
             goldenCases(spec[1].equals(512) ? "tokenizer_tok512_encode.txt" : "tokenizer_llama2_encode.txt")
                     .forEach(c -> texts.add(c.text()));
             texts.addAll(randomTexts(40, 11));
             for (String text : texts) {
                 int[] withBos = tokenizer.encode(text, true, true);
-                assertEquals(Tokenizer.BOS, withBos[0]);
-                assertEquals(Tokenizer.EOS, withBos[withBos.length - 1]);
+                assertEquals(Llama2cTokenizer.BOS, withBos[0]);
+                assertEquals(Llama2cTokenizer.EOS, withBos[withBos.length - 1]);
                 assertEquals(text, tokenizer.decode(withBos, -1), spec[0] + ": BOS inside the array");
                 int[] plain = tokenizer.encode(text, false, false);
-                assertEquals(text, tokenizer.decode(plain, Tokenizer.BOS), spec[0] + ": BOS as previous token");
+                assertEquals(text, tokenizer.decode(plain, Llama2cTokenizer.BOS), spec[0] + ": BOS as previous token");
                 assertEquals(text.isEmpty() ? "" : " " + text, tokenizer.decode(plain, -1),
                         spec[0] + ": without BOS the dummy prefix stays");
             }
@@ -91,7 +91,7 @@ class TokenizerTest {
 
     @Test
     void decodeJoinsBytesBeforeUtf8() throws IOException {
-        Tokenizer tokenizer = Tokenizer.load(SharedModelFiles.require("tok512.bin"), 512);
+        Llama2cTokenizer tokenizer = Llama2cTokenizer.load(SharedModelFiles.require("tok512.bin"), 512);
         byte[] e = "é".getBytes(StandardCharsets.UTF_8); // two bytes, no piece of its own in tok512
         int[] bytes = {(e[0] & 0xFF) + 3, (e[1] & 0xFF) + 3};
         assertEquals("<0xC3>", tokenizer.piece(bytes[0]));
@@ -103,7 +103,7 @@ class TokenizerTest {
 
     @Test
     void decodesTheGoldenStoryLikeRunC() throws IOException {
-        Tokenizer tokenizer = Tokenizer.load(SharedModelFiles.require("tok512.bin"), 512);
+        Llama2cTokenizer tokenizer = Llama2cTokenizer.load(SharedModelFiles.require("tok512.bin"), 512);
         int[][] golden = GoldenIds.load("stories260K_once_upon_a_time_t0_n256.ids");
         assertArrayEquals(golden[0], tokenizer.encode("Once upon a time", true, false));
         int[] prompt = golden[0];
@@ -113,7 +113,7 @@ class TokenizerTest {
         System.arraycopy(generated, 0, printed, prompt.length - 1, generated.length);
         String expected = GoldenIds.text("stories260K_once_upon_a_time_t0_n256.txt");
         // run.c prints every token after BOS, then a newline.
-        assertEquals(expected, tokenizer.decode(printed, Tokenizer.BOS) + "\n");
+        assertEquals(expected, tokenizer.decode(printed, Llama2cTokenizer.BOS) + "\n");
     }
 
     @Test
@@ -125,10 +125,10 @@ class TokenizerTest {
             buffer.putFloat(0f).putInt(1).put(piece.getBytes(StandardCharsets.UTF_8));
         }
         Files.write(file, Arrays.copyOf(buffer.array(), buffer.position()));
-        IOException e = assertThrows(IOException.class, () -> Tokenizer.load(file, 3));
+        IOException e = assertThrows(IOException.class, () -> Llama2cTokenizer.load(file, 3));
         assertTrue(e.getMessage().contains("entry 2"), e.getMessage());
         assertTrue(e.getMessage().contains("fewer entries"), e.getMessage());
-        assertEquals(2, Tokenizer.load(file, 2).vocabularySize());
+        assertEquals(2, Llama2cTokenizer.load(file, 2).vocabularySize());
     }
 
     @Test
@@ -143,7 +143,7 @@ class TokenizerTest {
             buffer.putFloat(scores[i]).putInt(bytes.length).put(bytes);
         }
         Files.write(file, Arrays.copyOf(buffer.array(), buffer.position()));
-        Tokenizer tokenizer = Tokenizer.load(file, pieces.length);
+        Llama2cTokenizer tokenizer = Llama2cTokenizer.load(file, pieces.length);
         // " aba": [" ", a, b, a]; pairs " a"(0.5) ab(1) ba(1): the first best pair, ab, merges -> [" ", ab, a].
         assertArrayEquals(new int[] {3, 6, 4}, tokenizer.encode("aba", false, false));
         // "bab": [" ", b, a, b]: ba(1) before ab(1) -> [" ", ba, b].
