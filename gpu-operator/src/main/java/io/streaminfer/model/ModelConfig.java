@@ -40,7 +40,7 @@ public record ModelConfig(
         boolean queryKeyNorm,
         boolean tiedEmbeddings,
         int bosTokenId,
-        List<Integer> eosTokenIds) {
+        List<Integer> eosTokenIds) implements java.io.Serializable {
 
     public ModelConfig {
         if (architecture == null || architecture.isBlank()) {

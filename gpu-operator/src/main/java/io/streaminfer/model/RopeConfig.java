@@ -8,7 +8,7 @@ package io.streaminfer.model;
  * @param theta base of the inverse frequencies, {@code theta^(-2i / rotary_dim)}
  * @param scaling how the inverse frequencies are rescaled; {@link Scaling#NONE} for none
  */
-public record RopeConfig(Layout layout, float theta, Scaling scaling) {
+public record RopeConfig(Layout layout, float theta, Scaling scaling) implements java.io.Serializable {
 
     /** How rotary embedding pairs the features of a head. */
     public enum Layout {
@@ -28,7 +28,7 @@ public record RopeConfig(Layout layout, float theta, Scaling scaling) {
      * @param originalContextLength llama3: the context the model was trained on
      */
     public record Scaling(Type type, float factor, float lowFrequencyFactor, float highFrequencyFactor,
-                          int originalContextLength) {
+                          int originalContextLength) implements java.io.Serializable {
         public enum Type { NONE, LINEAR, LLAMA3 }
 
         public static final Scaling NONE = new Scaling(Type.NONE, 1f, 0f, 0f, 0);
