@@ -7,8 +7,8 @@ package io.streaminfer.comm;
  * the same order. Sums are always formed in the fixed order of {@link FixedOrder}, so the same inputs
  * give bitwise the same result on every rank, on every run, whatever the thread timing.
  *
- * <p>Buffers here are heap arrays (the CPU engine's activations). Backends may add overloads for
- * off-heap or device memory.
+ * <p>Buffers here are heap arrays (the CPU engine's activations). A communicator whose ranks own a GPU
+ * also offers {@link #deviceCollectives()} over device memory.
  */
 public interface Communicator extends AutoCloseable {
 
@@ -38,6 +38,11 @@ public interface Communicator extends AutoCloseable {
 
     /** Copies {@code buf[offset, offset+length)} of rank {@code root} to every other rank. */
     void broadcast(float[] buf, int offset, int length, int root);
+
+    /** Collectives over device memory, where this communicator has them (NCCL); empty for host-only ones. */
+    default java.util.Optional<DeviceCollectives> deviceCollectives() {
+        return java.util.Optional.empty();
+    }
 
     /** Returns once every rank has entered the barrier. */
     void barrier();

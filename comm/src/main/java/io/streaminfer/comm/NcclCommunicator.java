@@ -23,7 +23,7 @@ import org.bytedeco.javacpp.Pointer;
  *       disagree on the call fail with a clear error instead of corrupting each other.</li>
  * </ul>
  */
-public final class NcclCommunicator implements Communicator {
+public final class NcclCommunicator implements Communicator, DeviceCollectives {
     private static final int HEADER = 4; // (op, length, root, seq)
 
     private final NcclGroup group;
@@ -77,11 +77,13 @@ public final class NcclCommunicator implements Communicator {
     }
 
     /** CUDA device of this rank. */
+    @Override
     public int device() {
         return device;
     }
 
     /** The stream every collective of this rank is enqueued on. */
+    @Override
     public CUstream_st stream() {
         return stream;
     }
@@ -89,24 +91,28 @@ public final class NcclCommunicator implements Communicator {
     // ---- device-pointer collectives: enqueue on stream(), no wait ----
 
     /** In place on the device, NCCL's summation order. */
+    @Override
     public void allReduceDevice(Pointer buf, long count) {
         enter("allReduceDevice");
         check(nccl.ncclAllReduce(buf, buf, count, nccl.ncclFloat32, nccl.ncclSum, comm, stream), "ncclAllReduce");
     }
 
     /** {@code recv} holds {@code size() * count} floats afterwards, rank r's block at r * count. */
+    @Override
     public void allGatherDevice(Pointer send, Pointer recv, long count) {
         enter("allGatherDevice");
         check(nccl.ncclAllGather(send, recv, count, nccl.ncclFloat32, comm, stream), "ncclAllGather");
     }
 
     /** {@code send} holds {@code size() * count} floats; recv gets the sum of block rank(). */
+    @Override
     public void reduceScatterDevice(Pointer send, Pointer recv, long count) {
         enter("reduceScatterDevice");
         check(nccl.ncclReduceScatter(send, recv, count, nccl.ncclFloat32, nccl.ncclSum, comm, stream),
                 "ncclReduceScatter");
     }
 
+    @Override
     public void broadcastDevice(Pointer buf, long count, int root) {
         Checks.root(where("broadcastDevice"), root, size);
         enter("broadcastDevice");
@@ -114,8 +120,14 @@ public final class NcclCommunicator implements Communicator {
     }
 
     /** Waits until everything enqueued on this rank's stream is done, at most the group timeout. */
+    @Override
     public void synchronize() {
         waitStream("synchronize");
+    }
+
+    @Override
+    public java.util.Optional<DeviceCollectives> deviceCollectives() {
+        return java.util.Optional.of(this);
     }
 
     // ---- heap-array collectives (the Communicator contract) ----

@@ -1,61 +1,113 @@
 package io.streaminfer.compute;
 
-import java.nio.FloatBuffer;
+import io.streaminfer.comm.Communicator;
 
 /**
- * Matrix products for one rank of a replica: {@code out = x · Wᵀ}, with W stored as [n][k] (rows are
- * output features, as in the llama2.c checkpoint).
+ * The tensor operations of one rank's forward pass, on that rank's device. The transformer is written once
+ * against these ({@code io.streaminfer.model.TransformerShard}); the CPU (scalar reference, Vector API,
+ * OpenBLAS) and CUDA backends implement them, each keeping its buffers where it computes.
  *
- * <p>Contract every implementation states through {@link #batchInvariant()}: when true, row i of
- * {@code out} is bitwise the same whatever {@code m} is and wherever the row sits in {@code x}. The
- * reduction over k is split into {@code segments} equal segments combined by
- * {@link io.streaminfer.comm.FixedOrder}; that is what makes row-parallel layers TP-invariant.
+ * <p>Shapes: an {@link ActivationBuffer} is (rows, width) fp32 with room for the step's row budget;
+ * {@code rows} arguments say how many leading rows an operation touches. A step's rows are described by a
+ * {@link StepBatch} (KV slot, position and token of each row), handed to {@link #beginStep} first.
  *
- * <p>A backend owns its threads (never the common ForkJoinPool) and is used by one rank thread at a time.
+ * <p>Invariance: a backend whose {@link #batchInvariant()} is true computes every row on its own in a
+ * fixed order, so a row's bits depend on neither the batch nor the row's place in it; with
+ * {@link io.streaminfer.comm.FixedOrder} sums in the communicator the result is also TP-invariant.
+ *
+ * <p>Used by one rank thread at a time; a backend owns its threads (never the common ForkJoinPool).
  */
 public interface ComputeBackend extends AutoCloseable {
 
-    /** Short name for logs and benchmarks, e.g. {@code vector}, {@code openblas}, {@code scalar}. */
+    /** Short name for logs and benchmarks: {@code vector}, {@code scalar}, {@code openblas}, {@code cuda}. */
     String name();
 
-    /** Whether rows are computed independently of the batch, bitwise (see the class comment). */
+    /** Whether rows are computed independently of the batch, bitwise. */
     boolean batchInvariant();
 
-    /**
-     * Prepares a weight matrix for repeated products, once at load time. Element (i, j), i &lt; n,
-     * j &lt; k, is read from {@code src.get(src.position() + i * rowStride + j)}; so a rank can cut a
-     * row slice (rowStride = k) or a column slice (rowStride = full width) of a checkpoint tensor without
-     * copying it first. {@code segments} must divide k.
-     */
-    PackedMatrix pack(FloatBuffer src, int n, int k, int rowStride, int segments);
+    // ---- memory, at load time ----
+
+    /** A (rows, width) fp32 scratch buffer. */
+    ActivationBuffer activations(String what, int rows, int width);
 
     /**
-     * {@code out[r * n + j] = sum over c of x[r * k + c] * W[j][c]} for r &lt; m, with the segment
-     * order described above.
+     * A weight matrix for {@link #matmul}: the row blocks stacked in the order given, summed over k in
+     * {@code segments} fixed segments (see {@link MatmulKernel}).
      */
-    void matmul(float[] x, int m, PackedMatrix w, float[] out);
+    PackedMatrix matrix(String what, int segments, WeightSlice... blocks);
 
-    /** A share of row-wise work: part {@code part} of {@code parts}. */
-    @FunctionalInterface
-    interface PartTask {
-        void run(int part, int parts);
-    }
-
-    /** Threads this backend computes with (the caller included). */
-    default int parallelism() {
-        return 1;
-    }
+    /** A fp32 vector (norm weights, biases). */
+    WeightVector vector(String what, float[] values);
 
     /**
-     * Runs {@code task} for every part on this backend's threads, the caller taking one, and returns when
-     * all are done. For per-row work outside the products (attention): parts must write disjoint outputs,
-     * and must not depend on how many parts there are.
+     * Rotary tables: {@code cos}/{@code sin} are (positions, pairs) row-major; see {@link RotaryTable} for
+     * the pairing.
      */
-    default void parallel(PartTask task) {
-        task.run(0, 1);
-    }
+    RotaryTable rotaryTable(float[] cos, float[] sin, int positions, int pairs, boolean adjacentPairs);
 
-    /** Releases threads and native memory. */
+    /** The token embedding table, read by {@link #embed}. */
+    EmbeddingTable embedding(WeightTensor table);
+
+    /** Keys and values of {@code kvHeads} heads of {@code headDim} for every layer, slot and position. */
+    KvCache kvCache(int layers, int slots, int positions, int kvHeads, int headDim);
+
+    // ---- one step ----
+
+    /** Announces the step's rows (a device backend copies them over once). */
+    void beginStep(StepBatch batch);
+
+    /** x[r] = embedding row of the step's token r. */
+    void embed(ActivationBuffer x, EmbeddingTable table, StepBatch batch);
+
+    /** out[r] = weight * in[r] / sqrt(mean(in[r]²) + eps), for rows [0, rows). */
+    void rmsNorm(ActivationBuffer out, ActivationBuffer in, WeightVector weight, float eps, int rows);
+
+    /** RMSNorm of the rows that want logits, packed to the front of out in row order. */
+    void rmsNormLogitRows(ActivationBuffer out, ActivationBuffer in, WeightVector weight, float eps, StepBatch batch);
+
+    /** out (rows, n) = x (rows, k) · Wᵀ. */
+    void matmul(ActivationBuffer x, int rows, PackedMatrix w, ActivationBuffer out);
+
+    /** x[r][i] += bias[i] for i &lt; bias length, rows [0, rows). */
+    void addBias(ActivationBuffer x, int rows, WeightVector bias);
+
+    /**
+     * Per-head RMSNorm of {@code width} features at {@code offset} of each row, head by head of
+     * {@code headDim}, with one weight vector of length headDim (Qwen3's q/k norm).
+     */
+    void headRmsNorm(ActivationBuffer x, int rows, int offset, int width, int headDim, WeightVector weight, float eps);
+
+    /**
+     * Rotary embedding of each row's query and key heads at the row's position, then the row's key and
+     * value into the cache at (slot, position).
+     */
+    void ropeAndStore(ActivationBuffer qkv, StepBatch batch, RotaryTable rope, KvCache cache, int layer,
+                      AttentionShape shape);
+
+    /** Causal attention of each row over positions [0, position] of its slot, head by head. */
+    void attention(ActivationBuffer out, ActivationBuffer qkv, KvCache cache, int layer, StepBatch batch,
+                   AttentionShape shape);
+
+    /** out[r] = silu(gate[r]) * up[r], where gateUp rows hold (gate | up), each {@code width} wide. */
+    void swiGlu(ActivationBuffer gateUp, ActivationBuffer out, int rows, int width);
+
+    /** target[r] += addend[r], rows [0, rows). */
+    void add(ActivationBuffer target, ActivationBuffer addend, int rows);
+
+    /** In place, the element-wise sum over the group's ranks of rows [0, rows). */
+    void allReduce(Communicator communicator, ActivationBuffer x, int rows);
+
+    /**
+     * The vocabulary-parallel classifier: this rank's slice of logits for {@code rows} normed rows, then the
+     * full (rows, vocabulary) logits gathered into {@code logits} (null on ranks that do not sample).
+     */
+    void logits(ActivationBuffer normed, int rows, PackedMatrix classifierSlice, Communicator communicator,
+                int vocabulary, float[] logits);
+
+    /** Ends the step: a device backend waits for its stream (through the communicator, so a dead peer times out). */
+    void endStep(Communicator communicator);
+
+    /** Releases threads and device or native memory. */
     @Override
     void close();
 }

@@ -59,7 +59,7 @@ public final class KernelBenchmark {
             System.out.printf("threads=%d  sgemm peak %.1f GFLOP/s  bandwidth %.1f GB/s%n", threads,
                     MachineLimits.sgemmPeakGflops(threads), MachineLimits.memoryBandwidthGBs(threads));
             for (String name : backends) {
-                try (ComputeBackend backend = Backends.create(name, threads)) {
+                try (MatmulKernel backend = Backends.kernel(name, threads)) {
                     for (int[] shape : shapeList) {
                         double gflops = measure(backend, shape[0], shape[1], shape[2]);
                         System.out.printf("  %-8s t=%d  m=%-3d n=%-5d k=%-5d %7.1f GFLOP/s%n", name, threads,
@@ -71,7 +71,7 @@ public final class KernelBenchmark {
     }
 
     /** Median GFLOP/s over rounds of about 40 ms each, after about 1 s of warm-up. */
-    static double measure(ComputeBackend backend, int m, int n, int k) {
+    static double measure(MatmulKernel backend, int m, int n, int k) {
         Random random = new Random(1);
         float[] weights = new float[n * k];
         for (int i = 0; i < weights.length; i++) {

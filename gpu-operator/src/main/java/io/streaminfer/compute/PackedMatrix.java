@@ -1,6 +1,6 @@
 package io.streaminfer.compute;
 
-/** A weight matrix in the layout a {@link ComputeBackend} wants; only that backend reads its contents. */
+/** A weight matrix in the layout a {@link MatmulKernel} wants; only that backend reads its contents. */
 public interface PackedMatrix {
     /** Output features. */
     int rows();

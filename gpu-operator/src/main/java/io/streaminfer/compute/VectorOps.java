@@ -35,7 +35,7 @@ public final class VectorOps {
     /**
      * Attention scores of {@code blocks} key blocks against one query head: for block b and lane j,
      * {@code out[outOff + 8b + j] = sum over d < headSize of q[qOff + d] * keys[keyOff + b*headSize*8 + d*8 + j]}.
-     * Keys are laid out as in {@code KvCacheShard}: (block, feature, 8 positions).
+     * Keys are laid out as in {@code CpuKvCache}: (block, feature, 8 positions).
      */
     public static void scoreBlocks(float[] q, int qOff, float[] keys, int keyOff, int headSize, int blocks,
                                    float[] out, int outOff) {

@@ -8,7 +8,7 @@ import java.util.concurrent.locks.LockSupport;
  * Workers spin briefly after a task (matmuls of one forward pass come in quick succession) and then park,
  * so an idle replica does not hold a core.
  *
- * <p>Used by one caller thread at a time, as {@link ComputeBackend} is.
+ * <p>Used by one caller thread at a time, as {@link MatmulKernel} is.
  */
 final class WorkerGroup implements AutoCloseable {
 

@@ -7,10 +7,11 @@ import io.streaminfer.comm.GroupCoordinator;
 import io.streaminfer.comm.NcclCommunicator;
 import io.streaminfer.engine.ModelFiles;
 import io.streaminfer.model.Checkpoint;
-import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
-import io.streaminfer.model.StepBatch;
+import io.streaminfer.model.TransformerShard;
+import io.streaminfer.compute.StepBatch;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -97,7 +98,7 @@ public final class CudaBenchmark {
                 + "bf16 gemm %.1f TFLOP/s (%d device(s))", bandwidth / 1e9, fp32Peak / 1e12, bf16Peak / 1e12, devices));
         for (String model : models) {
             Path file = ModelFiles.resolve(model);
-            try (Checkpoint checkpoint = LlamaCheckpoint.open(file)) {
+            try (Checkpoint checkpoint = Llama2cCheckpoint.open(file)) {
                 for (CudaPrecision precision : CudaPrecision.values()) {
                     double peak = precision == CudaPrecision.FP32 ? fp32Peak : bf16Peak;
                     for (int batch : BATCHES) {
@@ -118,8 +119,9 @@ public final class CudaBenchmark {
         ModelConfig c = checkpoint.config();
         int positions = Math.min(c.contextLength(), PROMPT + steps + 4);
         try (CommGroup group = new GroupCoordinator(CommOptions.inProcess()).form("bench", 1);
-             CudaTransformerShard shard = new CudaTransformerShard(checkpoint, new ShardSpec(0, 1, c),
-                     group.communicator(0), new CudaOptions(precision, 0), batch, positions, Math.max(batch, PROMPT))) {
+             TransformerShard shard = new TransformerShard(checkpoint, new ShardSpec(0, 1, c), group.communicator(0),
+                     new CudaBackend(new CudaOptions(precision, 0), group.communicator(0)), batch, positions,
+                     Math.max(batch, PROMPT))) {
             float[] logits = new float[batch * c.vocabularySize()];
             // prefill each slot's prompt, one slot per step (prefill is not what is measured here)
             for (int s = 0; s < batch; s++) {

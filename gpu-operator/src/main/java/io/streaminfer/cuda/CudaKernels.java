@@ -28,7 +28,8 @@ final class CudaKernels implements AutoCloseable {
     /** Threads per block; the kernels' reductions assume exactly this many (BLOCK in the source). */
     static final int BLOCK = 256;
     static final List<String> ENTRY_POINTS =
-            List.of("embed_rows", "rms_norm", "rope_store", "attention", "add_in_place", "swiglu", "to_bf16");
+            List.of("embed_rows", "rms_norm", "rope_store", "attention", "add_in_place", "swiglu", "to_bf16",
+                    "add_bias", "head_rms_norm");
 
     private final CUmod_st module = new CUmod_st();
     private final Map<String, CUfunc_st> functions = new HashMap<>();

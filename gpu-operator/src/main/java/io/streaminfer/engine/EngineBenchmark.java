@@ -5,10 +5,10 @@ import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
 import io.streaminfer.compute.MachineLimits;
 import io.streaminfer.model.Checkpoint;
-import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
-import io.streaminfer.model.StepBatch;
+import io.streaminfer.compute.StepBatch;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -88,7 +88,7 @@ public final class EngineBenchmark {
 
     public static Report run(Options options) throws Exception {
         java.nio.file.Path file = ModelFiles.resolve(options.model());
-        try (Checkpoint checkpoint = LlamaCheckpoint.open(file)) {
+        try (Checkpoint checkpoint = Llama2cCheckpoint.open(file)) {
             ModelConfig config = checkpoint.config();
             ShardSpec.check(config, options.tp());
             int threads = options.tp() * options.threadsPerRank();

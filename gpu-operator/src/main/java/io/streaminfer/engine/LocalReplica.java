@@ -4,10 +4,10 @@ import io.streaminfer.comm.CommGroup;
 import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
 import io.streaminfer.model.Checkpoint;
-import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
-import io.streaminfer.model.StepBatch;
+import io.streaminfer.compute.StepBatch;
 import io.streaminfer.model.Llama2cTokenizer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -91,7 +91,7 @@ public final class LocalReplica implements InferenceReplica {
      * model cannot be split by before any weight is packed.
      */
     public static LocalReplica start(ReplicaConfig config, int replicaIndex, Listener listener) throws Exception {
-        Checkpoint checkpoint = LlamaCheckpoint.open(Path.of(config.modelPath()));
+        Checkpoint checkpoint = Llama2cCheckpoint.open(Path.of(config.modelPath()));
         try {
             ModelConfig model = checkpoint.config();
             ShardSpec.check(model, config.tensorParallelSize());

@@ -3,8 +3,6 @@ package io.streaminfer.engine;
 import io.streaminfer.comm.CommBackend;
 import io.streaminfer.comm.Communicator;
 import io.streaminfer.compute.Backends;
-import io.streaminfer.cuda.CudaOptions;
-import io.streaminfer.cuda.CudaShards;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.ModelShard;
 import io.streaminfer.model.ShardSpec;
@@ -16,23 +14,19 @@ public final class ModelShards {
 
     /** The collectives a backend's ranks need: in-process for CPU kernels, NCCL for {@code cuda}. */
     public static CommBackend commBackendFor(String backend) {
-        return CudaOptions.isCuda(backend) ? CommBackend.NCCL : CommBackend.IN_PROCESS;
+        return Backends.commBackendFor(backend);
     }
 
     /**
-     * Cuts and packs rank {@code spec.rank()}'s shard with the named backend ({@link Backends#NAMES}, or
-     * {@code cuda[:precision=fp32|bf16][,device-base=N]}: device-resident, see {@link CudaShards}).
+     * Cuts rank {@code spec.rank()}'s shard and hands it to the named backend ({@link Backends#NAMES}, or
+     * {@code cuda[:precision=fp32|bf16][,device-base=N]}, found by {@link Backends}).
      *
      * @throws IllegalArgumentException for an unknown backend name
-     * @throws IllegalStateException for {@code cuda} where CUDA cannot run, naming the missing library
+     * @throws IllegalStateException for a backend that cannot run here, naming what is missing
      */
     public static ModelShard create(String backend, int threadsPerRank, Checkpoint checkpoint, ShardSpec spec,
                                     Communicator communicator, int slots, int positions, int maxRows) {
-        if (CudaOptions.isCuda(backend)) {
-            // CudaShards is only resolved here: CPU runs never load a CUDA class.
-            return CudaShards.create(backend, checkpoint, spec, communicator, slots, positions, maxRows);
-        }
-        return new TransformerShard(checkpoint, spec, communicator, Backends.create(backend, threadsPerRank), slots,
-                positions, maxRows);
+        return new TransformerShard(checkpoint, spec, communicator,
+                Backends.create(backend, threadsPerRank, communicator), slots, positions, maxRows);
     }
 }

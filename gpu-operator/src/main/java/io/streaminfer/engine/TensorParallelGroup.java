@@ -2,7 +2,7 @@ package io.streaminfer.engine;
 
 import io.streaminfer.comm.CommGroup;
 import io.streaminfer.comm.Communicator;
-import io.streaminfer.model.StepBatch;
+import io.streaminfer.compute.StepBatch;
 import io.streaminfer.model.ModelShard;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;

@@ -1,54 +1,30 @@
 package io.streaminfer.model;
 
-import java.nio.FloatBuffer;
+import io.streaminfer.compute.WeightTensor;
+import java.util.List;
 
 /**
- * Read-only access to the full tensors of a checkpoint, without copying them onto the heap (the llama2.c
- * loader memory-maps the file). Each rank cuts its own shard from these views at load time.
- *
- * <p>Every method returns a fresh view positioned at 0 whose limit is the tensor's length. Matrices are
- * row-major with rows = output features.
+ * A model's configuration and its named tensors, read in place (memory-mapped) whatever the file format:
+ * llama2.c ({@link Llama2cCheckpoint}), and the Hugging Face and GGUF readers that follow it. Tensor names
+ * are the format-neutral ones of {@link TensorNames}; each rank cuts its own shard from them at load time.
  */
 public interface Checkpoint extends AutoCloseable {
     ModelConfig config();
 
-    /** (vocab, dim) */
-    FloatBuffer tokenEmbedding();
+    /** Whether the checkpoint holds a tensor of that name. */
+    boolean contains(String name);
 
-    /** (dim) */
-    FloatBuffer attentionNorm(int layer);
+    /**
+     * The tensor named {@code name}.
+     *
+     * @throws IllegalArgumentException naming the tensor when the checkpoint has none of that name
+     */
+    WeightTensor tensor(String name);
 
-    /** (dim, dim): rows = query features, head by head */
-    FloatBuffer wq(int layer);
+    /** Every name {@link #tensor} accepts. */
+    List<String> tensorNames();
 
-    /** (kv_dim, dim) */
-    FloatBuffer wk(int layer);
-
-    /** (kv_dim, dim) */
-    FloatBuffer wv(int layer);
-
-    /** (dim, dim): columns = attention output features, head by head */
-    FloatBuffer wo(int layer);
-
-    /** (dim) */
-    FloatBuffer ffnNorm(int layer);
-
-    /** (hidden, dim): gate */
-    FloatBuffer w1(int layer);
-
-    /** (dim, hidden): down */
-    FloatBuffer w2(int layer);
-
-    /** (hidden, dim): up */
-    FloatBuffer w3(int layer);
-
-    /** (dim) */
-    FloatBuffer finalNorm();
-
-    /** (vocab, dim): the token embedding itself when the classifier is shared */
-    FloatBuffer classifier();
-
-    /** Releases the mapping (views must not be used afterwards). */
+    /** Releases the mapping (tensors must not be used afterwards). */
     @Override
     void close();
 }

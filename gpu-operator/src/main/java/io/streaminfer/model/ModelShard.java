@@ -1,5 +1,7 @@
 package io.streaminfer.model;
 
+import io.streaminfer.compute.StepBatch;
+
 /**
  * One rank's share of a model, as a {@link io.streaminfer.engine.TensorParallelGroup} drives it: the CPU
  * {@link TransformerShard}, or a device-resident implementation. Used by one rank thread.

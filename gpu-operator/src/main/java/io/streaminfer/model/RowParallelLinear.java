@@ -1,9 +1,10 @@
 package io.streaminfer.model;
 
 import io.streaminfer.comm.Communicator;
+import io.streaminfer.compute.ActivationBuffer;
 import io.streaminfer.compute.ComputeBackend;
 import io.streaminfer.compute.PackedMatrix;
-import java.nio.FloatBuffer;
+import io.streaminfer.compute.WeightSlice;
 
 /**
  * A linear layer split along its input features (the rows of Y = X·Wᵀ summed over k): this rank holds
@@ -19,24 +20,18 @@ public final class RowParallelLinear {
     private final ComputeBackend backend;
     private final Communicator communicator;
 
-    /**
-     * @param tensor the full (outFeatures, fullInFeatures) checkpoint tensor
-     * @param localSegments segments of this rank's k-range
-     */
-    public RowParallelLinear(ComputeBackend backend, Communicator communicator, FloatBuffer tensor,
-                             int outFeatures, int fullInFeatures, int colStart, int cols, int localSegments) {
+    /** @param localSegments segments of this rank's k-range */
+    public RowParallelLinear(String what, ComputeBackend backend, Communicator communicator, WeightSlice columns,
+                             int localSegments) {
         this.backend = backend;
         this.communicator = communicator;
-        FloatBuffer view = tensor.duplicate().position(colStart);
-        this.weight = backend.pack(view, outFeatures, cols, fullInFeatures, localSegments);
+        this.weight = backend.matrix(what, localSegments, columns);
     }
 
     /** out (m, outFeatures) = Σ over ranks of x (m, cols) · W_rankᵀ. */
-    public void forward(float[] x, int m, float[] out) {
+    public void forward(ActivationBuffer x, int m, ActivationBuffer out) {
         backend.matmul(x, m, weight, out);
-        if (communicator.size() > 1) {
-            communicator.allReduce(out, 0, m * weight.rows());
-        }
+        backend.allReduce(communicator, out, m);
     }
 
     public long bytes() {

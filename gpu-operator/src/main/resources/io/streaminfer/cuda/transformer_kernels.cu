@@ -165,3 +165,22 @@ extern "C" __global__ void to_bf16(unsigned short* out, const float* in, int n) 
         out[i] = (unsigned short) ((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
     }
 }
+
+// x[row, i] += bias[i] for i < n (the leading n of each width-wide row); grid (rows), block BLOCK.
+extern "C" __global__ void add_bias(float* x, const float* bias, int width, int n) {
+    int row = blockIdx.x;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) x[(long long) row * width + i] += bias[i];
+}
+
+// In place, RMSNorm of each head_dim-wide head at offset of each row, one weight vector for every head
+// (Qwen3's q/k norm); grid (heads, rows), block BLOCK.
+extern "C" __global__ void head_rms_norm(float* x, const float* weight, int row_width, int offset, int head_dim,
+                                         float eps) {
+    __shared__ float scratch[BLOCK];
+    float* v = x + (long long) blockIdx.y * row_width + offset + blockIdx.x * head_dim;
+    float ss = 0.0f;
+    for (int i = threadIdx.x; i < head_dim; i += blockDim.x) ss += v[i] * v[i];
+    ss = block_sum(ss, scratch);  // every read of v is done before any thread writes
+    float scale = 1.0f / sqrtf(ss / head_dim + eps);
+    for (int i = threadIdx.x; i < head_dim; i += blockDim.x) v[i] = weight[i] * (scale * v[i]);
+}

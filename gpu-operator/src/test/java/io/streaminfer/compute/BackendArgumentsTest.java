@@ -19,7 +19,7 @@ class BackendArgumentsTest {
     @Test
     void packRejectsBadShapes() {
         for (String name : Backends.NAMES) {
-            try (ComputeBackend backend = Backends.create(name, 1)) {
+            try (MatmulKernel backend = Backends.kernel(name, 1)) {
                 FloatBuffer src = FloatBuffer.wrap(new float[100]);
                 assertMessage(assertThrows(IllegalArgumentException.class, () -> backend.pack(src, 2, 10, 10, 3)),
                         "segments (3)", "divide k (10)");
@@ -40,7 +40,7 @@ class BackendArgumentsTest {
     @Test
     void matmulRejectsMismatchedSizes() {
         for (String name : Backends.NAMES) {
-            try (ComputeBackend backend = Backends.create(name, 1)) {
+            try (MatmulKernel backend = Backends.kernel(name, 1)) {
                 PackedMatrix w = backend.pack(FloatBuffer.wrap(new float[6 * 8]), 6, 8, 8, 2);
                 assertMessage(assertThrows(IllegalArgumentException.class,
                         () -> backend.matmul(new float[15], 2, w, new float[12])), "x holds 15", "m*k = 2*8");
@@ -54,7 +54,7 @@ class BackendArgumentsTest {
 
     @Test
     void matmulRejectsAMatrixPackedByAnotherBackend() {
-        try (ComputeBackend scalar = new ScalarBackend(); ComputeBackend vector = new VectorBackend()) {
+        try (MatmulKernel scalar = new ScalarMatmul(); MatmulKernel vector = new VectorMatmul()) {
             PackedMatrix w = scalar.pack(FloatBuffer.wrap(new float[16]), 4, 4, 4, 1);
             assertMessage(assertThrows(IllegalArgumentException.class,
                     () -> vector.matmul(new float[4], 1, w, new float[4])), "packed by another backend");
@@ -63,13 +63,13 @@ class BackendArgumentsTest {
 
     @Test
     void factoryNamesTheValidBackends() {
-        assertMessage(assertThrows(IllegalArgumentException.class, () -> Backends.create("cuda-ish", 1)),
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> Backends.kernel("cuda-ish", 1)),
                 "unknown compute backend 'cuda-ish'", "vector", "scalar", "openblas");
-        assertMessage(assertThrows(IllegalArgumentException.class, () -> Backends.create(null, 1)), "valid names");
-        assertMessage(assertThrows(IllegalArgumentException.class, () -> Backends.create("vector", 0)),
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> Backends.kernel(null, 1)), "valid names");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> Backends.kernel("vector", 0)),
                 "threads must be >= 1");
         for (String name : Backends.NAMES) {
-            try (ComputeBackend backend = Backends.create(name, 2)) {
+            try (MatmulKernel backend = Backends.kernel(name, 2)) {
                 assertEquals(name, backend.name());
             }
         }
@@ -84,7 +84,7 @@ class BackendArgumentsTest {
 
     @Test
     void closedBackendRefusesWork() {
-        ComputeBackend backend = new VectorBackend(2);
+        MatmulKernel backend = new VectorMatmul(2);
         PackedMatrix w = backend.pack(FloatBuffer.wrap(new float[4096 * 64]), 64, 4096, 4096, 1);
         backend.close();
         assertThrows(IllegalStateException.class, () -> backend.matmul(new float[4096], 1, w, new float[64]));

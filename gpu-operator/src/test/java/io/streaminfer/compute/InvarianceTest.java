@@ -18,7 +18,7 @@ class InvarianceTest {
     void rowsAreBitwiseIndependentOfBatchSizeAndPosition() {
         // The test backends split every product over their threads, however small (see backend()).
         // 203 x 672 floats are 546 KB of panels: one thread walks them panel block by panel block (over
-        // VectorBackend's L2 budget), two threads (273 KB each) row block by row block; both orders are checked.
+        // VectorMatmul's L2 budget), two threads (273 KB each) row block by row block; both orders are checked.
         checkBatchInvariance(203, 672, 8);
         checkBatchInvariance(41, 43, 1); // odd sizes, single thread path
         checkBatchInvariance(48, 64, 2); // whole 24-column blocks: the vector combine of 2 and 4 segments
@@ -35,7 +35,7 @@ class InvarianceTest {
         Random random = new Random(n * 31L + k);
         float[] pool = MatrixFixtures.random(random, POOL * k); // (POOL, k)
         float[] w = MatrixFixtures.random(random, n * k);
-        try (ComputeBackend scalar = new ScalarBackend()) {
+        try (MatmulKernel scalar = new ScalarMatmul()) {
             PackedMatrix ws = scalar.pack(FloatBuffer.wrap(w), n, k, k, segments);
             float[][] alone = new float[POOL][n];
             for (int row = 0; row < POOL; row++) {
@@ -43,7 +43,7 @@ class InvarianceTest {
             }
             for (String name : new String[] {"scalar", "vector"}) {
                 for (int threads : new int[] {1, 2}) {
-                    try (ComputeBackend backend = backend(name, threads)) {
+                    try (MatmulKernel backend = backend(name, threads)) {
                         assertTrue(backend.batchInvariant());
                         PackedMatrix packed = backend.pack(FloatBuffer.wrap(w), n, k, k, segments);
                         for (int m = 1; m <= POOL; m++) {
@@ -71,7 +71,7 @@ class InvarianceTest {
 
     @Test
     void rowParallelSlicesCombinedByTheTreeEqualTheFullProduct() {
-        // t must be a power of two dividing segments (or equal to segments): see ScalarBackend's class comment.
+        // t must be a power of two dividing segments (or equal to segments): see ScalarMatmul's class comment.
         checkTensorParallel(288, 288, 8, new int[] {1, 2, 4, 8});
         checkTensorParallel(64, 768, 4, new int[] {1, 2, 4});
         checkTensorParallel(37, 120, 6, new int[] {1, 2, 6});
@@ -85,7 +85,7 @@ class InvarianceTest {
         float[] w = MatrixFixtures.random(random, n * kFull); // (n, kFull)
         for (String name : new String[] {"scalar", "vector"}) {
             for (int threads : new int[] {1, 2}) {
-                try (ComputeBackend backend = backend(name, threads)) {
+                try (MatmulKernel backend = backend(name, threads)) {
                     float[] full = MatrixFixtures.product(backend, x, m, w, n, kFull, segments);
                     for (int t : degrees) {
                         int k = kFull / t;
@@ -122,7 +122,7 @@ class InvarianceTest {
         int n = 100, k = 64, m = 11;
         float[] x = MatrixFixtures.random(random, m * k);
         float[] w = MatrixFixtures.random(random, n * k);
-        try (ComputeBackend backend = new VectorBackend(2, 0)) {
+        try (MatmulKernel backend = new VectorMatmul(2, 0)) {
             float[] full = MatrixFixtures.product(backend, x, m, w, n, k, 4);
             for (int t : new int[] {2, 4}) {
                 int nSlice = n / t;
@@ -140,13 +140,13 @@ class InvarianceTest {
     }
 
     /** Vector backends that split even tiny products, so threads=2 is really exercised. */
-    private static ComputeBackend backend(String name, int threads) {
-        return name.equals("vector") ? new VectorBackend(threads, 0) : Backends.create(name, threads);
+    private static MatmulKernel backend(String name, int threads) {
+        return name.equals("vector") ? new VectorMatmul(threads, 0) : Backends.kernel(name, threads);
     }
 
     @Test
     void openBlasSaysItIsNotBatchInvariant() {
-        try (ComputeBackend backend = new OpenBlasBackend()) {
+        try (MatmulKernel backend = new OpenBlasMatmul()) {
             assertFalse(backend.batchInvariant());
         }
     }

@@ -30,7 +30,7 @@ class MatmulAgreementTest {
             double[] expected = MatrixFixtures.reference(x, m, w, n, k);
             for (String name : Backends.NAMES) {
                 for (int threads : new int[] {1, 2}) {
-                    try (ComputeBackend backend = Backends.create(name, threads)) {
+                    try (MatmulKernel backend = Backends.kernel(name, threads)) {
                         float[] got = MatrixFixtures.product(backend, x, m, w, n, k, segments);
                         for (int r = 0; r < m; r++) {
                             for (int j = 0; j < n; j++) {
@@ -53,7 +53,7 @@ class MatmulAgreementTest {
             int m = shape[0], n = shape[1], k = shape[2], segments = shape[3];
             float[] x = MatrixFixtures.random(random, m * k);
             float[] w = MatrixFixtures.random(random, n * k);
-            try (ComputeBackend scalar = new ScalarBackend(); ComputeBackend vector = new VectorBackend(2, 0)) {
+            try (MatmulKernel scalar = new ScalarMatmul(); MatmulKernel vector = new VectorMatmul(2, 0)) {
                 float[] expected = MatrixFixtures.product(scalar, x, m, w, n, k, segments);
                 float[] got = MatrixFixtures.product(vector, x, m, w, n, k, segments);
                 assertArrayEquals(expected, got, 0f, "m=" + m + " n=" + n + " k=" + k + " segments=" + segments);
@@ -65,9 +65,9 @@ class MatmulAgreementTest {
     void scalarOrderIsSegmentedFmaChainsCombinedByTheTree() {
         // Worked by hand: products that differ wildly in magnitude make the order visible.
         float[] w = {1f, 1f, 1f, 1f};
-        try (ComputeBackend scalar = new ScalarBackend(); ComputeBackend vector = new VectorBackend()) {
+        try (MatmulKernel scalar = new ScalarMatmul(); MatmulKernel vector = new VectorMatmul()) {
             float[] y = {1e8f, 1f, -1e8f, 1f};
-            for (ComputeBackend backend : new ComputeBackend[] {scalar, vector}) {
+            for (MatmulKernel backend : new MatmulKernel[] {scalar, vector}) {
                 // One chain: ((1e8 + 1) - 1e8) + 1 = (1e8 - 1e8) + 1 = 1.
                 assertEquals(1f, MatrixFixtures.product(backend, y, 1, w, 1, 4, 1)[0], backend.name());
                 // Two segments: p0 = 1e8 + 1 = 1e8, p1 = -1e8 + 1 = -1e8; p0 + p1 = 0.
@@ -91,7 +91,7 @@ class MatmulAgreementTest {
         }
         float[] x = MatrixFixtures.random(random, m * k);
         for (String name : Backends.NAMES) {
-            try (ComputeBackend backend = Backends.create(name, 1)) {
+            try (MatmulKernel backend = Backends.kernel(name, 1)) {
                 float[] expected = MatrixFixtures.product(backend, x, m, dense, n, k, 3);
                 PackedMatrix slice = backend.pack(FloatBuffer.wrap(full).position(from), n, k, kFull, 3);
                 float[] got = new float[m * n];
@@ -114,7 +114,7 @@ class MatmulAgreementTest {
                 .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
         direct.put(w).flip();
         float[] x = MatrixFixtures.random(random, m * k);
-        try (ComputeBackend vector = new VectorBackend()) {
+        try (MatmulKernel vector = new VectorMatmul()) {
             float[] expected = MatrixFixtures.product(vector, x, m, w, n, k, 2);
             float[] got = new float[m * n];
             vector.matmul(x, m, vector.pack(direct, n, k, k, 2), got);

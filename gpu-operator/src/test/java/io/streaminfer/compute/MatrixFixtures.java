@@ -15,7 +15,7 @@ final class MatrixFixtures {
         return a;
     }
 
-    static float[] product(ComputeBackend backend, float[] x, int m, float[] w, int n, int k, int segments) {
+    static float[] product(MatmulKernel backend, float[] x, int m, float[] w, int n, int k, int segments) {
         PackedMatrix packed = backend.pack(FloatBuffer.wrap(w), n, k, k, segments);
         float[] out = new float[m * n];
         backend.matmul(x, m, packed, out);

@@ -10,7 +10,7 @@ import io.streaminfer.engine.BlockingReplica;
 import io.streaminfer.engine.ModelShards;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.model.Checkpoint;
-import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
 import io.streaminfer.model.SyntheticCheckpoint;
@@ -49,7 +49,7 @@ class CudaRefusalTest {
 
     @Test
     void modelShardsRefusesCuda() throws Exception {
-        try (Checkpoint checkpoint = LlamaCheckpoint.open(model);
+        try (Checkpoint checkpoint = Llama2cCheckpoint.open(model);
              CommGroup group = new GroupCoordinator(CommOptions.inProcess()).form("refusal", 1)) {
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> ModelShards.create("cuda", 1, checkpoint, new ShardSpec(0, 1, checkpoint.config()),
@@ -73,7 +73,7 @@ class CudaRefusalTest {
 
     @Test
     void badCudaOptionsAreRejectedBeforeProbing() throws Exception {
-        try (Checkpoint checkpoint = LlamaCheckpoint.open(model);
+        try (Checkpoint checkpoint = Llama2cCheckpoint.open(model);
              CommGroup group = new GroupCoordinator(CommOptions.inProcess()).form("bad-options", 1)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> ModelShards.create("cuda:precision=fp16", 1, checkpoint,

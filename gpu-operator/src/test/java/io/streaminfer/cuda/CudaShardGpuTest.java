@@ -14,10 +14,10 @@ import io.streaminfer.engine.GenerationResult;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.engine.SamplingParams;
 import io.streaminfer.model.Checkpoint;
-import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.SharedModelFiles;
-import io.streaminfer.model.StepBatch;
+import io.streaminfer.compute.StepBatch;
 import io.streaminfer.model.SyntheticCheckpoint;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -70,14 +70,14 @@ class CudaShardGpuTest {
     @Test
     void fp32GreedyTokensEqualTheCpuBackendOnStories260K() throws Exception {
         Path model = SharedModelFiles.require("stories260K.bin");
-        try (Checkpoint checkpoint = LlamaCheckpoint.open(model)) {
+        try (Checkpoint checkpoint = Llama2cCheckpoint.open(model)) {
             assertSameGreedy(checkpoint, STORIES_PROMPT, 200);
         }
     }
 
     @Test
     void fp32GreedyTokensEqualTheCpuBackendOnASyntheticGqaModel() throws Exception {
-        try (Checkpoint checkpoint = LlamaCheckpoint.open(syntheticGqa())) {
+        try (Checkpoint checkpoint = Llama2cCheckpoint.open(syntheticGqa())) {
             assertSameGreedy(checkpoint, new int[] {1, 17, 99, 250, 3, 480}, 100);
         }
     }
@@ -86,7 +86,7 @@ class CudaShardGpuTest {
     void bf16AgreesWithFp32OverALongGeneration() throws Exception {
         Path model = SharedModelFiles.require("stories260K.bin");
         int steps = 400;
-        try (Checkpoint checkpoint = LlamaCheckpoint.open(model)) {
+        try (Checkpoint checkpoint = Llama2cCheckpoint.open(model)) {
             int vocab = checkpoint.config().vocabularySize();
             float[][] fp32Logits = new float[steps][];
             float[][] bf16Logits = new float[steps][];
@@ -126,7 +126,7 @@ class CudaShardGpuTest {
     @Test
     void batchedRowsMatchRowsAlone() throws Exception {
         // Rows of other sequences in the same step change nothing beyond GEMM rounding: greedy tokens agree.
-        try (Checkpoint checkpoint = LlamaCheckpoint.open(syntheticGqa());
+        try (Checkpoint checkpoint = Llama2cCheckpoint.open(syntheticGqa());
              Rank rank = Rank.open("cuda", checkpoint, 4, 128, 64)) {
             int vocab = checkpoint.config().vocabularySize();
             int[] alone = greedy(rank.shard(), vocab, new int[] {1, 5, 6, 7}, 30, null, null);
@@ -158,7 +158,7 @@ class CudaShardGpuTest {
 
     @Test
     void badTokenIsRefusedWithItsId() throws Exception {
-        try (Checkpoint checkpoint = LlamaCheckpoint.open(syntheticGqa());
+        try (Checkpoint checkpoint = Llama2cCheckpoint.open(syntheticGqa());
              Rank rank = Rank.open("cuda", checkpoint, 1, 16, 4)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> rank.shard().forward(
                     new StepBatch(new int[] {0}, new int[] {0}, new int[] {512}, new boolean[] {true}), new float[512]));
@@ -168,7 +168,7 @@ class CudaShardGpuTest {
 
     @Test
     void tooLargeAKvCacheIsRefusedWithTheNumbers() throws Exception {
-        try (Checkpoint checkpoint = LlamaCheckpoint.open(syntheticGqa())) {
+        try (Checkpoint checkpoint = Llama2cCheckpoint.open(syntheticGqa())) {
             // 128 positions x 2 KV heads x 16 floats x 3 layers x K,V: 2 million slots need ~ 190 GiB
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> Rank.open("cuda", checkpoint, 2_000_000, 128, 4));

@@ -7,7 +7,7 @@ import io.streaminfer.engine.ModelShards;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.ModelShard;
 import io.streaminfer.model.ShardSpec;
-import io.streaminfer.model.StepBatch;
+import io.streaminfer.compute.StepBatch;
 import org.junit.jupiter.api.Assumptions;
 
 /** Shared pieces of the GPU tests: the skip, single-rank shards and a step-by-step greedy driver. */

@@ -8,13 +8,14 @@ import io.streaminfer.comm.CommGroup;
 import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
 import io.streaminfer.compute.Backends;
-import io.streaminfer.compute.ComputeBackend;
+import io.streaminfer.compute.CpuBackend;
+import io.streaminfer.compute.MatmulKernel;
 import io.streaminfer.compute.PackedMatrix;
 import io.streaminfer.model.Checkpoint;
-import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
-import io.streaminfer.model.StepBatch;
+import io.streaminfer.compute.StepBatch;
 import io.streaminfer.model.SyntheticCheckpoint;
 import io.streaminfer.model.TransformerShard;
 import java.nio.FloatBuffer;
@@ -33,8 +34,8 @@ class TensorParallelGroupFailureTest {
     Path dir;
 
     /** Delegates to the vector backend and throws on the n-th product (a fake of one seam, in one test). */
-    private static final class FailingBackend implements ComputeBackend {
-        private final ComputeBackend inner = Backends.create("vector", 1);
+    private static final class FailingBackend implements MatmulKernel {
+        private final MatmulKernel inner = Backends.kernel("vector", 1);
         private final AtomicInteger countdown;
 
         FailingBackend(int failAt) {
@@ -79,14 +80,14 @@ class TensorParallelGroupFailureTest {
     void aFailingRankFailsTheGroupWithItsCauseAndNoThreadSurvives() throws Exception {
         Path model = dir.resolve("m.bin");
         SyntheticCheckpoint.write(model, ModelConfig.llama2c(32, 64, 2, 4, 4, 256, 32, true), 3);
-        try (Checkpoint checkpoint = LlamaCheckpoint.open(model)) {
+        try (Checkpoint checkpoint = Llama2cCheckpoint.open(model)) {
             CommGroup comms = new GroupCoordinator(CommOptions.inProcess().withTimeout(Duration.ofSeconds(5)))
                     .form("failure-test", 2);
             CompletableFuture<Throwable> reported = new CompletableFuture<>();
             CompletableFuture<Throwable> driverSaw = new CompletableFuture<>();
             TensorParallelGroup group = TensorParallelGroup.start(comms,
                     (rank, communicator) -> new TransformerShard(checkpoint, new ShardSpec(rank, 2, checkpoint.config()),
-                            communicator, rank == 1 ? new FailingBackend(7) : Backends.create("vector", 1), 2, 32, 8),
+                            communicator, new CpuBackend(rank == 1 ? new FailingBackend(7) : Backends.kernel("vector", 1)), 2, 32, 8),
                     g -> {
                         StepBatch batch = new StepBatch(new int[] {0}, new int[] {0}, new int[] {1}, new boolean[] {true});
                         float[] logits = new float[256];
@@ -119,7 +120,7 @@ class TensorParallelGroupFailureTest {
     void aRankThatCannotLoadFailsStartWithTheCause() throws Exception {
         Path model = dir.resolve("m2.bin");
         SyntheticCheckpoint.write(model, ModelConfig.llama2c(32, 64, 1, 4, 4, 256, 32, true), 4);
-        try (Checkpoint checkpoint = LlamaCheckpoint.open(model)) {
+        try (Checkpoint checkpoint = Llama2cCheckpoint.open(model)) {
             CommGroup comms = new GroupCoordinator(CommOptions.inProcess()).form("load-test", 2);
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> TensorParallelGroup.start(comms,
                     (rank, communicator) -> {
@@ -127,7 +128,7 @@ class TensorParallelGroupFailureTest {
                             throw new java.io.IOException("disk on fire");
                         }
                         return new TransformerShard(checkpoint, new ShardSpec(rank, 2, checkpoint.config()),
-                                communicator, Backends.create("vector", 1), 1, 32, 4);
+                                communicator, new CpuBackend(Backends.kernel("vector", 1)), 1, 32, 4);
                     },
                     g -> { }, t -> { }, Duration.ofSeconds(30)));
             assertTrue(e.getMessage().contains("disk on fire"), e.getMessage());

@@ -19,9 +19,20 @@ final class EngineRuns {
         return Math.max(1, Runtime.getRuntime().availableProcessors() / tp);
     }
 
+    /** Refuses a CPU kernel that does not exist, and a backend that cannot run here (no GPU, no library). */
     static void checkKernel(JobOptions.Backend backend, String kernel) {
         if (backend == JobOptions.Backend.CPU && !Backends.NAMES.contains(kernel)) {
             throw new IllegalArgumentException("--kernel '" + kernel + "' is not one of " + Backends.NAMES);
+        }
+        requireAvailable(backendName(backend, kernel));
+    }
+
+    /** A backend that cannot run on this machine is a usage error (exit 2), named in one line. */
+    static void requireAvailable(String backendName) {
+        try {
+            Backends.requireAvailable(backendName);
+        } catch (IllegalStateException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
     }
 

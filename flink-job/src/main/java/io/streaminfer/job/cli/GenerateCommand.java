@@ -8,7 +8,7 @@ import io.streaminfer.engine.SamplingParams;
 import java.io.PrintWriter;
 import java.time.Duration;
 import io.streaminfer.job.JobOptions;
-import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.ShardSpec;
 import io.streaminfer.job.convert.SeedDerivation;
 import java.nio.file.Path;
@@ -80,7 +80,7 @@ public final class GenerateCommand implements Callable<Integer>, CheckedCommand 
             }
             // Refuse a TP degree the model cannot be split by before any weight is touched: the header
             // is all it takes.
-            try (LlamaCheckpoint header = LlamaCheckpoint.open(Path.of(model))) {
+            try (Llama2cCheckpoint header = Llama2cCheckpoint.open(Path.of(model))) {
                 ShardSpec.check(header.config(), tp);
             } catch (java.io.IOException e) {
                 throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);

@@ -55,6 +55,9 @@ public final class JobConfigChecks {
         atLeast(config, JobOptions.DATA_PARALLELISM, "--parallelism", 1);
         atLeast(config, JobOptions.MAX_BATCH, "--max-batch", 1);
         atLeast(config, JobOptions.KV_BUDGET_TOKENS, "--kv-budget", 0);
+        if (config.get(JobOptions.BACKEND) == JobOptions.Backend.CUDA) {
+            EngineRuns.requireAvailable("cuda");
+        }
         Duration interval = config.get(JobOptions.CHECKPOINT_INTERVAL);
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("--checkpoint-interval must be positive, got " + interval.toMillis() + "ms");

@@ -9,7 +9,7 @@ import io.streaminfer.job.codec.AvroCodec;
 import io.streaminfer.job.convert.PromptValidator;
 import io.streaminfer.job.kafka.EmbeddedKafka;
 import io.streaminfer.job.pipeline.EngineSettings;
-import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.Llama2cTokenizer;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.PromptRecord;
@@ -125,7 +125,7 @@ public final class JobBenchmark {
     /** Runs the prompts on dp bare replicas at once; returns {tokens, nanos}. */
     private static long[] engine(ReplicaConfig replica, int dp, List<PromptRecord> prompts) throws Exception {
         int vocabulary;
-        try (LlamaCheckpoint header = LlamaCheckpoint.open(Path.of(replica.modelPath()))) {
+        try (Llama2cCheckpoint header = Llama2cCheckpoint.open(Path.of(replica.modelPath()))) {
             vocabulary = header.config().vocabularySize();
         }
         Llama2cTokenizer tokenizer = Llama2cTokenizer.load(Path.of(replica.tokenizerPath()), vocabulary);

@@ -2,7 +2,7 @@ package io.streaminfer.job.pipeline;
 
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
-import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
 import java.io.IOException;
@@ -24,7 +24,7 @@ public final class EngineSettings {
     public static ReplicaConfig replicaConfig(Configuration conf) {
         String model = conf.get(JobOptions.MODEL_PATH);
         ModelConfig header;
-        try (LlamaCheckpoint checkpoint = LlamaCheckpoint.open(Path.of(model))) {
+        try (Llama2cCheckpoint checkpoint = Llama2cCheckpoint.open(Path.of(model))) {
             header = checkpoint.config();
         } catch (IOException e) {
             throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);

@@ -6,7 +6,7 @@ import io.streaminfer.job.codec.DeadLetters;
 import io.streaminfer.job.codec.RecordTypes;
 import io.streaminfer.job.convert.PromptValidator;
 import io.streaminfer.job.convert.ValidationResult;
-import io.streaminfer.model.LlamaCheckpoint;
+import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.Llama2cTokenizer;
 import io.streaminfer.operator.InferenceInput;
 import io.streaminfer.schemas.DeadLetterRecord;
@@ -42,7 +42,7 @@ public final class PromptValidation extends ProcessFunction<Either<DeadLetterRec
     public void open(OpenContext openContext) throws Exception {
         int contextLength;
         int vocabulary;
-        try (LlamaCheckpoint header = LlamaCheckpoint.open(Path.of(config.modelPath()))) {
+        try (Llama2cCheckpoint header = Llama2cCheckpoint.open(Path.of(config.modelPath()))) {
             vocabulary = header.config().vocabularySize();
             contextLength = config.maxContext() == 0 ? header.config().contextLength() : config.maxContext();
         }

@@ -11,7 +11,7 @@ import java.nio.FloatBuffer;
  *   out[r][j]  = FixedOrder.treeSum(partial[0 .. segments))
  * </pre>
  * Each element depends only on its own row of x and column of W, so the result is batch-invariant, and
- * {@link VectorBackend} follows the same order bitwise.
+ * {@link VectorMatmul} follows the same order bitwise.
  *
  * <p>TP invariance: a rank holding k-slice [rank*k/t, (rank+1)*k/t) packed with {@code segments/t} computes
  * exactly the subtree of segment partials that the full product has there, and combining the t rank results
@@ -21,7 +21,7 @@ import java.nio.FloatBuffer;
  *
  * <p>With {@code threads > 1} the rows are split over the backend's own threads; the order stays the same.
  */
-public final class ScalarBackend implements ComputeBackend {
+public final class ScalarMatmul implements MatmulKernel {
 
     private final WorkerGroup workers;
     private float[] partials = new float[0];
@@ -46,11 +46,11 @@ public final class ScalarBackend implements ComputeBackend {
         @Override public long bytes() { return 4L * data.length; }
     }
 
-    public ScalarBackend() {
+    public ScalarMatmul() {
         this(1);
     }
 
-    public ScalarBackend(int threads) {
+    public ScalarMatmul(int threads) {
         this.workers = new WorkerGroup("scalar", threads);
     }
 

@@ -1,15 +1,17 @@
 package io.streaminfer.model;
 
+import io.streaminfer.compute.StorageKind;
+import io.streaminfer.compute.WeightTensor;
 import io.streaminfer.model.Llama2cLayout.Section;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,41 +20,42 @@ import java.util.Map;
  *
  * <p>The file's size must be exactly what its header implies; a truncated or padded file is refused.
  */
-public final class LlamaCheckpoint implements Checkpoint {
+public final class Llama2cCheckpoint implements Checkpoint {
 
     private final Path file;
     private final ModelConfig config;
-    /** Read-only little-endian views, one per tensor, never moved (callers get duplicates). Null once closed. */
-    private volatile Map<Section, FloatBuffer[]> tensors;
+    /** One fp32 tensor per section and layer, by neutral name, in file order. Null once closed. */
+    private volatile Map<String, WeightTensor> tensors;
 
-    private LlamaCheckpoint(Path file, ModelConfig config, Map<Section, FloatBuffer[]> tensors) {
+    private Llama2cCheckpoint(Path file, ModelConfig config, Map<String, WeightTensor> tensors) {
         this.file = file;
         this.config = config;
         this.tensors = tensors;
     }
 
     /** Opens and maps a llama2.c checkpoint, checking its header and size. */
-    public static LlamaCheckpoint open(Path file) throws IOException {
+    public static Llama2cCheckpoint open(Path file) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long actualBytes = channel.size();
             ModelConfig config = readHeader(file, channel, actualBytes);
             Llama2cLayout layout = new Llama2cLayout(config);
             checkSize(file, layout, actualBytes);
-            Map<Section, FloatBuffer[]> tensors = new EnumMap<>(Section.class);
+            Map<String, WeightTensor> tensors = new LinkedHashMap<>();
             for (Section section : Section.values()) {
                 if (section == Section.FREQ_CIS || layout.tensorFloats(section) == 0) {
-                    continue; // legacy rotary table is recomputed by the model; shared classifier has no bytes
+                    continue; // legacy rotary table is recomputed by the model; a tied classifier has no bytes
                 }
                 int count = section.perLayer ? config.numberOfLayers() : 1;
-                FloatBuffer[] views = new FloatBuffer[count];
+                int[] shape = shapeOf(section, config);
                 for (int layer = 0; layer < count; layer++) {
-                    views[layer] = map(file, channel, section, layout.tensorOffset(section, layer),
+                    ByteBuffer bytes = map(file, channel, section, layout.tensorOffset(section, layer),
                             layout.tensorFloats(section));
+                    String name = nameOf(section, layer);
+                    tensors.put(name, new WeightTensor(name, StorageKind.F32, shape[0], shape[1], bytes));
                 }
-                tensors.put(section, views);
             }
             // The mappings stay valid after the channel is closed.
-            return new LlamaCheckpoint(file, config, tensors);
+            return new Llama2cCheckpoint(file, config, tensors);
         }
     }
 
@@ -112,16 +115,14 @@ public final class LlamaCheckpoint implements Checkpoint {
         throw new IOException(message.toString());
     }
 
-    private static FloatBuffer map(Path file, FileChannel channel, Section section, long offset, long floats)
+    private static ByteBuffer map(Path file, FileChannel channel, Section section, long offset, long floats)
             throws IOException {
         long bytes = floats * Float.BYTES;
         if (bytes > Integer.MAX_VALUE) {
             throw new IOException(file + ": tensor " + section + " has " + bytes
                     + " bytes, more than one mapping can hold (2 GiB)");
         }
-        return channel.map(FileChannel.MapMode.READ_ONLY, offset, bytes)
-                .order(ByteOrder.LITTLE_ENDIAN)
-                .asFloatBuffer();
+        return channel.map(FileChannel.MapMode.READ_ONLY, offset, bytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     public Path file() {
@@ -134,75 +135,61 @@ public final class LlamaCheckpoint implements Checkpoint {
     }
 
     @Override
-    public FloatBuffer tokenEmbedding() {
-        return view(Section.EMBEDDING, 0);
+    public boolean contains(String name) {
+        return tensors().containsKey(name);
     }
 
     @Override
-    public FloatBuffer attentionNorm(int layer) {
-        return view(Section.ATTENTION_NORM, layer);
+    public WeightTensor tensor(String name) {
+        WeightTensor tensor = tensors().get(name);
+        if (tensor == null) {
+            throw new IllegalArgumentException(file + ": a llama2.c checkpoint has no tensor " + name);
+        }
+        return tensor;
     }
 
     @Override
-    public FloatBuffer wq(int layer) {
-        return view(Section.WQ, layer);
+    public List<String> tensorNames() {
+        return List.copyOf(tensors().keySet());
     }
 
-    @Override
-    public FloatBuffer wk(int layer) {
-        return view(Section.WK, layer);
-    }
-
-    @Override
-    public FloatBuffer wv(int layer) {
-        return view(Section.WV, layer);
-    }
-
-    @Override
-    public FloatBuffer wo(int layer) {
-        return view(Section.WO, layer);
-    }
-
-    @Override
-    public FloatBuffer ffnNorm(int layer) {
-        return view(Section.FFN_NORM, layer);
-    }
-
-    @Override
-    public FloatBuffer w1(int layer) {
-        return view(Section.W1, layer);
-    }
-
-    @Override
-    public FloatBuffer w2(int layer) {
-        return view(Section.W2, layer);
-    }
-
-    @Override
-    public FloatBuffer w3(int layer) {
-        return view(Section.W3, layer);
-    }
-
-    @Override
-    public FloatBuffer finalNorm() {
-        return view(Section.FINAL_NORM, 0);
-    }
-
-    @Override
-    public FloatBuffer classifier() {
-        return view(config.tiedEmbeddings() ? Section.EMBEDDING : Section.CLASSIFIER, 0);
-    }
-
-    private FloatBuffer view(Section section, int layer) {
-        Map<Section, FloatBuffer[]> current = tensors;
+    private Map<String, WeightTensor> tensors() {
+        Map<String, WeightTensor> current = tensors;
         if (current == null) {
             throw new IllegalStateException("checkpoint " + file + " is closed");
         }
-        FloatBuffer[] views = current.get(section);
-        if (layer < 0 || layer >= views.length) {
-            throw new IndexOutOfBoundsException("layer " + layer + " out of range [0, " + views.length + ")");
-        }
-        return views[layer].duplicate();
+        return current;
+    }
+
+    /** The neutral name and (rows, cols) shape of one llama2.c section's tensor. */
+    private static String nameOf(Section section, int layer) {
+        return switch (section) {
+            case EMBEDDING -> TensorNames.TOKEN_EMBEDDING;
+            case ATTENTION_NORM -> TensorNames.attentionNorm(layer);
+            case WQ -> TensorNames.query(layer);
+            case WK -> TensorNames.key(layer);
+            case WV -> TensorNames.value(layer);
+            case WO -> TensorNames.attentionOutput(layer);
+            case FFN_NORM -> TensorNames.ffnNorm(layer);
+            case W1 -> TensorNames.ffnGate(layer);
+            case W2 -> TensorNames.ffnDown(layer);
+            case W3 -> TensorNames.ffnUp(layer);
+            case FINAL_NORM -> TensorNames.OUTPUT_NORM;
+            case CLASSIFIER -> TensorNames.OUTPUT;
+            case FREQ_CIS -> throw new IllegalArgumentException("freq_cis is not a model tensor");
+        };
+    }
+
+    private static int[] shapeOf(Section section, ModelConfig c) {
+        return switch (section) {
+            case EMBEDDING, CLASSIFIER -> new int[] {c.vocabularySize(), c.dim()};
+            case ATTENTION_NORM, FFN_NORM, FINAL_NORM -> new int[] {1, c.dim()};
+            case WQ, WO -> new int[] {c.dim(), c.dim()};
+            case WK, WV -> new int[] {c.kvDim(), c.dim()};
+            case W1, W3 -> new int[] {c.hiddenDim(), c.dim()};
+            case W2 -> new int[] {c.dim(), c.hiddenDim()};
+            case FREQ_CIS -> throw new IllegalArgumentException("freq_cis is not a model tensor");
+        };
     }
 
     /** Drops the mappings; the OS unmaps them once the views handed out are garbage. */
@@ -213,6 +200,6 @@ public final class LlamaCheckpoint implements Checkpoint {
 
     @Override
     public String toString() {
-        return "LlamaCheckpoint[" + file + ", " + config + "]";
+        return "Llama2cCheckpoint[" + file + ", " + config + "]";
     }
 }

@@ -1,4 +1,4 @@
-package io.streaminfer.model;
+package io.streaminfer.compute;
 
 /**
  * Keys and values of this rank's KV heads, for a fixed number of sequence slots. The budget is fixed at
@@ -9,7 +9,7 @@ package io.streaminfer.model;
  * per fma without a horizontal sum. Values stay (slot, position, kv width): attention reads a whole row of
  * them per position.
  */
-public final class KvCacheShard {
+public final class CpuKvCache implements KvCache {
     /** Positions per key block: one 256-bit vector of floats. */
     public static final int KEY_BLOCK = 8;
 
@@ -22,7 +22,7 @@ public final class KvCacheShard {
     private final float[][] keys;   // (layer) -> (slot, kv head, block, head feature, KEY_BLOCK)
     private final float[][] values; // (layer) -> (slot, position, kv width)
 
-    public KvCacheShard(int layers, int slots, int positions, int width, int headSize) {
+    public CpuKvCache(int layers, int slots, int positions, int width, int headSize) {
         if (headSize < 1 || width % headSize != 0) {
             throw new IllegalArgumentException("kv width " + width + " is not a whole number of heads of " + headSize);
         }
@@ -41,10 +41,12 @@ public final class KvCacheShard {
         this.values = new float[layers][slots * positions * width];
     }
 
+    @Override
     public int slots() {
         return slots;
     }
 
+    @Override
     public int positions() {
         return positions;
     }
@@ -85,6 +87,7 @@ public final class KvCacheShard {
         System.arraycopy(src, vOffset, values[layer], valueOffset(slot, position), width);
     }
 
+    @Override
     public long bytes() {
         return (long) keys.length * ((long) keys[0].length + values[0].length) * Float.BYTES;
     }

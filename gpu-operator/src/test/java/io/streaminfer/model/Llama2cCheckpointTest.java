@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class LlamaCheckpointTest {
+class Llama2cCheckpointTest {
 
     @TempDir
     Path tmp;
@@ -27,7 +27,7 @@ class LlamaCheckpointTest {
     @Test
     void readsTheRealStories260KHeaderAndTensors() throws IOException {
         Path file = SharedModelFiles.require("stories260K.bin");
-        try (LlamaCheckpoint checkpoint = LlamaCheckpoint.open(file)) {
+        try (Llama2cCheckpoint checkpoint = Llama2cCheckpoint.open(file)) {
             ModelConfig c = checkpoint.config();
             assertEquals(64, c.dim());
             assertEquals(172, c.hiddenDim());
@@ -44,13 +44,13 @@ class LlamaCheckpointTest {
             // Offsets worked out by hand from run.c's order: embedding, rms_att, wq, wk, wv, wo, rms_ffn, w1, w2, w3.
             long floatsBeforeFinalNorm = 512L * 64 + 5 * 64 + 5 * 64 * 64 + 2 * 5 * 32 * 64 + 5 * 64 * 64
                     + 5 * 64 + 3 * 5 * 172 * 64;
-            assertTensorAt(file, 28 + 4 * floatsBeforeFinalNorm, checkpoint.finalNorm(), 64);
+            assertTensorAt(file, 28 + 4 * floatsBeforeFinalNorm, floats(checkpoint, TensorNames.OUTPUT_NORM), 64);
             long floatsBeforeWkLayer3 = 512L * 64 + 5 * 64 + 5 * 64 * 64 + 3 * 32 * 64;
-            assertTensorAt(file, 28 + 4 * floatsBeforeWkLayer3, checkpoint.wk(3), 32 * 64);
+            assertTensorAt(file, 28 + 4 * floatsBeforeWkLayer3, floats(checkpoint, TensorNames.key(3)), 32 * 64);
             long floatsBeforeW2Layer4 = 512L * 64 + 5 * 64 + 5 * 64 * 64 + 2 * 5 * 32 * 64 + 5 * 64 * 64
                     + 5 * 64 + 5 * 172 * 64 + 4 * 64 * 172;
-            assertTensorAt(file, 28 + 4 * floatsBeforeW2Layer4, checkpoint.w2(4), 64 * 172);
-            assertTensorAt(file, 28, checkpoint.classifier(), 512 * 64);
+            assertTensorAt(file, 28 + 4 * floatsBeforeW2Layer4, floats(checkpoint, TensorNames.ffnDown(4)), 64 * 172);
+            assertTensorAt(file, 28, floats(checkpoint, TensorNames.classifier(checkpoint.config())), 512 * 64);
         }
     }
 
@@ -70,28 +70,28 @@ class LlamaCheckpointTest {
         }
         assertEquals(-32000, fields[5], "a separate classifier is flagged by a negative vocab_size");
 
-        try (LlamaCheckpoint checkpoint = LlamaCheckpoint.open(file)) {
+        try (Llama2cCheckpoint checkpoint = Llama2cCheckpoint.open(file)) {
             assertEquals(config, checkpoint.config());
-            assertGenerated(config, 42, Llama2cLayout.Section.EMBEDDING, 0, checkpoint.tokenEmbedding(), 32000 * 32);
-            assertGenerated(config, 42, Llama2cLayout.Section.CLASSIFIER, 0, checkpoint.classifier(), 32000 * 32);
-            assertGenerated(config, 42, Llama2cLayout.Section.FINAL_NORM, 0, checkpoint.finalNorm(), 32);
+            assertGenerated(config, 42, Llama2cLayout.Section.EMBEDDING, 0, floats(checkpoint, TensorNames.TOKEN_EMBEDDING), 32000 * 32);
+            assertGenerated(config, 42, Llama2cLayout.Section.CLASSIFIER, 0, floats(checkpoint, TensorNames.classifier(checkpoint.config())), 32000 * 32);
+            assertGenerated(config, 42, Llama2cLayout.Section.FINAL_NORM, 0, floats(checkpoint, TensorNames.OUTPUT_NORM), 32);
             for (int layer = 0; layer < 3; layer++) {
-                assertGenerated(config, 42, Llama2cLayout.Section.ATTENTION_NORM, layer, checkpoint.attentionNorm(layer), 32);
-                assertGenerated(config, 42, Llama2cLayout.Section.WQ, layer, checkpoint.wq(layer), 32 * 32);
-                assertGenerated(config, 42, Llama2cLayout.Section.WK, layer, checkpoint.wk(layer), 16 * 32);
-                assertGenerated(config, 42, Llama2cLayout.Section.WV, layer, checkpoint.wv(layer), 16 * 32);
-                assertGenerated(config, 42, Llama2cLayout.Section.WO, layer, checkpoint.wo(layer), 32 * 32);
-                assertGenerated(config, 42, Llama2cLayout.Section.FFN_NORM, layer, checkpoint.ffnNorm(layer), 32);
-                assertGenerated(config, 42, Llama2cLayout.Section.W1, layer, checkpoint.w1(layer), 48 * 32);
-                assertGenerated(config, 42, Llama2cLayout.Section.W2, layer, checkpoint.w2(layer), 32 * 48);
-                assertGenerated(config, 42, Llama2cLayout.Section.W3, layer, checkpoint.w3(layer), 48 * 32);
+                assertGenerated(config, 42, Llama2cLayout.Section.ATTENTION_NORM, layer, floats(checkpoint, TensorNames.attentionNorm(layer)), 32);
+                assertGenerated(config, 42, Llama2cLayout.Section.WQ, layer, floats(checkpoint, TensorNames.query(layer)), 32 * 32);
+                assertGenerated(config, 42, Llama2cLayout.Section.WK, layer, floats(checkpoint, TensorNames.key(layer)), 16 * 32);
+                assertGenerated(config, 42, Llama2cLayout.Section.WV, layer, floats(checkpoint, TensorNames.value(layer)), 16 * 32);
+                assertGenerated(config, 42, Llama2cLayout.Section.WO, layer, floats(checkpoint, TensorNames.attentionOutput(layer)), 32 * 32);
+                assertGenerated(config, 42, Llama2cLayout.Section.FFN_NORM, layer, floats(checkpoint, TensorNames.ffnNorm(layer)), 32);
+                assertGenerated(config, 42, Llama2cLayout.Section.W1, layer, floats(checkpoint, TensorNames.ffnGate(layer)), 48 * 32);
+                assertGenerated(config, 42, Llama2cLayout.Section.W2, layer, floats(checkpoint, TensorNames.ffnDown(layer)), 32 * 48);
+                assertGenerated(config, 42, Llama2cLayout.Section.W3, layer, floats(checkpoint, TensorNames.ffnUp(layer)), 48 * 32);
             }
             // Independent offset arithmetic: the classifier is the last vocab*dim floats of the file.
-            assertTensorAt(file, Files.size(file) - 4L * 32000 * 32, checkpoint.classifier(), 32000 * 32);
+            assertTensorAt(file, Files.size(file) - 4L * 32000 * 32, floats(checkpoint, TensorNames.classifier(checkpoint.config())), 32000 * 32);
             // wv of layer 2, counted by hand.
             long beforeWv2 = 32000L * 32 + 3 * 32 + 3 * 32 * 32 + 3 * 16 * 32 + 2 * 16 * 32;
-            assertTensorAt(file, 28 + 4 * beforeWv2, checkpoint.wv(2), 16 * 32);
-            assertNotEquals(checkpoint.tokenEmbedding(), checkpoint.classifier());
+            assertTensorAt(file, 28 + 4 * beforeWv2, floats(checkpoint, TensorNames.value(2)), 16 * 32);
+            assertNotEquals(floats(checkpoint, TensorNames.TOKEN_EMBEDDING), floats(checkpoint, TensorNames.classifier(checkpoint.config())));
         }
     }
 
@@ -100,17 +100,18 @@ class LlamaCheckpointTest {
         ModelConfig config = ModelConfig.llama2c(16, 24, 2, 2, 1, 40, 8, true);
         Path file = tmp.resolve("small.bin");
         SyntheticCheckpoint.write(file, config, 1);
-        try (LlamaCheckpoint checkpoint = LlamaCheckpoint.open(file)) {
-            FloatBuffer a = checkpoint.wq(1);
+        try (Llama2cCheckpoint checkpoint = Llama2cCheckpoint.open(file)) {
+            FloatBuffer a = floats(checkpoint, TensorNames.query(1));
             a.get(new float[5]);
-            FloatBuffer b = checkpoint.wq(1);
+            FloatBuffer b = floats(checkpoint, TensorNames.query(1));
             assertEquals(0, b.position());
             assertEquals(16 * 16, b.limit());
             assertTrue(b.isReadOnly());
-            assertEquals(checkpoint.tokenEmbedding(), checkpoint.classifier(), "shared classifier is the embedding");
-            assertThrows(IndexOutOfBoundsException.class, () -> checkpoint.w1(2));
+            assertEquals(floats(checkpoint, TensorNames.TOKEN_EMBEDDING), floats(checkpoint, TensorNames.classifier(checkpoint.config())), "shared classifier is the embedding");
+            assertThrows(IllegalArgumentException.class, () -> checkpoint.tensor(TensorNames.ffnGate(2)));
             checkpoint.close();
-            IllegalStateException closed = assertThrows(IllegalStateException.class, checkpoint::finalNorm);
+            IllegalStateException closed = assertThrows(IllegalStateException.class,
+                    () -> checkpoint.tensor(TensorNames.OUTPUT_NORM));
             assertTrue(closed.getMessage().contains("closed"));
         }
     }
@@ -124,7 +125,7 @@ class LlamaCheckpointTest {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
             channel.truncate(expected - 4);
         }
-        IOException e = assertThrows(IOException.class, () -> LlamaCheckpoint.open(file));
+        IOException e = assertThrows(IOException.class, () -> Llama2cCheckpoint.open(file));
         assertTrue(e.getMessage().contains("expected " + expected + " bytes"), e.getMessage());
         assertTrue(e.getMessage().contains((expected - 4) + " bytes"), e.getMessage());
         assertTrue(e.getMessage().contains("truncated"), e.getMessage());
@@ -137,7 +138,7 @@ class LlamaCheckpointTest {
         SyntheticCheckpoint.write(file, config, 1);
         long expected = Files.size(file);
         Files.write(file, new byte[12], StandardOpenOption.APPEND);
-        IOException e = assertThrows(IOException.class, () -> LlamaCheckpoint.open(file));
+        IOException e = assertThrows(IOException.class, () -> Llama2cCheckpoint.open(file));
         assertTrue(e.getMessage().contains("expected " + expected + " bytes"), e.getMessage());
         assertTrue(e.getMessage().contains((expected + 12) + " bytes"), e.getMessage());
     }
@@ -151,7 +152,7 @@ class LlamaCheckpointTest {
             raf.seek(20);
             raf.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(40).array()); // claim shared
         }
-        IOException e = assertThrows(IOException.class, () -> LlamaCheckpoint.open(file));
+        IOException e = assertThrows(IOException.class, () -> Llama2cCheckpoint.open(file));
         long sharedSize = Files.size(file) - 4L * 40 * 16;
         assertTrue(e.getMessage().contains("expected " + sharedSize + " bytes"), e.getMessage());
         assertTrue(e.getMessage().contains("sign of vocab_size"), e.getMessage());
@@ -161,7 +162,7 @@ class LlamaCheckpointTest {
     void shortOrInvalidHeadersAreRefused() throws IOException {
         Path tiny = tmp.resolve("tiny.bin");
         Files.write(tiny, new byte[10]);
-        IOException shortHeader = assertThrows(IOException.class, () -> LlamaCheckpoint.open(tiny));
+        IOException shortHeader = assertThrows(IOException.class, () -> Llama2cCheckpoint.open(tiny));
         assertTrue(shortHeader.getMessage().contains("28 bytes"), shortHeader.getMessage());
         assertTrue(shortHeader.getMessage().contains("10 bytes"), shortHeader.getMessage());
 
@@ -169,14 +170,14 @@ class LlamaCheckpointTest {
         ByteBuffer header = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
         header.putInt(0).putInt(24).putInt(2).putInt(2).putInt(1).putInt(40).putInt(8);
         Files.write(zeroDim, header.array());
-        IOException bad = assertThrows(IOException.class, () -> LlamaCheckpoint.open(zeroDim));
+        IOException bad = assertThrows(IOException.class, () -> Llama2cCheckpoint.open(zeroDim));
         assertTrue(bad.getMessage().contains("dim must be > 0"), bad.getMessage());
 
         Path zeroVocab = tmp.resolve("zerovocab.bin");
         header.clear();
         header.putInt(16).putInt(24).putInt(2).putInt(2).putInt(1).putInt(0).putInt(8);
         Files.write(zeroVocab, header.array());
-        IOException vocab = assertThrows(IOException.class, () -> LlamaCheckpoint.open(zeroVocab));
+        IOException vocab = assertThrows(IOException.class, () -> Llama2cCheckpoint.open(zeroVocab));
         assertTrue(vocab.getMessage().contains("vocab_size"), vocab.getMessage());
     }
 
@@ -191,13 +192,13 @@ class LlamaCheckpointTest {
         SyntheticCheckpoint.write(c, config, 8);
         assertEquals(-1L, Files.mismatch(a, b));
         assertNotEquals(-1L, Files.mismatch(a, c));
-        try (LlamaCheckpoint checkpoint = LlamaCheckpoint.open(a)) {
+        try (Llama2cCheckpoint checkpoint = Llama2cCheckpoint.open(a)) {
             float bound = (float) (1 / Math.sqrt(32));
-            assertWithin(checkpoint.wq(0), -bound, bound);
-            assertWithin(checkpoint.w2(1), (float) (-1 / Math.sqrt(48)), (float) (1 / Math.sqrt(48)));
-            assertWithin(checkpoint.attentionNorm(1), 0.9f, 1.1f);
-            assertNotEquals(checkpoint.wq(0), checkpoint.wq(1), "layers get different weights");
-            assertNotEquals(checkpoint.wk(0), checkpoint.wv(0), "tensors get different weights");
+            assertWithin(floats(checkpoint, TensorNames.query(0)), -bound, bound);
+            assertWithin(floats(checkpoint, TensorNames.ffnDown(1)), (float) (-1 / Math.sqrt(48)), (float) (1 / Math.sqrt(48)));
+            assertWithin(floats(checkpoint, TensorNames.attentionNorm(1)), 0.9f, 1.1f);
+            assertNotEquals(floats(checkpoint, TensorNames.query(0)), floats(checkpoint, TensorNames.query(1)), "layers get different weights");
+            assertNotEquals(floats(checkpoint, TensorNames.key(0)), floats(checkpoint, TensorNames.value(0)), "tensors get different weights");
         }
     }
 
@@ -209,7 +210,7 @@ class LlamaCheckpointTest {
         Path second = SyntheticCheckpoint.writeInto(tmp, spec);
         assertEquals(first, second);
         assertEquals(modified, Files.getLastModifiedTime(second).toMillis());
-        try (LlamaCheckpoint checkpoint = LlamaCheckpoint.open(first)) {
+        try (Llama2cCheckpoint checkpoint = Llama2cCheckpoint.open(first)) {
             assertEquals(spec.config(), checkpoint.config());
         }
     }
@@ -237,13 +238,13 @@ class LlamaCheckpointTest {
         } catch (IOException e) {
             org.junit.jupiter.api.Assumptions.abort("skipped: cannot create a sparse " + size + "-byte file: " + e);
         }
-        try (LlamaCheckpoint checkpoint = LlamaCheckpoint.open(file)) {
+        try (Llama2cCheckpoint checkpoint = Llama2cCheckpoint.open(file)) {
             assertEquals(config, checkpoint.config());
-            assertEquals(1.5f, checkpoint.finalNorm().get(5));
-            FloatBuffer classifier = checkpoint.classifier();
+            assertEquals(1.5f, floats(checkpoint, TensorNames.OUTPUT_NORM).get(5));
+            FloatBuffer classifier = floats(checkpoint, TensorNames.classifier(checkpoint.config()));
             assertEquals(32000 * 2048, classifier.limit());
             assertEquals(-2.25f, classifier.get(classifier.limit() - 1));
-            assertEquals(0f, checkpoint.w3(21).get(5632 * 2048 - 1));
+            assertEquals(0f, floats(checkpoint, TensorNames.ffnUp(21)).get(5632 * 2048 - 1));
         }
     }
 
@@ -284,5 +285,10 @@ class LlamaCheckpointTest {
         }
         assertTrue(sawNegative, "values spread over the range");
         assertFalse(Float.isNaN(low));
+    }
+
+    /** A tensor's floats, in place. */
+    private static FloatBuffer floats(Checkpoint checkpoint, String name) {
+        return checkpoint.tensor(name).floats();
     }
 }

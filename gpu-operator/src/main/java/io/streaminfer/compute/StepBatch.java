@@ -1,4 +1,4 @@
-package io.streaminfer.model;
+package io.streaminfer.compute;
 
 import java.util.Arrays;
 

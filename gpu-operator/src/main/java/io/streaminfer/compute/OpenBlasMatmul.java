@@ -22,7 +22,7 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  * <p>OpenBLAS runs one thread ({@code blas_set_num_threads(1)}, process-wide); with {@code threads > 1}
  * this backend splits the output columns over its own Java threads, each calling single-threaded sgemm.
  */
-public final class OpenBlasBackend implements ComputeBackend {
+public final class OpenBlasMatmul implements MatmulKernel {
 
     private final WorkerGroup workers;
     private final List<BlasMatrix> packed = new ArrayList<>();
@@ -50,11 +50,11 @@ public final class OpenBlasBackend implements ComputeBackend {
         @Override public long bytes() { return 4L * n * k; }
     }
 
-    public OpenBlasBackend() {
+    public OpenBlasMatmul() {
         this(1);
     }
 
-    public OpenBlasBackend(int threads) {
+    public OpenBlasMatmul(int threads) {
         openblas_nolapack.blas_set_num_threads(1);
         this.workers = new WorkerGroup("openblas", threads);
     }
@@ -109,7 +109,7 @@ public final class OpenBlasBackend implements ComputeBackend {
         FloatPointer xp = xBuf;
         FloatPointer op = outBuf;
         xp.put(x, 0, m * k);
-        if (workers.parts() == 1 || (long) m * n * k < VectorBackend.PARALLEL_MIN_FMAS) {
+        if (workers.parts() == 1 || (long) m * n * k < VectorMatmul.PARALLEL_MIN_FMAS) {
             product(xp, m, b, op, 0, n);
         } else {
             workers.run((part, count) -> {

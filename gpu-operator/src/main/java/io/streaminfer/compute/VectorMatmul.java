@@ -6,7 +6,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The default CPU backend: a packed Vector-API kernel that follows {@link ScalarBackend}'s order bitwise.
+ * The default CPU backend: a packed Vector-API kernel that follows {@link ScalarMatmul}'s order bitwise.
  *
  * <p>Layout: W is cut into panels of 8 output columns; a panel stores, for each c, the 8 weights
  * W[8p .. 8p+7][c] next to each other, so one 256-bit load feeds 8 outputs. The kernel broadcasts x[r][c]
@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Work is split over output panels (or over rows when there are too few panels), never over k.
  */
-public final class VectorBackend implements ComputeBackend {
+public final class VectorMatmul implements MatmulKernel {
 
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final int LANES = 8;
@@ -61,18 +61,18 @@ public final class VectorBackend implements ComputeBackend {
         @Override public long bytes() { return 4L * data.length; }
     }
 
-    public VectorBackend() {
+    public VectorMatmul() {
         this(1);
     }
 
     /** @param threads threads this backend owns (the caller counts as one). */
-    public VectorBackend(int threads) {
+    public VectorMatmul(int threads) {
         this(threads, PARALLEL_MIN_FMAS);
     }
 
     /** @param parallelMinFmas products smaller than this run on the calling thread only (tests use 0). */
-    VectorBackend(int threads, long parallelMinFmas) {
-        VectorSupport.require("VectorBackend");
+    VectorMatmul(int threads, long parallelMinFmas) {
+        VectorSupport.require("VectorMatmul");
         this.parallelMinFmas = parallelMinFmas;
         this.workers = new WorkerGroup("vector", threads);
         this.scratch = new float[threads][0];
@@ -225,7 +225,7 @@ public final class VectorBackend implements ComputeBackend {
     }
 
     // The kernels below each compute one segment [c0, c0+len) of a block. Every accumulator is one
-    // sequential fma chain per output column, so they all give the same bits as ScalarBackend.dot.
+    // sequential fma chain per output column, so they all give the same bits as ScalarMatmul.dot.
 
     private static void kernel4x3(float[] x, int r, PanelMatrix w, int p, int c0, int len,
                                   float[] part, int off, int width) {

@@ -1,0 +1,388 @@
+package io.streaminfer.cuda;
+
+import io.streaminfer.comm.Communicator;
+import io.streaminfer.comm.DeviceCollectives;
+import io.streaminfer.compute.ActivationBuffer;
+import io.streaminfer.compute.AttentionShape;
+import io.streaminfer.compute.ComputeBackend;
+import io.streaminfer.compute.EmbeddingTable;
+import io.streaminfer.compute.KvCache;
+import io.streaminfer.compute.PackedMatrix;
+import io.streaminfer.compute.RotaryTable;
+import io.streaminfer.compute.StepBatch;
+import io.streaminfer.compute.WeightSlice;
+import io.streaminfer.compute.WeightTensor;
+import io.streaminfer.compute.WeightVector;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.IntPointer;
+
+/**
+ * The compute backend of one rank on one CUDA device: weights, KV cache and activations in device memory,
+ * GEMMs through cuBLAS ({@link CudaGemm}), the rest through the small kernels of
+ * {@code transformer_kernels.cu}. Everything of a step runs on one stream, the rank's NCCL stream when the
+ * group has one, so layers and collectives are ordered without host waits; the host copies in the step's
+ * (slots, positions, tokens, logit rows) once and copies out only the logits asked for.
+ *
+ * <p>Not bitwise equal to the CPU backends (cuBLAS and NCCL sum in their own orders), and not
+ * batch-invariant; the GPU tests compare greedy tokens. Used by one rank thread: construction and every
+ * call must run on the same thread, which makes the rank's device current.
+ */
+public final class CudaBackend implements ComputeBackend {
+    /** Static shared memory the attention kernel uses besides its scores, and the per-block limit. */
+    private static final int ATTENTION_STATIC_SHARED = CudaKernels.BLOCK * Float.BYTES;
+    private static final int SHARED_LIMIT = 48 * 1024;
+
+    /** A (rows, width) fp32 block of device memory: activations and vectors. */
+    record DeviceArray(long address, int rows, int width) implements ActivationBuffer, WeightVector {
+        @Override
+        public int length() {
+            return rows * width;
+        }
+    }
+
+    private record DeviceEmbedding(long address, int rows, int width, long bytes) implements EmbeddingTable {}
+
+    private record DeviceRotary(long cos, long sin, int positions, int pairs, boolean adjacentPairs)
+            implements RotaryTable {}
+
+    /** (layer) -> keys and values of (slot, position, kv_width), fp32. */
+    private record DeviceKvCache(long base, int layers, int slots, int positions, int kvWidth) implements KvCache {
+        long keys(int layer) {
+            return base + 2L * layer * layerBytes();
+        }
+
+        long values(int layer) {
+            return keys(layer) + layerBytes();
+        }
+
+        long layerBytes() {
+            return 4L * slots * positions * kvWidth;
+        }
+
+        @Override
+        public long bytes() {
+            return 2L * layers * layerBytes();
+        }
+    }
+
+    private final CudaOptions options;
+    private final CudaDevice device;
+    private final CudaGemm gemm;
+    private final DeviceCollectives collectives; // null at TP=1 without NCCL
+    private final CudaKernels kernels;
+    private int maxRows;                 // the most rows any activation buffer holds
+    // The step's index arrays: slots | positions | tokens | logit row indices, maxRows each.
+    private long stepInts;
+    private IntPointer hostInts;
+    private StepBatch step;
+    private long logitSlice;             // (maxRows, vocab_shard)
+    private long gathered;               // (ranks, maxRows, vocab_shard)
+    private CudaHostLogits hostLogits;   // pinned (ranks * maxRows * vocab_shard)
+
+    CudaBackend(CudaOptions options, Communicator communicator) {
+        this.options = options;
+        int rank = communicator.rank();
+        int deviceIndex = options.deviceOf(rank);
+        this.collectives = communicator.deviceCollectives().orElse(null);
+        if (collectives != null && collectives.device() != deviceIndex) {
+            throw new IllegalStateException("rank " + rank + ": its NCCL communicator runs on device "
+                    + collectives.device() + " but device-base=" + options.deviceBase() + " puts it on device "
+                    + deviceIndex + "; the NCCL group binds rank r to device r, so use device-base=0 with it");
+        }
+        if (collectives == null && communicator.size() > 1) {
+            throw new IllegalStateException("the CUDA backend at TP=" + communicator.size()
+                    + " needs NCCL communicators (comm backend nccl), got " + communicator.getClass().getSimpleName());
+        }
+        this.device = CudaDevice.open(deviceIndex, rank, collectives == null ? null : collectives.stream());
+        try {
+            this.kernels = new CudaKernels(deviceIndex);
+            this.gemm = new CudaGemm(device, kernels, options.precision());
+        } catch (RuntimeException | Error e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public boolean batchInvariant() {
+        return false;
+    }
+
+    // ---- memory ----
+
+    @Override
+    public ActivationBuffer activations(String what, int rows, int width) {
+        maxRows = Math.max(maxRows, rows);
+        return new DeviceArray(device.allocate(4L * rows * width, what), rows, width);
+    }
+
+    @Override
+    public PackedMatrix matrix(String what, int segments, WeightSlice... blocks) {
+        return gemm.upload(what, blocks);
+    }
+
+    @Override
+    public WeightVector vector(String what, float[] values) {
+        return new DeviceArray(device.upload(values, what), 1, values.length);
+    }
+
+    @Override
+    public RotaryTable rotaryTable(float[] cos, float[] sin, int positions, int pairs, boolean adjacentPairs) {
+        return new DeviceRotary(device.upload(cos, "rope cos table"), device.upload(sin, "rope sin table"),
+                positions, pairs, adjacentPairs);
+    }
+
+    @Override
+    public EmbeddingTable embedding(WeightTensor table) {
+        // fp32 on the device: the gather copies rows, whatever the checkpoint stores
+        float[] row = new float[table.cols()];
+        long address = device.allocate(4L * table.rows() * table.cols(), "token embedding");
+        try (org.bytedeco.javacpp.FloatPointer staging = new org.bytedeco.javacpp.FloatPointer((long) table.cols())) {
+            for (int r = 0; r < table.rows(); r++) {
+                table.readRow(r, 0, table.cols(), row, 0);
+                staging.put(row, 0, row.length);
+                device.copyToDevice(address + 4L * r * table.cols(), staging, 4L * table.cols(), "token embedding");
+            }
+        }
+        return new DeviceEmbedding(address, table.rows(), table.cols(), 4L * table.rows() * table.cols());
+    }
+
+    @Override
+    public KvCache kvCache(int layers, int slots, int positions, int kvHeads, int headDim) {
+        if ((long) positions * Float.BYTES + ATTENTION_STATIC_SHARED > SHARED_LIMIT) {
+            throw new IllegalArgumentException("the CUDA attention kernel keeps one head's scores in shared memory: "
+                    + "at most " + (SHARED_LIMIT - ATTENTION_STATIC_SHARED) / Float.BYTES + " positions per slot, got "
+                    + positions);
+        }
+        int kvWidth = kvHeads * headDim;
+        long bytes = 2L * layers * 4L * slots * positions * kvWidth;
+        return new DeviceKvCache(device.allocate(bytes, "KV cache"), layers, slots, positions, kvWidth);
+    }
+
+    // ---- one step ----
+
+    @Override
+    public void beginStep(StepBatch batch) {
+        int rows = batch.rows();
+        if (rows > maxRows) {
+            throw new IllegalArgumentException("step of " + rows + " rows exceeds the budget of " + maxRows);
+        }
+        if (hostInts == null) {
+            stepInts = device.allocate(4L * 4 * maxRows, "step indices");
+            hostInts = new IntPointer(device.pinned(4L * 4 * maxRows, "step indices")).capacity(4L * maxRows);
+        }
+        int logitRows = 0;
+        for (int r = 0; r < rows; r++) {
+            hostInts.put(r, batch.slots()[r]);
+            hostInts.put(maxRows + r, batch.positions()[r]);
+            hostInts.put(2L * maxRows + r, batch.tokens()[r]);
+            if (batch.wantLogits()[r]) {
+                hostInts.put(3L * maxRows + logitRows++, r);
+            }
+        }
+        device.select();
+        device.copyToDeviceAsync(stepInts, hostInts, 4L * 4 * maxRows, "the step's indices");
+        step = batch;
+    }
+
+    private long slots() {
+        return stepInts;
+    }
+
+    private long positions() {
+        return stepInts + 4L * maxRows;
+    }
+
+    private long tokens() {
+        return stepInts + 8L * maxRows;
+    }
+
+    private long logitRowIndex() {
+        return stepInts + 12L * maxRows;
+    }
+
+    @Override
+    public void embed(ActivationBuffer x, EmbeddingTable table, StepBatch batch) {
+        requireStep(batch);
+        DeviceEmbedding e = (DeviceEmbedding) table;
+        for (int token : batch.tokens()) {
+            if (token < 0 || token >= e.rows()) {
+                throw new IllegalArgumentException("token id " + token + " is outside the vocabulary");
+            }
+        }
+        kernels.begin().ptr(array(x).address()).ptr(e.address()).ptr(tokens()).i32(e.width())
+                .launch("embed_rows", batch.rows(), 1, 0, device.stream());
+    }
+
+    @Override
+    public void rmsNorm(ActivationBuffer out, ActivationBuffer in, WeightVector weight, float eps, int rows) {
+        kernels.begin().ptr(array(out).address()).ptr(array(in).address()).ptr(array(weight).address()).ptr(0)
+                .i32(in.width()).f32(eps).launch("rms_norm", rows, 1, 0, device.stream());
+    }
+
+    @Override
+    public void rmsNormLogitRows(ActivationBuffer out, ActivationBuffer in, WeightVector weight, float eps,
+                                 StepBatch batch) {
+        requireStep(batch);
+        kernels.begin().ptr(array(out).address()).ptr(array(in).address()).ptr(array(weight).address())
+                .ptr(logitRowIndex()).i32(in.width()).f32(eps)
+                .launch("rms_norm", batch.logitRows(), 1, 0, device.stream());
+    }
+
+    @Override
+    public void matmul(ActivationBuffer x, int rows, PackedMatrix w, ActivationBuffer out) {
+        gemm.multiply(w, array(x).address(), rows, array(out).address());
+    }
+
+    @Override
+    public void addBias(ActivationBuffer x, int rows, WeightVector bias) {
+        kernels.begin().ptr(array(x).address()).ptr(array(bias).address()).i32(x.width()).i32(bias.length())
+                .launch("add_bias", rows, 1, 0, device.stream());
+    }
+
+    @Override
+    public void headRmsNorm(ActivationBuffer x, int rows, int offset, int width, int headDim, WeightVector weight,
+                            float eps) {
+        kernels.begin().ptr(array(x).address()).ptr(array(weight).address()).i32(x.width()).i32(offset).i32(headDim)
+                .f32(eps).launch("head_rms_norm", width / headDim, rows, 0, device.stream());
+    }
+
+    @Override
+    public void ropeAndStore(ActivationBuffer qkv, StepBatch batch, RotaryTable rope, KvCache cache, int layer,
+                             AttentionShape shape) {
+        requireStep(batch);
+        DeviceKvCache kv = (DeviceKvCache) cache;
+        DeviceRotary table = (DeviceRotary) rope;
+        if (layer == 0) {
+            checkRows(batch, kv);
+        }
+        kernels.begin().ptr(array(qkv).address()).ptr(kv.keys(layer)).ptr(kv.values(layer)).ptr(table.cos())
+                .ptr(table.sin()).ptr(slots()).ptr(positions()).i32(shape.queryWidth()).i32(shape.kvWidth())
+                .i32(shape.headDim()).i32(kv.positions()).i32(table.adjacentPairs() ? 1 : 0)
+                .launch("rope_store", batch.rows(), 1, 0, device.stream());
+    }
+
+    private static void checkRows(StepBatch batch, DeviceKvCache kv) {
+        for (int r = 0; r < batch.rows(); r++) {
+            if (batch.slots()[r] < 0 || batch.slots()[r] >= kv.slots()) {
+                throw new IllegalArgumentException("slot " + batch.slots()[r] + " is outside [0, " + kv.slots() + ")");
+            }
+            if (batch.positions()[r] < 0 || batch.positions()[r] >= kv.positions()) {
+                throw new IllegalArgumentException("position " + batch.positions()[r] + " is outside [0, "
+                        + kv.positions() + ")");
+            }
+        }
+    }
+
+    @Override
+    public void attention(ActivationBuffer out, ActivationBuffer qkv, KvCache cache, int layer, StepBatch batch,
+                          AttentionShape shape) {
+        requireStep(batch);
+        DeviceKvCache kv = (DeviceKvCache) cache;
+        kernels.begin().ptr(array(out).address()).ptr(array(qkv).address()).ptr(kv.keys(layer)).ptr(kv.values(layer))
+                .ptr(slots()).ptr(positions()).i32(shape.headStart()).i32(shape.kvHeadStart()).i32(shape.groupSize())
+                .i32(shape.headDim()).i32(shape.queryWidth()).i32(shape.kvWidth()).i32(kv.positions())
+                .launch("attention", shape.heads(), batch.rows(), kv.positions() * Float.BYTES, device.stream());
+    }
+
+    @Override
+    public void swiGlu(ActivationBuffer gateUp, ActivationBuffer out, int rows, int width) {
+        kernels.begin().ptr(array(out).address()).ptr(array(gateUp).address()).i32(rows).i32(width)
+                .launch("swiglu", CudaKernels.blocksFor((long) rows * width), 1, 0, device.stream());
+    }
+
+    @Override
+    public void add(ActivationBuffer target, ActivationBuffer addend, int rows) {
+        int n = rows * target.width();
+        kernels.begin().ptr(array(target).address()).ptr(array(addend).address()).i32(n)
+                .launch("add_in_place", CudaKernels.blocksFor(n), 1, 0, device.stream());
+    }
+
+    @Override
+    public void allReduce(Communicator communicator, ActivationBuffer x, int rows) {
+        if (collectives != null && communicator.size() > 1) {
+            collectives.allReduceDevice(DeviceBuffer.pointer(array(x).address()), (long) rows * x.width());
+        }
+    }
+
+    @Override
+    public void logits(ActivationBuffer normed, int rows, PackedMatrix classifierSlice, Communicator communicator,
+                       int vocabulary, float[] logits) {
+        int vocabShard = classifierSlice.rows();
+        int ranks = communicator.size();
+        if (logitSlice == 0) {
+            logitSlice = device.allocate(4L * maxRows * vocabShard, "logits");
+            gathered = ranks > 1 ? device.allocate(4L * ranks * maxRows * vocabShard, "gathered logits") : 0;
+            hostLogits = new CudaHostLogits(device, (long) ranks * maxRows * vocabShard);
+        }
+        gemm.multiply(classifierSlice, array(normed).address(), rows, logitSlice);
+        if (ranks == 1) {
+            if (logits != null) {
+                hostLogits.copy(logitSlice, (long) rows * vocabShard, this::waitForStream);
+                hostLogits.into(logits, rows, vocabShard, 1, vocabulary);
+            }
+            return;
+        }
+        // gathered is (rank, row, vocab_shard); logits wants (row, rank * vocab_shard)
+        collectives.allGatherDevice(DeviceBuffer.pointer(logitSlice), DeviceBuffer.pointer(gathered),
+                (long) rows * vocabShard);
+        if (logits != null) {
+            hostLogits.copy(gathered, (long) ranks * rows * vocabShard, this::waitForStream);
+            hostLogits.into(logits, rows, vocabShard, ranks, vocabulary);
+        }
+    }
+
+    @Override
+    public void endStep(Communicator communicator) {
+        waitForStream();
+        step = null;
+    }
+
+    /** Waits for the step; through the communicator when there is one, so a dead peer times out. */
+    private void waitForStream() {
+        if (collectives != null) {
+            collectives.synchronize();
+        } else {
+            device.synchronize();
+        }
+    }
+
+    private void requireStep(StepBatch batch) {
+        if (step != batch) {
+            throw new IllegalStateException("beginStep was not called with this step's batch");
+        }
+    }
+
+    private static DeviceArray array(Object buffer) {
+        if (!(buffer instanceof DeviceArray a)) {
+            throw new IllegalArgumentException("the CUDA backend got a buffer of another backend ("
+                    + buffer.getClass().getSimpleName() + ")");
+        }
+        return a;
+    }
+
+    /** Bytes this backend holds on its device. */
+    public long deviceBytes() {
+        return device.allocatedBytes();
+    }
+
+    @Override
+    public void close() {
+        device.select();
+        device.synchronizeQuietly();
+        if (hostInts != null) {
+            cudart.cudaFreeHost(hostInts);
+        }
+        if (hostLogits != null) {
+            hostLogits.close();
+        }
+        gemm.close();
+        kernels.close();
+        device.close();
+    }
+}
