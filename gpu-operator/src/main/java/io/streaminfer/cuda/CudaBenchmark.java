@@ -7,7 +7,7 @@ import io.streaminfer.comm.GroupCoordinator;
 import io.streaminfer.comm.NcclCommunicator;
 import io.streaminfer.engine.ModelFiles;
 import io.streaminfer.model.Checkpoint;
-import io.streaminfer.model.Llama2cCheckpoint;
+import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
 import io.streaminfer.model.TransformerShard;
@@ -98,7 +98,7 @@ public final class CudaBenchmark {
                 + "bf16 gemm %.1f TFLOP/s (%d device(s))", bandwidth / 1e9, fp32Peak / 1e12, bf16Peak / 1e12, devices));
         for (String model : models) {
             Path file = ModelFiles.resolve(model);
-            try (Checkpoint checkpoint = Llama2cCheckpoint.open(file)) {
+            try (Checkpoint checkpoint = Checkpoints.open(file)) {
                 for (CudaPrecision precision : CudaPrecision.values()) {
                     double peak = precision == CudaPrecision.FP32 ? fp32Peak : bf16Peak;
                     for (int batch : BATCHES) {

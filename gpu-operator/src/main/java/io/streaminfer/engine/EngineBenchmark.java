@@ -5,7 +5,7 @@ import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
 import io.streaminfer.compute.MachineLimits;
 import io.streaminfer.model.Checkpoint;
-import io.streaminfer.model.Llama2cCheckpoint;
+import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
 import io.streaminfer.compute.StepBatch;
@@ -88,7 +88,7 @@ public final class EngineBenchmark {
 
     public static Report run(Options options) throws Exception {
         java.nio.file.Path file = ModelFiles.resolve(options.model());
-        try (Checkpoint checkpoint = Llama2cCheckpoint.open(file)) {
+        try (Checkpoint checkpoint = Checkpoints.open(file)) {
             ModelConfig config = checkpoint.config();
             ShardSpec.check(config, options.tp());
             int threads = options.tp() * options.threadsPerRank();

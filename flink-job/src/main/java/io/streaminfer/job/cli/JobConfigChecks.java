@@ -46,6 +46,10 @@ public final class JobConfigChecks {
         fillDefaultModel(config, JobOptions.MODEL_PATH, "--model", "stories260K.bin", sharedModels);
         fillDefaultModel(config, JobOptions.TOKENIZER_PATH, "--tokenizer", "tok512.bin", sharedModels);
         checkEngine(config);
+        // The demo computes on this machine (a job submitted with 'run' may compute on GPU TaskManagers).
+        if (config.get(JobOptions.BACKEND) == JobOptions.Backend.CUDA) {
+            EngineRuns.requireAvailable("cuda");
+        }
         atLeast(config, JobOptions.DEMO_PROMPTS, "--prompts", 1);
         return config;
     }
@@ -55,9 +59,6 @@ public final class JobConfigChecks {
         atLeast(config, JobOptions.DATA_PARALLELISM, "--parallelism", 1);
         atLeast(config, JobOptions.MAX_BATCH, "--max-batch", 1);
         atLeast(config, JobOptions.KV_BUDGET_TOKENS, "--kv-budget", 0);
-        if (config.get(JobOptions.BACKEND) == JobOptions.Backend.CUDA) {
-            EngineRuns.requireAvailable("cuda");
-        }
         Duration interval = config.get(JobOptions.CHECKPOINT_INTERVAL);
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("--checkpoint-interval must be positive, got " + interval.toMillis() + "ms");

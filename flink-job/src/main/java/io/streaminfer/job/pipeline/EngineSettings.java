@@ -2,7 +2,8 @@ package io.streaminfer.job.pipeline;
 
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
-import io.streaminfer.model.Llama2cCheckpoint;
+import io.streaminfer.model.Checkpoint;
+import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
 import java.io.IOException;
@@ -24,7 +25,7 @@ public final class EngineSettings {
     public static ReplicaConfig replicaConfig(Configuration conf) {
         String model = conf.get(JobOptions.MODEL_PATH);
         ModelConfig header;
-        try (Llama2cCheckpoint checkpoint = Llama2cCheckpoint.open(Path.of(model))) {
+        try (Checkpoint checkpoint = Checkpoints.open(Path.of(model))) {
             header = checkpoint.config();
         } catch (IOException e) {
             throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);

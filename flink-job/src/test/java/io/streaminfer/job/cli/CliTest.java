@@ -195,6 +195,18 @@ class CliTest {
     }
 
     @Test
+    void aGpuBackendWithoutAGpuIsOneLineAndExit2() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.streaminfer.cuda.CudaSupport.unavailableReason() != null,
+                "a CUDA device is present: the refusal cannot be tested here");
+        assertUsageError(execute("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "-p", "Once", "--backend", "cuda"), "backend cuda cannot run here");
+        assertUsageError(execute("bench", "--model", "synthetic:stories260K", "--backend", "cuda"),
+                "backend cuda cannot run here");
+        assertUsageError(execute("demo", "--models-dir", dir.toString(), "--backend", "cuda"),
+                "backend cuda cannot run here");
+    }
+
+    @Test
     void generateBuildsSamplingParams() {
         Outcome o = execute("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
                 "-p", "Once", "-n", "10", "-t", "0", "--stop", ".", "--stop", "!");
