@@ -41,10 +41,11 @@ public final class Backends {
     }
 
     /**
-     * Refuses a backend that cannot run here, before anything is loaded.
+     * Refuses a device backend that cannot run here, before anything is loaded. (A CPU kernel always can:
+     * the launcher adds the Vector API module, and {@link #kernel} names it if it is still missing.)
      *
      * @throws IllegalArgumentException for an unknown name
-     * @throws IllegalStateException naming what is missing (the Vector API module, a device, a library)
+     * @throws IllegalStateException naming what is missing (a device, a library)
      */
     public static void requireAvailable(String name) {
         DeviceBackendProvider device = deviceProvider(name);
@@ -57,9 +58,6 @@ public final class Backends {
         }
         if (!NAMES.contains(name)) {
             throw unknown(name);
-        }
-        if (name.equals("vector") && !VectorSupport.available()) {
-            throw new IllegalStateException(vectorMissing());
         }
     }
 

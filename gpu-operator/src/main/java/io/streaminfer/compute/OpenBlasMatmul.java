@@ -22,31 +22,22 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  * <p>OpenBLAS runs one thread ({@code blas_set_num_threads(1)}, process-wide); with {@code threads > 1}
  * this backend splits the output columns over its own Java threads, each calling single-threaded sgemm.
  */
-public final class OpenBlasMatmul implements MatmulKernel {
+public final class OpenBlasMatmul extends ThreadedKernel {
 
-    private final WorkerGroup workers;
     private final List<BlasMatrix> packed = new ArrayList<>();
     private FloatPointer xBuf = new FloatPointer(1); // (m, k), grown on demand
     private FloatPointer outBuf = new FloatPointer(1); // (m, n), grown on demand
     private boolean closed;
 
     /** Dense [n][k] row-major copy in native memory. */
-    static final class BlasMatrix implements PackedMatrix {
-        private final int n;
-        private final int k;
-        private final int segments;
+    static final class BlasMatrix extends KernelMatrix {
         private final FloatPointer data; // (n, k)
 
         BlasMatrix(int n, int k, int segments, FloatPointer data) {
-            this.n = n;
-            this.k = k;
-            this.segments = segments;
+            super(n, k, segments);
             this.data = data;
         }
 
-        @Override public int rows() { return n; }
-        @Override public int cols() { return k; }
-        @Override public int segments() { return segments; }
         @Override public long bytes() { return 4L * n * k; }
     }
 
@@ -55,8 +46,7 @@ public final class OpenBlasMatmul implements MatmulKernel {
     }
 
     public OpenBlasMatmul(int threads) {
-        openblas_nolapack.blas_set_num_threads(1);
-        this.workers = new WorkerGroup("openblas", threads);
+        super("openblas", singleThreadedBlas(threads));
     }
 
     @Override
@@ -144,25 +134,20 @@ public final class OpenBlasMatmul implements MatmulKernel {
         }
     }
 
+    /** OpenBLAS's own threads off (process-wide), before this kernel's threads start. */
+    private static int singleThreadedBlas(int threads) {
+        openblas_nolapack.blas_set_num_threads(1);
+        return threads;
+    }
+
     /** Frees native memory of every matrix this backend packed; they must not be used afterwards. */
-    @Override
-    public int parallelism() {
-        return workers.parts();
-    }
-
-    @Override
-    public void parallel(PartTask task) {
-        workers.checkOpen();
-        workers.run(task::run);
-    }
-
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
-        workers.close();
+        super.close();
         for (BlasMatrix matrix : packed) {
             matrix.data.close();
         }

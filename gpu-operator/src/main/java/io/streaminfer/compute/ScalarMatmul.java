@@ -21,28 +21,19 @@ import java.nio.FloatBuffer;
  *
  * <p>With {@code threads > 1} the rows are split over the backend's own threads; the order stays the same.
  */
-public final class ScalarMatmul implements MatmulKernel {
+public final class ScalarMatmul extends ThreadedKernel {
 
-    private final WorkerGroup workers;
     private float[] partials = new float[0];
 
     /** A dense copy, [n][k] row-major. */
-    static final class DenseMatrix implements PackedMatrix {
-        private final int n;
-        private final int k;
-        private final int segments;
+    static final class DenseMatrix extends KernelMatrix {
         private final float[] data; // (n, k)
 
         DenseMatrix(int n, int k, int segments, float[] data) {
-            this.n = n;
-            this.k = k;
-            this.segments = segments;
+            super(n, k, segments);
             this.data = data;
         }
 
-        @Override public int rows() { return n; }
-        @Override public int cols() { return k; }
-        @Override public int segments() { return segments; }
         @Override public long bytes() { return 4L * data.length; }
     }
 
@@ -51,7 +42,7 @@ public final class ScalarMatmul implements MatmulKernel {
     }
 
     public ScalarMatmul(int threads) {
-        this.workers = new WorkerGroup("scalar", threads);
+        super("scalar", threads);
     }
 
     @Override
@@ -106,21 +97,5 @@ public final class ScalarMatmul implements MatmulKernel {
             partials[pOff + s] = acc;
         }
         return segments == 1 ? partials[pOff] : FixedOrder.treeSum(partials, pOff, 1, 0, segments);
-    }
-
-    @Override
-    public int parallelism() {
-        return workers.parts();
-    }
-
-    @Override
-    public void parallel(PartTask task) {
-        workers.checkOpen();
-        workers.run(task::run);
-    }
-
-    @Override
-    public void close() {
-        workers.close();
     }
 }

@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Work is split over output panels (or over rows when there are too few panels), never over k.
  */
-public final class VectorMatmul implements MatmulKernel {
+public final class VectorMatmul extends ThreadedKernel {
 
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final int LANES = 8;
@@ -35,29 +35,20 @@ public final class VectorMatmul implements MatmulKernel {
     /** Panel bytes walked per tile: half of a 1 MiB L2, leaving room for the activations. */
     private static final long L2_TILE_BYTES = 512 * 1024;
 
-    private final WorkerGroup workers;
     private final long parallelMinFmas;
     private final float[][] scratch; // per part: (segments, ROW_BLOCK, PANEL_BLOCK * 8) partials of one row block
 
     /** W in panels of 8 output columns: (panels, k, 8), zero-padded past n. */
-    static final class PanelMatrix implements PackedMatrix {
-        private final int n;
-        private final int k;
-        private final int segments;
+    static final class PanelMatrix extends KernelMatrix {
         private final int panels;
         private final float[] data; // (panels, k, 8)
 
         PanelMatrix(int n, int k, int segments, int panels, float[] data) {
-            this.n = n;
-            this.k = k;
-            this.segments = segments;
+            super(n, k, segments);
             this.panels = panels;
             this.data = data;
         }
 
-        @Override public int rows() { return n; }
-        @Override public int cols() { return k; }
-        @Override public int segments() { return segments; }
         @Override public long bytes() { return 4L * data.length; }
     }
 
@@ -72,9 +63,8 @@ public final class VectorMatmul implements MatmulKernel {
 
     /** @param parallelMinFmas products smaller than this run on the calling thread only (tests use 0). */
     VectorMatmul(int threads, long parallelMinFmas) {
-        VectorSupport.require("VectorMatmul");
+        super("vector", checkedThreads(threads));
         this.parallelMinFmas = parallelMinFmas;
-        this.workers = new WorkerGroup("vector", threads);
         this.scratch = new float[threads][0];
     }
 
@@ -342,19 +332,9 @@ public final class VectorMatmul implements MatmulKernel {
         a0.intoArray(part, off);
     }
 
-    @Override
-    public int parallelism() {
-        return workers.parts();
-    }
-
-    @Override
-    public void parallel(PartTask task) {
-        workers.checkOpen();
-        workers.run(task::run);
-    }
-
-    @Override
-    public void close() {
-        workers.close();
+    /** The Vector API module must be loaded before any worker thread starts. */
+    private static int checkedThreads(int threads) {
+        VectorSupport.require("VectorMatmul");
+        return threads;
     }
 }
