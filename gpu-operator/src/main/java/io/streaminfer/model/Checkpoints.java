@@ -1,14 +1,15 @@
 package io.streaminfer.model;
 
+import io.streaminfer.model.hf.HfCheckpoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Opens a checkpoint of whatever format a path holds: a llama2.c {@code .bin}, and the refusal, in one
- * line, of a format this release cannot read yet (a Hugging Face directory, a GGUF file). The one place a
- * model path becomes a {@link Checkpoint}.
+ * Opens a checkpoint of whatever format a path holds: a llama2.c {@code .bin}, a Hugging Face model
+ * directory, and the refusal, in one line, of a format this release cannot read yet (GGUF). The one place
+ * a model path becomes a {@link Checkpoint}.
  */
 public final class Checkpoints {
     private static final byte[] GGUF_MAGIC = {'G', 'G', 'U', 'F'};
@@ -46,8 +47,7 @@ public final class Checkpoints {
         Format format = detect(path);
         Checkpoint checkpoint = switch (format) {
             case LLAMA2C -> Llama2cCheckpoint.open(path);
-            case HUGGING_FACE -> throw new IOException(path + " is a Hugging Face model directory, which this "
-                    + "release cannot load yet; convert it to a llama2.c checkpoint");
+            case HUGGING_FACE -> HfCheckpoint.open(path);
             case GGUF -> throw new IOException(path + " is a GGUF file, which this release cannot load yet");
         };
         try {

@@ -1,0 +1,163 @@
+package io.streaminfer.model.hf;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streaminfer.compute.WeightTensor;
+import io.streaminfer.model.Checkpoint;
+import io.streaminfer.model.ModelConfig;
+import io.streaminfer.model.TensorNames;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a checkpoint as a Hugging Face model directory (test data): config.json, and the weights as
+ * safetensors in F32 or BF16, split over {@code shards} files with an index when more than one. Queries
+ * and keys of an adjacent-pair (llama2.c) checkpoint are permuted into the rotate-half layout, as
+ * Meta's conversion script does: HF row h*hd + j*hd/2 + i is row h*hd + 2i + j.
+ */
+public final class HfModelWriter {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private HfModelWriter() {}
+
+    public static void write(Checkpoint source, Path dir, String dtype, int shards) throws IOException {
+        ModelConfig c = source.config();
+        Files.createDirectories(dir);
+        ObjectNode config = JSON.createObjectNode();
+        config.putArray("architectures").add("LlamaForCausalLM");
+        config.put("hidden_size", c.dim()).put("intermediate_size", c.hiddenDim())
+                .put("num_hidden_layers", c.numberOfLayers()).put("num_attention_heads", c.numberOfHeads())
+                .put("num_key_value_heads", c.numberOfKeyValueHeads()).put("vocab_size", c.vocabularySize())
+                .put("max_position_embeddings", c.contextLength()).put("rms_norm_eps", c.rmsNormEps())
+                .put("rope_theta", c.rope().theta()).put("tie_word_embeddings", c.tiedEmbeddings())
+                .put("hidden_act", "silu").put("torch_dtype", dtype.equals("BF16") ? "bfloat16" : "float32");
+        if (c.bosTokenId() >= 0) {
+            config.put("bos_token_id", c.bosTokenId());
+        }
+        Files.writeString(dir.resolve("config.json"), config.toPrettyString());
+        ObjectNode generation = JSON.createObjectNode();
+        c.eosTokenIds().forEach(generation.putArray("eos_token_id")::add);
+        Files.writeString(dir.resolve("generation_config.json"), generation.toPrettyString());
+
+        Map<String, float[]> tensors = new LinkedHashMap<>();
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        boolean permute = c.rope().layout() == io.streaminfer.model.RopeConfig.Layout.ADJACENT_PAIRS;
+        for (String name : source.tensorNames()) {
+            WeightTensor t = source.tensor(name);
+            float[] values = t.toFloats();
+            if (permute && name.endsWith(".attn_q")) {
+                values = toRotateHalf(values, c.numberOfHeads(), c.headDim(), t.cols());
+            } else if (permute && name.endsWith(".attn_k")) {
+                values = toRotateHalf(values, c.numberOfKeyValueHeads(), c.headDim(), t.cols());
+            }
+            String hfName = hfName(name);
+            tensors.put(hfName, values);
+            shapes.put(hfName, t.rows() == 1 && isVector(name) ? new int[] {t.cols()} : new int[] {t.rows(), t.cols()});
+        }
+        List<String> names = new ArrayList<>(tensors.keySet());
+        if (shards == 1) {
+            writeFile(dir.resolve("model.safetensors"), names, tensors, shapes, dtype);
+            return;
+        }
+        ObjectNode index = JSON.createObjectNode();
+        ObjectNode weightMap = index.putObject("weight_map");
+        for (int s = 0; s < shards; s++) {
+            String file = String.format("model-%05d-of-%05d.safetensors", s + 1, shards);
+            List<String> part = names.subList(names.size() * s / shards, names.size() * (s + 1) / shards);
+            writeFile(dir.resolve(file), part, tensors, shapes, dtype);
+            part.forEach(n -> weightMap.put(n, file));
+        }
+        Files.writeString(dir.resolve("model.safetensors.index.json"), index.toPrettyString());
+    }
+
+    private static boolean isVector(String name) {
+        return name.endsWith("_norm") || name.endsWith(".bias") || name.equals(TensorNames.OUTPUT_NORM);
+    }
+
+    private static float[] toRotateHalf(float[] rows, int heads, int headDim, int cols) {
+        float[] out = new float[rows.length];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < headDim / 2; i++) {
+                for (int j = 0; j < 2; j++) {
+                    System.arraycopy(rows, (h * headDim + 2 * i + j) * cols, out,
+                            (h * headDim + j * headDim / 2 + i) * cols, cols);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String hfName(String neutral) {
+        switch (neutral) {
+            case TensorNames.TOKEN_EMBEDDING: return "model.embed_tokens.weight";
+            case TensorNames.OUTPUT_NORM: return "model.norm.weight";
+            case TensorNames.OUTPUT: return "lm_head.weight";
+            default:
+                String[] parts = neutral.split("\\.", 3); // blk, N, name
+                String layer = "model.layers." + parts[1] + ".";
+                return layer + switch (parts[2]) {
+                    case "attn_norm" -> "input_layernorm.weight";
+                    case "attn_q" -> "self_attn.q_proj.weight";
+                    case "attn_k" -> "self_attn.k_proj.weight";
+                    case "attn_v" -> "self_attn.v_proj.weight";
+                    case "attn_output" -> "self_attn.o_proj.weight";
+                    case "ffn_norm" -> "post_attention_layernorm.weight";
+                    case "ffn_gate" -> "mlp.gate_proj.weight";
+                    case "ffn_up" -> "mlp.up_proj.weight";
+                    case "ffn_down" -> "mlp.down_proj.weight";
+                    default -> throw new IllegalArgumentException("no Hugging Face name for " + neutral);
+                };
+        }
+    }
+
+    private static void writeFile(Path file, List<String> names, Map<String, float[]> tensors,
+                                  Map<String, int[]> shapes, String dtype) throws IOException {
+        int width = dtype.equals("BF16") ? 2 : 4;
+        ObjectNode header = JSON.createObjectNode();
+        header.putObject("__metadata__").put("format", "pt");
+        long offset = 0;
+        for (String n : names) {
+            ObjectNode info = header.putObject(n);
+            info.put("dtype", dtype);
+            int[] shape = shapes.get(n);
+            for (int d : shape) {
+                info.withArray("shape").add(d);
+            }
+            long bytes = (long) tensors.get(n).length * width;
+            info.putArray("data_offsets").add(offset).add(offset + bytes);
+            offset += bytes;
+        }
+        byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
+        try (OutputStream out = Files.newOutputStream(file)) {
+            out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(json.length).array());
+            out.write(json);
+            for (String n : names) {
+                float[] v = tensors.get(n);
+                ByteBuffer data = ByteBuffer.allocate(v.length * width).order(ByteOrder.LITTLE_ENDIAN);
+                for (float f : v) {
+                    if (width == 4) {
+                        data.putFloat(f);
+                    } else {
+                        data.putShort(bf16(f));
+                    }
+                }
+                out.write(data.array());
+            }
+        }
+    }
+
+    /** Round to nearest even, as torch's conversion does. */
+    static short bf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+}
