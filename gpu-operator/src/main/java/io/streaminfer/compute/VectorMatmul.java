@@ -37,19 +37,22 @@ public final class VectorMatmul extends ThreadedKernel {
 
     private final long parallelMinFmas;
     private final float[][] scratch; // per part: (segments, ROW_BLOCK, PANEL_BLOCK * 8) partials of one row block
+    private final float[][] tiles;   // per part: one tile of compressed panels expanded to fp32
 
     /** W in panels of 8 output columns: (panels, k, 8), zero-padded past n. */
     static final class PanelMatrix extends KernelMatrix {
         private final int panels;
-        private final float[] data; // (panels, k, 8)
+        private final float[] data;                 // (panels, k, 8) fp32, or null when compressed
+        private final CompressedPanels compressed;  // the same panels in their storage kind, or null
 
-        PanelMatrix(int n, int k, int segments, int panels, float[] data) {
+        PanelMatrix(int n, int k, int segments, int panels, float[] data, CompressedPanels compressed) {
             super(n, k, segments);
             this.panels = panels;
             this.data = data;
+            this.compressed = compressed;
         }
 
-        @Override public long bytes() { return 4L * data.length; }
+        @Override public long bytes() { return compressed != null ? compressed.bytes() : 4L * data.length; }
     }
 
     public VectorMatmul() {
@@ -66,6 +69,7 @@ public final class VectorMatmul extends ThreadedKernel {
         super("vector", checkedThreads(threads));
         this.parallelMinFmas = parallelMinFmas;
         this.scratch = new float[threads][0];
+        this.tiles = new float[threads][0];
     }
 
     @Override
@@ -96,7 +100,31 @@ public final class VectorMatmul extends ThreadedKernel {
                 data[dst + c * LANES] = row[c];
             }
         }
-        return new PanelMatrix(n, k, segments, panels, data);
+        return new PanelMatrix(n, k, segments, panels, data, null);
+    }
+
+    /**
+     * BF16, F16, Q8_0 and Q4_0 weights stay in their kind (see {@link CompressedPanels}); other kinds, and
+     * blocks of mixed kinds, become fp32 panels.
+     */
+    @Override
+    public PackedMatrix pack(int segments, WeightSlice... blocks) {
+        StorageKind kind = blocks[0].tensor().kind();
+        int k = blocks[0].cols();
+        int rows = 0;
+        boolean sameKind = true;
+        for (WeightSlice b : blocks) {
+            sameKind &= b.tensor().kind() == kind && b.cols() == k;
+            rows += b.rows();
+        }
+        if (!sameKind || !CompressedPanels.supports(kind)) {
+            return super.pack(segments, blocks);
+        }
+        if (segments < 1 || k % segments != 0) {
+            throw new IllegalArgumentException("pack: segments (" + segments + ") must be >= 1 and divide k (" + k + ")");
+        }
+        CompressedPanels panels = CompressedPanels.pack(kind, blocks, rows, k);
+        return new PanelMatrix(rows, k, segments, panels.panels, null, panels);
     }
 
     @Override
@@ -113,23 +141,29 @@ public final class VectorMatmul extends ThreadedKernel {
                 scratch[i] = new float[need];
             }
         }
+        int tileFloats = w.compressed == null ? 0 : tilePanelBlocks(w) * PANEL_BLOCK * w.k * LANES;
+        if (tiles[0].length < tileFloats) {
+            for (int i = 0; i < tiles.length; i++) {
+                tiles[i] = new float[tileFloats];
+            }
+        }
         int blocks = (w.panels + PANEL_BLOCK - 1) / PANEL_BLOCK;
         long fmas = (long) m * w.n * w.k;
         int parts = workers.parts();
         if (parts == 1 || fmas < parallelMinFmas) {
-            compute(x, w, out, 0, m, 0, blocks, scratch[0]);
+            compute(x, w, out, 0, m, 0, blocks, scratch[0], tiles[0]);
         } else if (blocks >= parts || m < parts * ROW_BLOCK) {
             workers.run((part, count) -> {
                 int lo = (int) ((long) blocks * part / count);
                 int hi = (int) ((long) blocks * (part + 1) / count);
-                compute(x, w, out, 0, m, lo, hi, scratch[part]);
+                compute(x, w, out, 0, m, lo, hi, scratch[part], tiles[part]);
             });
         } else {
             int rowBlocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
             workers.run((part, count) -> {
                 int lo = Math.min(m, (int) ((long) rowBlocks * part / count) * ROW_BLOCK);
                 int hi = Math.min(m, (int) ((long) rowBlocks * (part + 1) / count) * ROW_BLOCK);
-                compute(x, w, out, lo, hi, 0, blocks, scratch[part]);
+                compute(x, w, out, lo, hi, 0, blocks, scratch[part], tiles[part]);
             });
         }
     }
@@ -138,19 +172,33 @@ public final class VectorMatmul extends ThreadedKernel {
      * Rows [rowLo, rowHi) x panel blocks [blockLo, blockHi), in tiles of panel blocks that fit in L2. Within a
      * tile row blocks go outermost: the first one streams the tile's panels from memory in one sequential run
      * (which the hardware prefetcher follows) and the others find them in L2. Large matrices (the classifier)
-     * are still read from memory once, tile after tile. The tiling never changes an output's fma chain.
+     * are still read from memory once, tile after tile. Compressed weights are expanded to fp32 one tile at
+     * a time into {@code tile}. The tiling never changes an output's fma chain.
      */
     private static void compute(float[] x, PanelMatrix w, float[] out, int rowLo, int rowHi,
-                                int blockLo, int blockHi, float[] part) {
-        long blockBytes = (long) PANEL_BLOCK * w.k * LANES * Float.BYTES;
-        int tile = (int) Math.max(1, L2_TILE_BYTES / blockBytes);
-        for (int b = blockLo; b < blockHi; b += tile) {
-            computeRowsOuter(x, w, out, rowLo, rowHi, b, Math.min(blockHi, b + tile), part);
+                                int blockLo, int blockHi, float[] part, float[] tile) {
+        int step = tilePanelBlocks(w);
+        for (int b = blockLo; b < blockHi; b += step) {
+            int end = Math.min(blockHi, b + step);
+            if (w.compressed == null) {
+                computeRowsOuter(x, w, w.data, 0, out, rowLo, rowHi, b, end, part);
+            } else {
+                int p0 = b * PANEL_BLOCK;
+                w.compressed.expand(p0, Math.min(w.panels, end * PANEL_BLOCK), tile);
+                computeRowsOuter(x, w, tile, p0, out, rowLo, rowHi, b, end, part);
+            }
         }
     }
 
-    private static void computeRowsOuter(float[] x, PanelMatrix w, float[] out, int rowLo, int rowHi,
-                                         int blockLo, int blockHi, float[] part) {
+    /** Panel blocks per tile: as many fp32 panels as fit half of L2. */
+    private static int tilePanelBlocks(PanelMatrix w) {
+        long blockBytes = (long) PANEL_BLOCK * w.k * LANES * Float.BYTES;
+        return (int) Math.max(1, L2_TILE_BYTES / blockBytes);
+    }
+
+    /** As compute, for one tile whose panels start at panel {@code firstPanel} of {@code d}. */
+    private static void computeRowsOuter(float[] x, PanelMatrix w, float[] d, int firstPanel, float[] out, int rowLo,
+                                         int rowHi, int blockLo, int blockHi, float[] part) {
         int segments = w.segments;
         int len = w.k / segments;
         int width = PANEL_BLOCK * LANES;
@@ -163,17 +211,18 @@ public final class VectorMatmul extends ThreadedKernel {
                 for (int s = 0; s < segments; s++) {
                     int c0 = s * len;
                     int off = s * segStride;
+                    int p = p0 - firstPanel; // index of the panel in d
                     if (rows == ROW_BLOCK && panelsHere == PANEL_BLOCK) {
-                        kernel4x3(x, r, w, p0, c0, len, part, off, width);
+                        kernel4x3(x, r, d, w.k, p, c0, len, part, off, width);
                     } else if (rows == ROW_BLOCK) {
                         for (int i = 0; i < panelsHere; i++) {
-                            kernel4x1(x, r, w, p0 + i, c0, len, part, off + i * LANES, width);
+                            kernel4x1(x, r, d, w.k, p + i, c0, len, part, off + i * LANES, width);
                         }
                     } else if (panelsHere == PANEL_BLOCK) {
-                        kernel1x3(x, r, w, p0, c0, len, part, off);
+                        kernel1x3(x, r, d, w.k, p, c0, len, part, off);
                     } else {
                         for (int i = 0; i < panelsHere; i++) {
-                            kernel1x1(x, r, w, p0 + i, c0, len, part, off + i * LANES);
+                            kernel1x1(x, r, d, w.k, p + i, c0, len, part, off + i * LANES);
                         }
                     }
                 }
@@ -217,10 +266,8 @@ public final class VectorMatmul extends ThreadedKernel {
     // The kernels below each compute one segment [c0, c0+len) of a block. Every accumulator is one
     // sequential fma chain per output column, so they all give the same bits as ScalarMatmul.dot.
 
-    private static void kernel4x3(float[] x, int r, PanelMatrix w, int p, int c0, int len,
+    private static void kernel4x3(float[] x, int r, float[] d, int k, int p, int c0, int len,
                                   float[] part, int off, int width) {
-        float[] d = w.data;
-        int k = w.k;
         int x0 = r * k + c0;
         int x1 = x0 + k;
         int x2 = x1 + k;
@@ -271,10 +318,8 @@ public final class VectorMatmul extends ThreadedKernel {
         a32.intoArray(part, o3 + 16);
     }
 
-    private static void kernel4x1(float[] x, int r, PanelMatrix w, int p, int c0, int len,
+    private static void kernel4x1(float[] x, int r, float[] d, int k, int p, int c0, int len,
                                   float[] part, int off, int width) {
-        float[] d = w.data;
-        int k = w.k;
         int x0 = r * k + c0;
         int x1 = x0 + k;
         int x2 = x1 + k;
@@ -297,10 +342,8 @@ public final class VectorMatmul extends ThreadedKernel {
         a3.intoArray(part, off + 3 * width);
     }
 
-    private static void kernel1x3(float[] x, int r, PanelMatrix w, int p, int c0, int len,
+    private static void kernel1x3(float[] x, int r, float[] d, int k, int p, int c0, int len,
                                   float[] part, int off) {
-        float[] d = w.data;
-        int k = w.k;
         int x0 = r * k + c0;
         int w0 = (p * k + c0) * LANES;
         int w1 = w0 + k * LANES;
@@ -320,11 +363,10 @@ public final class VectorMatmul extends ThreadedKernel {
         a2.intoArray(part, off + 2 * LANES);
     }
 
-    private static void kernel1x1(float[] x, int r, PanelMatrix w, int p, int c0, int len,
+    private static void kernel1x1(float[] x, int r, float[] d, int k, int p, int c0, int len,
                                   float[] part, int off) {
-        float[] d = w.data;
-        int x0 = r * w.k + c0;
-        int w0 = (p * w.k + c0) * LANES;
+        int x0 = r * k + c0;
+        int w0 = (p * k + c0) * LANES;
         FloatVector a0 = FloatVector.zero(F8);
         for (int c = 0; c < len; c++) {
             a0 = FloatVector.fromArray(F8, d, w0 + c * LANES).fma(FloatVector.broadcast(F8, x[x0 + c]), a0);

@@ -4,9 +4,11 @@ import io.streaminfer.comm.CommGroup;
 import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
 import io.streaminfer.compute.MachineLimits;
+import io.streaminfer.compute.StorageKind;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
+import io.streaminfer.model.QuantizedCheckpoint;
 import io.streaminfer.model.ShardSpec;
 import io.streaminfer.compute.StepBatch;
 import java.time.Duration;
@@ -33,13 +35,14 @@ public final class EngineBenchmark {
      * @param tp tensor-parallel degree
      * @param threadsPerRank compute threads per rank
      * @param backends backends to compare (the default kernel first)
+     * @param weights storage kinds the model's matrices are converted to at load, each measured in turn
      */
     public record Options(String model, List<Integer> batchSizes, int decodeSteps, int warmupSteps, int promptTokens, int tp,
-                          int threadsPerRank, List<String> backends) {}
+                          int threadsPerRank, List<String> backends, List<StorageKind> weights) {}
 
     /** One measured row. */
-    public record Row(String backend, int batch, double decodeTokensPerSecond, double prefillTokensPerSecond,
-                      double limitTokensPerSecond, String limitKind) {
+    public record Row(String backend, StorageKind weights, int batch, double decodeTokensPerSecond,
+                      double prefillTokensPerSecond, double limitTokensPerSecond, String limitKind) {
         public double ratio() {
             return decodeTokensPerSecond / limitTokensPerSecond;
         }
@@ -57,10 +60,11 @@ public final class EngineBenchmark {
             out.append(String.format(Locale.ROOT, "measured now: sgemm peak %.1f GFLOP/s (%d threads), memory bandwidth %.1f GB/s; "
                     + "%.1f MFLOP and %.1f MB of weights per token%n", sgemmGflops, tp * threadsPerRank, bandwidthGBs,
                     flopsPerToken / 1e6, weightBytes / 1e6));
-            out.append(String.format(Locale.ROOT, "%-9s %6s %14s %14s %14s %7s %s%n", "backend", "batch", "decode tok/s",
-                    "prefill tok/s", "limit tok/s", "ratio", "limit"));
+            out.append(String.format(Locale.ROOT, "%-9s %-7s %6s %14s %14s %14s %7s %s%n", "backend", "weights", "batch",
+                    "decode tok/s", "prefill tok/s", "limit tok/s", "ratio", "limit"));
             for (Row r : rows) {
-                out.append(String.format(Locale.ROOT, "%-9s %6d %14.1f %14.1f %14.1f %6.0f%% %s%n", r.backend(), r.batch(),
+                out.append(String.format(Locale.ROOT, "%-9s %-7s %6d %14.1f %14.1f %14.1f %6.0f%% %s%n", r.backend(),
+                        r.weights().name().toLowerCase(Locale.ROOT), r.batch(),
                         r.decodeTokensPerSecond(), r.prefillTokensPerSecond(), r.limitTokensPerSecond(),
                         100 * r.ratio(), r.limitKind()));
             }
@@ -75,9 +79,9 @@ public final class EngineBenchmark {
             for (int i = 0; i < rows.size(); i++) {
                 Row r = rows.get(i);
                 out.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
-                        "{\"backend\":\"%s\",\"batch\":%d,\"decode_tokens_per_s\":%.2f,\"prefill_tokens_per_s\":%.2f,"
-                                + "\"limit_tokens_per_s\":%.2f,\"ratio\":%.4f,\"limit\":\"%s\"}",
-                        r.backend(), r.batch(), r.decodeTokensPerSecond(), r.prefillTokensPerSecond(),
+                        "{\"backend\":\"%s\",\"weights\":\"%s\",\"batch\":%d,\"decode_tokens_per_s\":%.2f,"
+                                + "\"prefill_tokens_per_s\":%.2f,\"limit_tokens_per_s\":%.2f,\"ratio\":%.4f,\"limit\":\"%s\"}",
+                        r.backend(), r.weights().name().toLowerCase(Locale.ROOT), r.batch(), r.decodeTokensPerSecond(), r.prefillTokensPerSecond(),
                         r.limitTokensPerSecond(), r.ratio(), r.limitKind()));
             }
             return out.append("]}").toString();
@@ -98,9 +102,15 @@ public final class EngineBenchmark {
             double flopsPerToken = 2 * matmulParams;
             double weightBytes = Float.BYTES * matmulParams;
             List<Row> rows = new ArrayList<>();
-            for (String backend : options.backends()) {
-                for (int batch : options.batchSizes()) {
-                    rows.add(measure(checkpoint, options, backend, batch, sgemm, bandwidth, flopsPerToken, weightBytes));
+            for (StorageKind kind : options.weights()) {
+                Checkpoint weights = kind == StorageKind.F32 ? checkpoint : new QuantizedCheckpoint(checkpoint, kind);
+                // bytes a token streams at batch 1, in this kind (a block's scale included)
+                double kindBytes = weightBytes / Float.BYTES * kind.blockBytes() / kind.blockSize();
+                for (String backend : options.backends()) {
+                    for (int batch : options.batchSizes()) {
+                        rows.add(measure(weights, kind, options, backend, batch, sgemm, bandwidth, flopsPerToken,
+                                kindBytes));
+                    }
                 }
             }
             return new Report(options.model(), config, options.tp(), options.threadsPerRank(), sgemm, bandwidth,
@@ -114,8 +124,8 @@ public final class EngineBenchmark {
         return c.numberOfLayers() * perLayer + (double) c.vocabularySize() * c.dim();
     }
 
-    private static Row measure(Checkpoint checkpoint, Options options, String backend, int batch, double sgemm,
-                               double bandwidth, double flopsPerToken, double weightBytes) throws Exception {
+    private static Row measure(Checkpoint checkpoint, StorageKind kind, Options options, String backend, int batch,
+                               double sgemm, double bandwidth, double flopsPerToken, double weightBytes) throws Exception {
         ModelConfig config = checkpoint.config();
         int prompt = Math.min(options.promptTokens(), config.contextLength() - 1);
         int steps = Math.min(options.decodeSteps(), config.contextLength() - prompt);
@@ -136,7 +146,7 @@ public final class EngineBenchmark {
         try {
             double[] perSecond = result.get();
             double limit = batch == 1 ? bandwidth * 1e9 / weightBytes : sgemm * 1e9 / flopsPerToken;
-            return new Row(backend, batch, perSecond[0], perSecond[1], limit,
+            return new Row(backend, kind, batch, perSecond[0], perSecond[1], limit,
                     batch == 1 ? "bandwidth/weights" : "sgemm/flops");
         } finally {
             group.close();

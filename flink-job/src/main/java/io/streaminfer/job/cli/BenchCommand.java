@@ -1,5 +1,6 @@
 package io.streaminfer.job.cli;
 
+import io.streaminfer.compute.StorageKind;
 import io.streaminfer.engine.EngineBenchmark;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.model.ShardSpec;
@@ -40,12 +41,30 @@ public final class BenchCommand implements Callable<Integer>, CheckedCommand {
     @Option(names = "--kernels", paramLabel = "NAME", split = ",", defaultValue = "vector,openblas",
             description = "CPU kernels to compare, the default first. Default: ${DEFAULT-VALUE}.")
     private List<String> kernels;
+    @Option(names = "--weights", paramLabel = "KIND", split = ",", defaultValue = "f32",
+            description = "Storage kinds to convert the model's matrices to at load and measure in turn: f32, bf16, "
+                    + "f16, q8_0, q4_0. Default: ${DEFAULT-VALUE}.")
+    private List<String> weights;
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads per TP rank. Default: cores / tp.")
     private Integer threads;
     @Option(names = "--json", description = "Print the results as one JSON object.")
     private boolean json;
 
     private boolean checked;
+    private List<StorageKind> kinds;
+
+    private static StorageKind storageKind(String name) {
+        StorageKind kind;
+        try {
+            kind = StorageKind.valueOf(name.trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            kind = null;
+        }
+        if (kind == null || kind == StorageKind.Q4_K || kind == StorageKind.Q6_K) {
+            throw new IllegalArgumentException("--weights '" + name + "' is not one of f32, bf16, f16, q8_0, q4_0");
+        }
+        return kind;
+    }
 
     @Override
     public void check() {
@@ -59,6 +78,7 @@ public final class BenchCommand implements Callable<Integer>, CheckedCommand {
             for (String k : kernels) {
                 EngineRuns.checkKernel(backend, k);
             }
+            kinds = weights.stream().map(BenchCommand::storageKind).toList();
             if (threads != null && threads < 1) {
                 throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
             }
@@ -87,7 +107,7 @@ public final class BenchCommand implements Callable<Integer>, CheckedCommand {
         EngineBenchmark.Report report;
         try {
             report = EngineBenchmark.run(new EngineBenchmark.Options(model, batches, tokens, warmupTokens, promptTokens,
-                    tp, threadsPerRank, backends));
+                    tp, threadsPerRank, backends, kinds));
         } catch (Exception e) {
             throw new CommandLine.ExecutionException(spec.commandLine(), EngineRuns.describe(e), e);
         }
@@ -96,7 +116,8 @@ public final class BenchCommand implements Callable<Integer>, CheckedCommand {
         if (!json) {
             out.println("reproduce: java -jar flink-job/target/streaminfer.jar bench --model " + model + " --batch-sizes "
                     + batches.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
-                    + " --tokens " + tokens + " --tp " + tp + " --threads " + threadsPerRank);
+                    + " --prompt-tokens " + promptTokens + " --tokens " + tokens + " --tp " + tp + " --threads "
+                    + threadsPerRank + " --weights " + String.join(",", weights));
         }
         out.flush();
         return Cli.EXIT_OK;
