@@ -2,10 +2,8 @@ package io.streaminfer.operator;
 
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
@@ -13,7 +11,9 @@ import java.io.IOException;
 
 /**
  * Flink type information for the operator's element types, backed by {@link InferenceCodec}, so the
- * job never falls back to Kryo. Use them with {@code returns(...)} / {@code transform(...)}.
+ * job never falls back to Kryo. Use them with {@code returns(...)} / {@code transform(...)}. The serializers
+ * write the codec's current layout; their snapshots record it, so state of an older layout restores as
+ * compatible after migration (see {@link CodecSerializerSnapshot}).
  */
 public final class InferenceTypes {
 
@@ -29,128 +29,99 @@ public final class InferenceTypes {
     }
 
     /** Serializer of {@link InferenceInput}; the elements are immutable, so copies are the element itself. */
-    public static final class InputSerializer extends TypeSerializerSingleton<InferenceInput> {
-        private static final long serialVersionUID = 1L;
-        public static final InputSerializer INSTANCE = new InputSerializer();
+    public static final class InputSerializer extends CodecSerializer<InferenceInput> {
+        private static final long serialVersionUID = 2L;
+        /** The serializer of the current layout. */
+        public static final InputSerializer INSTANCE = new InputSerializer(InferenceCodec.CURRENT_LAYOUT);
 
-        @Override
-        public boolean isImmutableType() {
-            return true;
+        private InputSerializer(int layout) {
+            super(layout);
+        }
+
+        static InputSerializer forLayout(int layout) {
+            return layout == InferenceCodec.CURRENT_LAYOUT ? INSTANCE : new InputSerializer(layout);
         }
 
         @Override
-        public InferenceInput createInstance() {
-            return null;
+        void write(InferenceInput value, DataOutputView target, int layout) throws IOException {
+            InferenceCodec.writeInput(target, value, layout);
         }
 
         @Override
-        public InferenceInput copy(InferenceInput from) {
-            return from;
-        }
-
-        @Override
-        public InferenceInput copy(InferenceInput from, InferenceInput reuse) {
-            return from;
-        }
-
-        @Override
-        public int getLength() {
-            return -1;
-        }
-
-        @Override
-        public void serialize(InferenceInput record, DataOutputView target) throws IOException {
-            InferenceCodec.writeInput(target, record);
-        }
-
-        @Override
-        public InferenceInput deserialize(DataInputView source) throws IOException {
-            return InferenceCodec.readInput(source);
-        }
-
-        @Override
-        public InferenceInput deserialize(InferenceInput reuse, DataInputView source) throws IOException {
-            return deserialize(source);
-        }
-
-        @Override
-        public void copy(DataInputView source, DataOutputView target) throws IOException {
-            serialize(deserialize(source), target);
+        InferenceInput read(DataInputView source, int layout) throws IOException {
+            return InferenceCodec.readInput(source, layout);
         }
 
         @Override
         public TypeSerializerSnapshot<InferenceInput> snapshotConfiguration() {
-            return new InputSerializerSnapshot();
+            return new InputSerializerSnapshot(layout());
         }
     }
 
-    /** Snapshot of {@link InputSerializer}; bump its version when {@link InferenceCodec}'s layout changes. */
-    public static final class InputSerializerSnapshot extends SimpleTypeSerializerSnapshot<InferenceInput> {
+    /**
+     * Snapshot of {@link InputSerializer}: its layout. Savepoints name this class; keep its name and its
+     * public no-argument constructor (see {@link CodecSerializerSnapshot} for the versions it reads).
+     */
+    public static final class InputSerializerSnapshot extends CodecSerializerSnapshot<InferenceInput> {
+        /** For Flink, which instantiates the class named in a savepoint and then reads the snapshot. */
         public InputSerializerSnapshot() {
-            super(() -> InputSerializer.INSTANCE);
+            this(InferenceCodec.CURRENT_LAYOUT);
+        }
+
+        InputSerializerSnapshot(int layout) {
+            super(layout);
+        }
+
+        @Override
+        CodecSerializer<InferenceInput> serializerFor(int layout) {
+            return InputSerializer.forLayout(layout);
         }
     }
 
     /** Serializer of {@link InferenceOutput}. */
-    public static final class OutputSerializer extends TypeSerializerSingleton<InferenceOutput> {
-        private static final long serialVersionUID = 1L;
-        public static final OutputSerializer INSTANCE = new OutputSerializer();
+    public static final class OutputSerializer extends CodecSerializer<InferenceOutput> {
+        private static final long serialVersionUID = 2L;
+        /** The serializer of the current layout. */
+        public static final OutputSerializer INSTANCE = new OutputSerializer(InferenceCodec.CURRENT_LAYOUT);
 
-        @Override
-        public boolean isImmutableType() {
-            return true;
+        private OutputSerializer(int layout) {
+            super(layout);
+        }
+
+        static OutputSerializer forLayout(int layout) {
+            return layout == InferenceCodec.CURRENT_LAYOUT ? INSTANCE : new OutputSerializer(layout);
         }
 
         @Override
-        public InferenceOutput createInstance() {
-            return null;
+        void write(InferenceOutput value, DataOutputView target, int layout) throws IOException {
+            InferenceCodec.writeOutput(target, value, layout);
         }
 
         @Override
-        public InferenceOutput copy(InferenceOutput from) {
-            return from;
-        }
-
-        @Override
-        public InferenceOutput copy(InferenceOutput from, InferenceOutput reuse) {
-            return from;
-        }
-
-        @Override
-        public int getLength() {
-            return -1;
-        }
-
-        @Override
-        public void serialize(InferenceOutput record, DataOutputView target) throws IOException {
-            InferenceCodec.writeOutput(target, record);
-        }
-
-        @Override
-        public InferenceOutput deserialize(DataInputView source) throws IOException {
-            return InferenceCodec.readOutput(source);
-        }
-
-        @Override
-        public InferenceOutput deserialize(InferenceOutput reuse, DataInputView source) throws IOException {
-            return deserialize(source);
-        }
-
-        @Override
-        public void copy(DataInputView source, DataOutputView target) throws IOException {
-            serialize(deserialize(source), target);
+        InferenceOutput read(DataInputView source, int layout) throws IOException {
+            return InferenceCodec.readOutput(source, layout);
         }
 
         @Override
         public TypeSerializerSnapshot<InferenceOutput> snapshotConfiguration() {
-            return new OutputSerializerSnapshot();
+            return new OutputSerializerSnapshot(layout());
         }
     }
 
-    /** Snapshot of {@link OutputSerializer}. */
-    public static final class OutputSerializerSnapshot extends SimpleTypeSerializerSnapshot<InferenceOutput> {
+    /** Snapshot of {@link OutputSerializer}; savepoints name this class, as {@link InputSerializerSnapshot}. */
+    public static final class OutputSerializerSnapshot extends CodecSerializerSnapshot<InferenceOutput> {
+        /** For Flink, which instantiates the class named in a savepoint and then reads the snapshot. */
         public OutputSerializerSnapshot() {
-            super(() -> OutputSerializer.INSTANCE);
+            this(InferenceCodec.CURRENT_LAYOUT);
+        }
+
+        OutputSerializerSnapshot(int layout) {
+            super(layout);
+        }
+
+        @Override
+        CodecSerializer<InferenceOutput> serializerFor(int layout) {
+            return OutputSerializer.forLayout(layout);
         }
     }
 

@@ -30,11 +30,13 @@
  * <h2>State layout</h2>
  * One operator (non-keyed) {@code ListState<byte[]>} named {@value io.streaminfer.operator.InferenceOperator#STATE_NAME},
  * one entry per request admitted and not yet emitted, each in the versioned format of
- * {@code InFlightEntry}: {@code version(1) kind input [progress | result]}, kind 0 = restart from the
+ * {@code InFlightEntry}: {@code format kind input [progress | result]}, kind 0 = restart from the
  * prompt, 1 = resume from {@link io.streaminfer.engine.RequestProgress} (generated tokens and RNG
  * state), 2 = finished result whose emission mail had not run. The bytes are written by a hand-written
- * codec, never Kryo. Being list state, entries are redistributed on rescaling; a request may then resume
- * on another replica than its key's, which costs only prefix-cache affinity.
+ * codec ({@code InferenceCodec}, whose elements carry their layout), never Kryo; this release reads every
+ * format and layout an earlier one wrote, and the tests restore a savepoint fixture of each
+ * ({@code src/test/resources/savepoints}). Being list state, entries are redistributed on rescaling; a
+ * request may then resume on another replica than its key's, which costs only prefix-cache affinity.
  *
  * <h2>Exactly once</h2>
  * A checkpoint is taken on the mailbox thread, between mails, so the in-flight map and the output are a

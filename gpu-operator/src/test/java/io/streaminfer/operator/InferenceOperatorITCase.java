@@ -135,7 +135,7 @@ class InferenceOperatorITCase {
                 new SamplingParams(1f, 1f, 0, maxTokens, id.hashCode(), List.of(), false));
     }
 
-    /** Deterministic stand-in: one token per active request about every millisecond. */
+    /** Deterministic stand-in: one token per active request per step, stepped by its own thread. */
     private static final class SteppingReplica implements InferenceReplica {
         /** Small, to exercise backpressure; before the injected failure, room for all, so no barrier waits. */
         private static final int CAPACITY = 4;
@@ -146,9 +146,11 @@ class InferenceOperatorITCase {
         private final Map<String, List<Integer>> tokens = new LinkedHashMap<>(); // guarded by this
         private final Map<String, GenerationRequest> requests = new HashMap<>(); // guarded by this
         private final Thread driver;
-        private volatile boolean closed;
+        private boolean closed; // guarded by this
         private final Map<String, Integer> progressAsks = new HashMap<>(); // guarded by this
         private boolean snapshottedTwice; // guarded by this
+        /** Set by the snapshot that completes SUBTASKS_SNAPSHOTTED_TWICE; the driver then fails once. */
+        private boolean failArmed; // guarded by this
         private final int capacity;
 
         SteppingReplica(int subtask, Listener listener) {
@@ -174,33 +176,31 @@ class InferenceOperatorITCase {
             return out;
         }
 
+        /**
+         * Steps every request that can advance, as fast as it goes; when none can (none admitted, or all
+         * holding their last token until the injected failure), waits on this replica's monitor until a
+         * submit, a snapshot (which may arm the failure) or close wakes it. No sleep paces it, so no timing
+         * of the machine decides what the tests see.
+         */
         private void drive() {
-            while (!closed) {
+            while (true) {
                 List<GenerationResult> done = new ArrayList<>();
-                boolean failNow = false;
+                boolean failNow;
                 synchronized (this) {
-                    var it = tokens.entrySet().iterator();
-                    while (it.hasNext()) {
-                        var e = it.next();
-                        GenerationRequest r = requests.get(e.getKey());
-                        if (FAIL_ONCE.get() && e.getValue().size() == r.params().maxTokens() - 1) {
-                            continue; // hold the last token until the failure, so snapshots see it running
+                    try {
+                        while (!closed && !failArmed && !canAdvance()) {
+                            wait();
                         }
-                        long[] rng = rngs.get(e.getKey());
-                        rng[0] = next(rng[0]);
-                        e.getValue().add((int) ((rng[0] >>> 33) % 512));
-                        if (e.getValue().size() >= r.params().maxTokens()) {
-                            it.remove();
-                            int[] ids = e.getValue().stream().mapToInt(Integer::intValue).toArray();
-                            done.add(new GenerationResult(r.id(), true, GenerationResult.FinishReason.LENGTH, null,
-                                    "", r.promptTokenIds(), ids, null, null, 0, 1, 2));
-                        }
+                    } catch (InterruptedException e) {
+                        return;
                     }
-                    // Fail once both subtasks took a second snapshot of their running requests: with one
-                    // checkpoint at a time, the first one with those requests has then completed.
-                    if (subtask == 0 && SUBTASKS_SNAPSHOTTED_TWICE.get() == PARALLELISM
-                            && FAIL_ONCE.compareAndSet(true, false)) {
-                        failNow = true;
+                    if (closed) {
+                        return;
+                    }
+                    failNow = failArmed && FAIL_ONCE.compareAndSet(true, false);
+                    failArmed = false;
+                    if (!failNow) {
+                        step(done);
                     }
                 }
                 if (failNow) {
@@ -209,10 +209,35 @@ class InferenceOperatorITCase {
                     return;
                 }
                 done.forEach(listener::onResult);
-                try {
-                    Thread.sleep(1);
-                } catch (InterruptedException e) {
-                    return;
+            }
+        }
+
+        /** Whether the request holds its last token until the injected failure, so snapshots see it running. */
+        private boolean held(String id) {
+            return FAIL_ONCE.get() && tokens.get(id).size() == requests.get(id).params().maxTokens() - 1;
+        }
+
+        private boolean canAdvance() {
+            return tokens.keySet().stream().anyMatch(id -> !held(id));
+        }
+
+        /** One token for every request that is not held; finished ones into {@code done}. Holds the monitor. */
+        private void step(List<GenerationResult> done) {
+            var it = tokens.entrySet().iterator();
+            while (it.hasNext()) {
+                var e = it.next();
+                if (held(e.getKey())) {
+                    continue;
+                }
+                GenerationRequest r = requests.get(e.getKey());
+                long[] rng = rngs.get(e.getKey());
+                rng[0] = next(rng[0]);
+                e.getValue().add((int) ((rng[0] >>> 33) % 512));
+                if (e.getValue().size() >= r.params().maxTokens()) {
+                    it.remove();
+                    int[] ids = e.getValue().stream().mapToInt(Integer::intValue).toArray();
+                    done.add(new GenerationResult(r.id(), true, GenerationResult.FinishReason.LENGTH, null,
+                            "", r.promptTokenIds(), ids, null, null, 0, 1, 2));
                 }
             }
         }
@@ -234,15 +259,21 @@ class InferenceOperatorITCase {
             tokens.put(request.id(), generated);
             rngs.put(request.id(), new long[] {rng});
             requests.put(request.id(), request);
+            notifyAll();
             return true;
         }
 
         @Override
         public synchronized RequestProgress progress(String id) {
             // Each snapshot asks once per running request, so a second ask for one id is a second snapshot.
+            // The replica whose snapshot makes it both subtasks fails: with one checkpoint at a time, the
+            // first checkpoint holding those requests has then completed.
             if (progressAsks.merge(id, 1, Integer::sum) == 2 && !snapshottedTwice) {
                 snapshottedTwice = true;
-                SUBTASKS_SNAPSHOTTED_TWICE.incrementAndGet();
+                if (SUBTASKS_SNAPSHOTTED_TWICE.incrementAndGet() == PARALLELISM && FAIL_ONCE.get()) {
+                    failArmed = true;
+                    notifyAll();
+                }
             }
             List<Integer> t = tokens.get(id);
             return t == null ? null
@@ -281,7 +312,10 @@ class InferenceOperatorITCase {
 
         @Override
         public void close() {
-            closed = true;
+            synchronized (this) {
+                closed = true;
+                notifyAll();
+            }
             driver.interrupt();
         }
     }

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streaminfer.engine.GenerationRequest;
+import io.streaminfer.engine.GenerationResult;
+import io.streaminfer.engine.InferenceReplica;
 import io.streaminfer.engine.LocalReplica;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.engine.SamplingParams;
@@ -17,10 +19,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.streaming.runtime.tasks.mailbox.Mail;
 import org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,7 +60,12 @@ class InferenceOperatorRealEngineTest {
 
     private static OneInputStreamOperatorTestHarness<InferenceInput, InferenceOutput> open(OperatorSubtaskState state)
             throws Exception {
-        var harness = new OneInputStreamOperatorTestHarness<>(new InferenceOperatorFactory(factory), 128, 1, 0);
+        return open(factory, state);
+    }
+
+    private static OneInputStreamOperatorTestHarness<InferenceInput, InferenceOutput> open(ReplicaFactory replicas,
+            OperatorSubtaskState state) throws Exception {
+        var harness = new OneInputStreamOperatorTestHarness<>(new InferenceOperatorFactory(replicas), 128, 1, 0);
         harness.setup(InferenceTypes.OutputSerializer.INSTANCE);
         if (state != null) {
             harness.initializeState(state);
@@ -67,11 +74,20 @@ class InferenceOperatorRealEngineTest {
         return harness;
     }
 
-    private static void runMails(OneInputStreamOperatorTestHarness<?, ?> harness) throws Exception {
-        Optional<Mail> mail;
-        while ((mail = harness.getTaskMailbox().tryTake(TaskMailbox.MIN_PRIORITY)).isPresent()) {
-            mail.get().run();
-        }
+    /** The replicas of {@link #factory}, counting down {@code reported} after passing each result to the operator. */
+    private static ReplicaFactory countingResults(CountDownLatch reported) {
+        return (subtask, listener) -> factory.create(subtask, new InferenceReplica.Listener() {
+            @Override
+            public void onResult(GenerationResult result) {
+                listener.onResult(result); // the operator has queued the result's mail when this returns
+                reported.countDown();
+            }
+
+            @Override
+            public void onFailure(Throwable cause) {
+                listener.onFailure(cause);
+            }
+        });
     }
 
     private static void collect(List<InferenceOutput> outputs, Map<String, int[]> tokens) {
@@ -95,19 +111,24 @@ class InferenceOperatorRealEngineTest {
 
         Map<String, int[]> interrupted = new HashMap<>();
         OperatorSubtaskState snapshot;
-        try (var first = open(null)) {
+        CountDownLatch twoReported = new CountDownLatch(2);
+        try (var first = open(countingResults(twoReported), null)) {
             for (GenerationRequest r : requests()) {
                 first.processElement(new StreamRecord<>(InferenceInput.of(r)));
             }
-            // Let the first requests finish while the longer ones are still generating.
+            // Wait until the replica reported two results (the shortest requests), then emit exactly those two
+            // by running their mails one at a time; the replica may finish more meanwhile, but their mails stay
+            // queued, so the snapshot holds them (as results or as progress) however fast or slow this machine.
+            assertTrue(twoReported.await(2, TimeUnit.MINUTES), "the replica did not report 2 results in 2 minutes");
             while (first.extractOutputValues().size() < 2) {
-                Thread.sleep(2);
-                runMails(first);
+                first.getTaskMailbox().tryTake(TaskMailbox.MIN_PRIORITY)
+                        .orElseThrow(() -> new AssertionError("2 results reported but their mails are not queued"))
+                        .run();
             }
             snapshot = first.snapshot(1L, 1L);
             collect(first.extractOutputValues(), interrupted);
         }
-        assertTrue(interrupted.size() < 6, "the snapshot must hold requests in flight");
+        assertEquals(2, interrupted.size(), "the snapshot must hold the other requests in flight");
         try (var second = open(snapshot)) {
             second.endInput();
             collect(second.extractOutputValues(), interrupted);

@@ -1,9 +1,6 @@
 package io.streaminfer.operator;
 
 import io.streaminfer.engine.GenerationRequest;
-import io.streaminfer.engine.GenerationResult;
-import io.streaminfer.engine.InferenceReplica;
-import io.streaminfer.engine.RequestProgress;
 import io.streaminfer.engine.SamplingParams;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
@@ -17,14 +14,10 @@ import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -293,156 +286,5 @@ class InferenceOperatorTest {
     private static GenerationRequest request(String id, int maxTokens) {
         return new GenerationRequest(id, null, new int[] {1, 42, 7}, null,
                 new SamplingParams(0.8f, 1f, 0, maxTokens, id.hashCode(), List.of(), false));
-    }
-
-    /**
-     * A deterministic stand-in for the engine: each step gives every active request one token drawn
-     * from its own random stream (seeded by the request), so resuming from a progress continues the
-     * exact sequence. Stepped by the test, or by its own daemon thread after {@link #startDriving()}.
-     */
-    private static final class FakeReplica implements InferenceReplica {
-        static final String MODEL = "fake-model";
-        static final int TP_SIZE = 2;
-
-        private final int capacity;
-        private final Listener listener;
-        private final Map<String, Active> active = new LinkedHashMap<>(); // guarded by this
-        final List<String> admitted = new CopyOnWriteArrayList<>();
-        final Map<String, Integer> resumedAt = new HashMap<>(); // guarded by this
-        final AtomicInteger rejectedSubmits = new AtomicInteger();
-        final AtomicInteger maxActive = new AtomicInteger();
-        private volatile boolean closed;
-        /** When set, the driver thread does not step until some submit has been refused. */
-        volatile boolean holdStepsUntilRefused;
-        private Thread driver;
-
-        private static final class Active {
-            final GenerationRequest request;
-            final List<Integer> tokens;
-            long rng;
-
-            Active(GenerationRequest request, List<Integer> tokens, long rng) {
-                this.request = request;
-                this.tokens = tokens;
-                this.rng = rng;
-            }
-        }
-
-        FakeReplica(int capacity, Listener listener) {
-            this.capacity = capacity;
-            this.listener = listener;
-        }
-
-        void startDriving() {
-            driver = new Thread(() -> {
-                while (!closed) {
-                    boolean held = holdStepsUntilRefused && rejectedSubmits.get() == 0;
-                    if (held || step() == 0) {
-                        synchronized (this) {
-                            try {
-                                if ((held || active.isEmpty()) && !closed) {
-                                    wait(5);
-                                }
-                            } catch (InterruptedException e) {
-                                return;
-                            }
-                        }
-                    }
-                }
-            }, "fake-replica-driver");
-            driver.setDaemon(true);
-            driver.start();
-        }
-
-        @Override
-        public synchronized boolean trySubmit(GenerationRequest request, RequestProgress resumeFrom) {
-            if (active.size() >= capacity) {
-                rejectedSubmits.incrementAndGet();
-                return false;
-            }
-            List<Integer> tokens = new ArrayList<>();
-            long rng = request.params().seed() ^ 0x9E3779B97F4A7C15L;
-            if (resumeFrom != null) {
-                Arrays.stream(resumeFrom.generatedTokens()).forEach(tokens::add);
-                rng = resumeFrom.rngState();
-                resumedAt.put(request.id(), tokens.size());
-            }
-            active.put(request.id(), new Active(request, tokens, rng));
-            admitted.add(request.id());
-            maxActive.accumulateAndGet(active.size(), Math::max);
-            notifyAll();
-            return true;
-        }
-
-        /** One decode step for every active request; returns how many requests advanced. */
-        int step() {
-            List<GenerationResult> done = new ArrayList<>();
-            int advanced;
-            synchronized (this) {
-                advanced = active.size();
-                var it = active.values().iterator();
-                while (it.hasNext()) {
-                    Active a = it.next();
-                    a.rng = a.rng * 6364136223846793005L + 1442695040888963407L;
-                    a.tokens.add((int) ((a.rng >>> 33) % 512));
-                    if (a.tokens.size() >= a.request.params().maxTokens()) {
-                        it.remove();
-                        int[] ids = a.tokens.stream().mapToInt(Integer::intValue).toArray();
-                        done.add(new GenerationResult(a.request.id(), true, GenerationResult.FinishReason.LENGTH,
-                                null, "", a.request.promptTokenIds(), ids, null, null, 0, 1, 2));
-                    }
-                }
-            }
-            done.forEach(listener::onResult); // outside the lock, as a real replica would
-            return advanced;
-        }
-
-        void fail(Throwable cause) {
-            listener.onFailure(cause);
-        }
-
-        @Override
-        public synchronized RequestProgress progress(String id) {
-            Active a = active.get(id);
-            return a == null ? null : new RequestProgress(a.tokens.stream().mapToInt(Integer::intValue).toArray(), a.rng);
-        }
-
-        @Override
-        public synchronized int running() {
-            return active.size();
-        }
-
-        @Override
-        public int waiting() {
-            return 0;
-        }
-
-        @Override
-        public synchronized double batchOccupancy() {
-            return running() / 8.0;
-        }
-
-        @Override
-        public synchronized double kvCacheUsage() {
-            return active.size() / (double) capacity;
-        }
-
-        @Override
-        public String modelName() {
-            return MODEL;
-        }
-
-        @Override
-        public int tensorParallelSize() {
-            return TP_SIZE;
-        }
-
-        @Override
-        public void close() {
-            closed = true;
-            synchronized (this) {
-                notifyAll();
-            }
-        }
     }
 }

@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streaminfer.job.Main;
+import io.streaminfer.job.TestModels;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** {@code generate} and {@code bench} run for real through the CLI. */
@@ -28,35 +28,44 @@ class GenerateAndBenchTest {
         return out.toString();
     }
 
-    private static Path shared(String name) {
-        String dir = System.getProperty("streaminfer.shared.models", "../shared/models");
-        Path file = Path.of(dir, name);
-        Assumptions.assumeTrue(Files.isRegularFile(file), "skipped: " + file + " not found (needs ../shared/models)");
-        return file;
+    private static String generate(TestModels.Model model, String tp, boolean json) {
+        List<String> args = new ArrayList<>(List.of("generate", "--model", model.checkpoint().toString(),
+                "--tokenizer", model.tokenizer().toString(), "--prompt", "Once upon a time", "--temperature", "0.9",
+                "--seed", "7", "--max-tokens", "40", "--tp", tp));
+        if (json) {
+            args.add("--json");
+        }
+        return run(args.toArray(String[]::new));
     }
 
+    /** Any model shows it (the synthetic one without ../shared/models): the TP degree changes nothing printed. */
     @Test
     void generatePrintsTheSameAtEveryTpDegree() throws Exception {
-        Path model = shared("stories260K.bin");
-        Path tokenizer = shared("tok512.bin");
+        TestModels.Model model = TestModels.stories260KOrSynthetic();
         JsonNode tp1 = null;
         for (String tp : new String[] {"1", "2", "4"}) {
-            JsonNode out = JSON.readTree(run("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
-                    "--prompt", "Once upon a time", "--temperature", "0.9", "--seed", "7", "--max-tokens", "40",
-                    "--tp", tp, "--json"));
-            assertEquals("[1,403,407,261,378]", out.get("prompt_token_ids").toString());
+            JsonNode out = JSON.readTree(generate(model, tp, true));
             assertEquals(40, out.get("token_ids").size());
             assertEquals("length", out.get("finish_reason").asText());
             if (tp1 == null) {
                 tp1 = out;
             } else {
+                assertEquals(tp1.get("prompt_token_ids"), out.get("prompt_token_ids"), "prompt ids at --tp " + tp);
                 assertEquals(tp1.get("token_ids"), out.get("token_ids"), "token ids at --tp " + tp);
                 assertEquals(tp1.get("text"), out.get("text"), "text at --tp " + tp);
             }
         }
-        String plain = run("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
-                "--prompt", "Once upon a time", "--temperature", "0.9", "--seed", "7", "--max-tokens", "40", "--tp", "2");
+        String plain = generate(model, "2", false);
         assertEquals("Once upon a time" + tp1.get("text").asText(), plain.strip());
+    }
+
+    /** A golden of the real tokenizer: run.c's encode of the prompt with tok512. */
+    @Test
+    void generateTokenizesThePromptLikeRunC() throws Exception {
+        TestModels.Model real = new TestModels.Model(TestModels.requireShared("stories260K.bin"),
+                TestModels.requireShared("tok512.bin"), true);
+        JsonNode out = JSON.readTree(generate(real, "1", true));
+        assertEquals("[1,403,407,261,378]", out.get("prompt_token_ids").toString());
     }
 
     @Test

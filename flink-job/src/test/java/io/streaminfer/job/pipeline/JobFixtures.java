@@ -5,13 +5,13 @@ import io.streaminfer.engine.GenerationRequest;
 import io.streaminfer.engine.GenerationResult;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
+import io.streaminfer.job.TestModels;
 import io.streaminfer.job.codec.AvroCodec;
 import io.streaminfer.job.convert.PromptValidator;
 import io.streaminfer.model.Llama2cTokenizer;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.DeadLetterRecord;
 import io.streaminfer.schemas.PromptRecord;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,7 +26,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.Assumptions;
 
 /** Models, prompts, and Kafka reading/writing shared by the job's ITCases. */
 final class JobFixtures {
@@ -35,17 +34,15 @@ final class JobFixtures {
 
     private JobFixtures() {}
 
-    static Path shared(String name) {
-        Path file = Path.of(System.getProperty("streaminfer.shared.models", "../shared/models"), name);
-        Assumptions.assumeTrue(Files.isRegularFile(file), "skipped: " + file + " not found (needs ../shared/models)");
-        return file;
-    }
-
-    /** Job options for stories260K at the given degrees. */
+    /**
+     * Job options for stories260K at the given degrees. The job tests compare the job with the engine alone, so
+     * without the shared files they run on a synthetic model of its shape; a golden test sets the real files.
+     */
     static Configuration options(int dp, int tp) {
+        TestModels.Model model = TestModels.stories260KOrSynthetic();
         Configuration conf = new Configuration();
-        conf.set(JobOptions.MODEL_PATH, shared("stories260K.bin").toString());
-        conf.set(JobOptions.TOKENIZER_PATH, shared("tok512.bin").toString());
+        conf.set(JobOptions.MODEL_PATH, model.checkpoint().toString());
+        conf.set(JobOptions.TOKENIZER_PATH, model.tokenizer().toString());
         conf.set(JobOptions.TENSOR_PARALLELISM, tp);
         conf.set(JobOptions.DATA_PARALLELISM, dp);
         conf.set(JobOptions.MAX_BATCH, 8);

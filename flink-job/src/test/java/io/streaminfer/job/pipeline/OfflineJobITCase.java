@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streaminfer.engine.GenerationResult;
 import io.streaminfer.job.JobOptions;
+import io.streaminfer.job.TestModels;
 import io.streaminfer.job.codec.JsonLinesCodec;
 import io.streaminfer.job.local.JobRunner;
 import io.streaminfer.schemas.CompletionRecord;
@@ -104,18 +105,45 @@ class OfflineJobITCase {
             assertEquals(java.util.Arrays.stream(expected.get(p.getId()).tokenIds()).boxed().toList(), c.getTokenIds());
             assertEquals(p.getMetadata(), c.getMetadata(), "metadata passes through");
         }
-        CompletionRecord likely = completions.get("score");
-        CompletionRecord unlikely = completions.get("unlikely");
-        assertNotNull(likely.getScore());
-        assertEquals(likely.getScore(), likely.getLogprobs().stream().mapToDouble(Float::doubleValue).sum(), 1e-3,
-                "the score is the sum of the per-token log-probabilities");
-        assertTrue(likely.getLogprobs().stream().allMatch(lp -> lp <= 0f));
-        assertTrue(likely.getScore() / likely.getLogprobs().size() > unlikely.getScore() / unlikely.getLogprobs().size(),
-                "the model's own continuation scores higher per token: " + likely.getScore() + " vs " + unlikely.getScore());
+        for (String id : List.of("score", "unlikely")) {
+            CompletionRecord scored = completions.get(id);
+            assertNotNull(scored.getScore(), id);
+            assertEquals(scored.getScore(), scored.getLogprobs().stream().mapToDouble(Float::doubleValue).sum(), 1e-3,
+                    "the score is the sum of the per-token log-probabilities");
+            assertTrue(scored.getLogprobs().stream().allMatch(lp -> lp <= 0f), id);
+        }
 
         List<String> deadLetters = lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR));
         assertEquals(3, deadLetters.size(), deadLetters.toString());
         assertTrue(deadLetters.stream().anyMatch(l -> l.contains("temperature")), deadLetters.toString());
+    }
+
+    /** Only the real model knows its own continuation: scored through the job, it beats an unlikely one per token. */
+    @Test
+    void theRealModelScoresItsOwnContinuationHigherPerToken() throws Exception {
+        Path input = dir.resolve("scores.jsonl");
+        Files.write(input, List.of(
+                "{\"id\":\"score\",\"prompt\":\"Once upon a time\",\"target\":\", there was a little girl\"}",
+                "{\"id\":\"unlikely\",\"prompt\":\"Once upon a time\",\"target\":\" purple quantum tax forms\"}"));
+        Path output = dir.resolve("scores-out");
+        Configuration conf = JobFixtures.options(1, 1);
+        conf.set(JobOptions.MODEL_PATH, TestModels.requireShared("stories260K.bin").toString());
+        conf.set(JobOptions.TOKENIZER_PATH, TestModels.requireShared("tok512.bin").toString());
+        conf.set(JobOptions.INPUT_PATH, input.toString());
+        conf.set(JobOptions.OUTPUT_PATH, output.toString());
+
+        run(conf);
+
+        JsonLinesCodec codec = new JsonLinesCodec();
+        Map<String, CompletionRecord> scored = new HashMap<>();
+        for (String line : lines(output.resolve(OfflineJob.COMPLETIONS_DIR))) {
+            CompletionRecord c = codec.parseCompletion(line);
+            scored.put(c.getId(), c);
+        }
+        CompletionRecord likely = scored.get("score");
+        CompletionRecord unlikely = scored.get("unlikely");
+        assertTrue(likely.getScore() / likely.getLogprobs().size() > unlikely.getScore() / unlikely.getLogprobs().size(),
+                "the model's own continuation scores higher per token: " + likely.getScore() + " vs " + unlikely.getScore());
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streaminfer.engine.GenerationResult;
+import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.codec.AvroCodec;
 import io.streaminfer.job.kafka.EmbeddedKafka;
@@ -122,7 +123,7 @@ class StreamingJobITCase {
                 replicaOfKey.computeIfAbsent(c.getKey(), k -> new java.util.HashSet<>()).add(c.getReplica());
             }
             assertEquals(2, c.getTpSize());
-            assertEquals("stories260K", c.getModel());
+            assertEquals(ReplicaConfig.modelNameOf(conf.get(JobOptions.MODEL_PATH)), c.getModel());
         }
         replicaOfKey.forEach((key, rs) -> assertEquals(1, rs.size(), key + " went to replicas " + rs));
     }
