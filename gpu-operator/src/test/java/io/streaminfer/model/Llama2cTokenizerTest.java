@@ -33,7 +33,7 @@ class Llama2cTokenizerTest {
 
     static List<GoldenCase> goldenCases(String resource) throws IOException {
         List<GoldenCase> cases = new ArrayList<>();
-        try (InputStream in = TokenizerTest.class.getResourceAsStream("/golden/" + resource)) {
+        try (InputStream in = Llama2cTokenizerTest.class.getResourceAsStream("/golden/" + resource)) {
             if (in == null) {
                 throw new IOException("missing test resource /golden/" + resource);
             }
