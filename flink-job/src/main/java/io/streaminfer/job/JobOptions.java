@@ -44,7 +44,7 @@ public final class JobOptions {
 
     // ---- Model and engine ----
     public static final ConfigOption<String> MODEL_PATH = ConfigOptions.key("streaminfer.model.path")
-            .stringType().noDefaultValue().withDescription("Checkpoint file (llama2.c format).");
+            .stringType().noDefaultValue().withDescription("Model: a llama2.c checkpoint file or a Hugging Face model directory.");
     public static final ConfigOption<String> TOKENIZER_PATH = ConfigOptions.key("streaminfer.tokenizer.path")
             .stringType().noDefaultValue().withDescription("Tokenizer file (llama2.c tokenizer.bin format).");
     public static final ConfigOption<String> MODEL_NAME = ConfigOptions.key("streaminfer.model.name")
@@ -109,7 +109,7 @@ public final class JobOptions {
             new Flag("--output-topic", "TOPIC", OUTPUT_TOPIC),
             new Flag("--dead-letter-topic", "TOPIC", DEAD_LETTER_TOPIC));
     private static final List<Flag> ENGINE_FLAGS = List.of(
-            new Flag("--model", "FILE", MODEL_PATH),
+            new Flag("--model", "PATH", MODEL_PATH),
             new Flag("--tokenizer", "FILE", TOKENIZER_PATH),
             new Flag("--model-name", "NAME", MODEL_NAME),
             new Flag("--backend", "cpu|cuda", BACKEND),

@@ -6,15 +6,16 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Turns a model argument (a checkpoint path or a {@code synthetic:} description) into a file. */
+/** Turns a model argument (a checkpoint path or a {@code synthetic:} description) into a path. */
 public final class ModelFiles {
     private ModelFiles() {}
 
     /**
-     * The checkpoint file for {@code model}: the path itself, or a synthetic checkpoint written once into
+     * The checkpoint for {@code model}: the path itself (a file, or a Hugging Face model directory), or a
+     * synthetic checkpoint written once into
      * {@code <java.io.tmpdir>/streaminfer-synthetic} (reused while its size is right).
      *
-     * @throws IllegalArgumentException when the file does not exist or the description is wrong
+     * @throws IllegalArgumentException when the path does not exist or the description is wrong
      */
     public static Path resolve(String model) {
         if (SyntheticCheckpoint.isDescription(model)) {
@@ -26,8 +27,8 @@ public final class ModelFiles {
             }
         }
         Path path = Path.of(model);
-        if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
-            throw new IllegalArgumentException("model file " + model + " is not a readable file");
+        if (!Files.isReadable(path) || !(Files.isRegularFile(path) || Files.isDirectory(path))) {
+            throw new IllegalArgumentException("model " + model + " is not a readable file or model directory");
         }
         return path;
     }

@@ -21,8 +21,9 @@ public final class BenchCommand implements Callable<Integer>, CheckedCommand {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "FILE|synthetic:...", description = "Checkpoint file (llama2.c format), "
-            + "or a synthetic model, e.g. synthetic:stories15M or synthetic:dim=288,hidden=768,layers=6,heads=6,vocab=32000,seq_len=256.")
+    @Option(names = "--model", paramLabel = "PATH|synthetic:...", description = "A llama2.c checkpoint file, a "
+            + "Hugging Face model directory, or a synthetic model, e.g. synthetic:stories15M or "
+            + "synthetic:dim=288,hidden=768,layers=6,heads=6,vocab=32000,seq_len=256.")
     private String model;
     @Option(names = {"--batch-sizes", "--batch"}, paramLabel = "N", split = ",", defaultValue = "1,8,32,64",
             description = "Batch sizes to measure. Default: ${DEFAULT-VALUE}.")
@@ -73,7 +74,7 @@ public final class BenchCommand implements Callable<Integer>, CheckedCommand {
             if (SyntheticCheckpoint.isDescription(model)) {
                 ShardSpec.check(SyntheticCheckpoint.parseDescription(model), tp);
             } else {
-                FileChecks.readableFile("--model", model);
+                FileChecks.readableFileOrDirectory("--model", model);
             }
             for (String k : kernels) {
                 EngineRuns.checkKernel(backend, k);

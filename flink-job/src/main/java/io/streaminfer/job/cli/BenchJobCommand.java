@@ -22,8 +22,9 @@ public final class BenchJobCommand implements Callable<Integer>, CheckedCommand 
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "FILE|synthetic:...", required = true,
-            description = "Checkpoint file (llama2.c format), or a synthetic model such as synthetic:stories15M.")
+    @Option(names = "--model", paramLabel = "PATH|synthetic:...", required = true,
+            description = "A llama2.c checkpoint file, a Hugging Face model directory, or a synthetic model such as "
+                    + "synthetic:stories15M.")
     private String model;
     @Option(names = "--tokenizer", paramLabel = "FILE", required = true, description = "Tokenizer file (llama2.c format).")
     private String tokenizer;
@@ -45,7 +46,7 @@ public final class BenchJobCommand implements Callable<Integer>, CheckedCommand 
     public void check() {
         try {
             if (!SyntheticCheckpoint.isDescription(model)) {
-                FileChecks.readableFile("--model", model);
+                FileChecks.readableFileOrDirectory("--model", model);
             }
             FileChecks.readableFile("--tokenizer", tokenizer);
             if (prompts < 1 || maxTokens < 1 || tp < 1 || dp < 1 || maxBatch < 1 || checkpointMillis < 1) {

@@ -63,7 +63,7 @@ public final class JobConfigChecks {
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("--checkpoint-interval must be positive, got " + interval.toMillis() + "ms");
         }
-        config.getOptional(JobOptions.MODEL_PATH).ifPresent(p -> FileChecks.readableFile("--model", p));
+        config.getOptional(JobOptions.MODEL_PATH).ifPresent(p -> FileChecks.readableFileOrDirectory("--model", p));
         config.getOptional(JobOptions.TOKENIZER_PATH).ifPresent(p -> FileChecks.readableFile("--tokenizer", p));
         for (ConfigOption<String> topic : java.util.List.of(JobOptions.INPUT_TOPIC, JobOptions.OUTPUT_TOPIC,
                 JobOptions.DEAD_LETTER_TOPIC)) {
