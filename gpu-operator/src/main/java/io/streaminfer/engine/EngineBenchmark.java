@@ -94,7 +94,7 @@ public final class EngineBenchmark {
         java.nio.file.Path file = ModelFiles.resolve(options.model());
         try (Checkpoint checkpoint = Checkpoints.open(file)) {
             ModelConfig config = checkpoint.config();
-            ShardSpec.check(config, options.tp());
+            ShardSpec.check(checkpoint, options.tp());
             int threads = options.tp() * options.threadsPerRank();
             double sgemm = MachineLimits.sgemmPeakGflops(threads);
             double bandwidth = MachineLimits.memoryBandwidthGBs(threads);

@@ -45,6 +45,30 @@ public record ShardSpec(int rank, int size, ModelConfig config) {
         divides(size, config.vocabularySize(), "vocab_size");
     }
 
+    /**
+     * Also refuses a TP degree that would cut a quantized block of a row-parallel weight (the output
+     * projection and the down projection are split along their input features), naming the tensor.
+     */
+    public static void check(Checkpoint checkpoint, int size) {
+        ModelConfig config = checkpoint.config();
+        check(config, size);
+        int queryShard = config.queryDim() / size;
+        int hiddenShard = config.hiddenDim() / size;
+        for (int l = 0; l < config.numberOfLayers(); l++) {
+            aligned(checkpoint.tensor(TensorNames.attentionOutput(l)), queryShard, size);
+            aligned(checkpoint.tensor(TensorNames.ffnDown(l)), hiddenShard, size);
+        }
+    }
+
+    private static void aligned(io.streaminfer.compute.WeightTensor tensor, int shardColumns, int size) {
+        int block = tensor.kind().blockSize();
+        if (shardColumns % block != 0) {
+            throw new IllegalArgumentException("tensor-parallel size " + size + " would split the " + tensor.kind()
+                    + " blocks of " + block + " columns of " + tensor.name() + " (each rank would hold " + shardColumns
+                    + " of its " + tensor.cols() + " columns); choose a TP degree that keeps whole blocks");
+        }
+    }
+
     private static void divides(int size, int dimension, String name) {
         if (dimension % size != 0) {
             throw new IllegalArgumentException("tensor-parallel size " + size + " does not divide " + name + " ("

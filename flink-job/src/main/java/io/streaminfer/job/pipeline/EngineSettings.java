@@ -19,19 +19,19 @@ public final class EngineSettings {
     private EngineSettings() {}
 
     /**
-     * Reads the checkpoint header (nothing else) to size the KV budget and to refuse a TP degree the model
-     * cannot be split by, before the job is submitted.
+     * Reads the checkpoint's configuration and tensor kinds (no weights) to size the KV budget and to refuse
+     * a TP degree the model cannot be split by, before the job is submitted.
      */
     public static ReplicaConfig replicaConfig(Configuration conf) {
         String model = conf.get(JobOptions.MODEL_PATH);
         ModelConfig header;
+        int tp = conf.get(JobOptions.TENSOR_PARALLELISM);
         try (Checkpoint checkpoint = Checkpoints.open(Path.of(model))) {
             header = checkpoint.config();
+            ShardSpec.check(checkpoint, tp);
         } catch (IOException e) {
             throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
         }
-        int tp = conf.get(JobOptions.TENSOR_PARALLELISM);
-        ShardSpec.check(header, tp);
         int maxBatch = conf.get(JobOptions.MAX_BATCH);
         int kvBudget = conf.get(JobOptions.KV_BUDGET_TOKENS);
         int positions = kvBudget == 0 ? header.contextLength() : Math.min(header.contextLength(), kvBudget / maxBatch);
