@@ -100,8 +100,20 @@ abstract class CompressedPanels {
                     f.intoArray(dst, i - begin);
                 }
             } else {
-                for (int i = begin; i < end; i++) {
-                    dst[i - begin] = Half.toFloat(bits[i]);
+                // f16 -> f32: the exponent and mantissa bits moved up 13 and scaled by 2^112 (exact, subnormals
+                // included), the sign put back, and infinities / NaNs given the all-ones exponent
+                jdk.incubator.vector.VectorSpecies<Integer> i8 = jdk.incubator.vector.IntVector.SPECIES_256;
+                FloatVector scale = FloatVector.broadcast(F8, 0x1p112f);
+                for (int i = begin; i < end; i += LANES) {
+                    jdk.incubator.vector.IntVector h = (jdk.incubator.vector.IntVector) ShortVector.fromArray(S8, bits, i)
+                            .convertShape(VectorOperators.S2I, i8, 0);
+                    jdk.incubator.vector.IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+                    FloatVector f = magnitude.reinterpretAsFloats().mul(scale);
+                    jdk.incubator.vector.VectorMask<Integer> special = h.and(0x7C00).eq(0x7C00);
+                    jdk.incubator.vector.IntVector bitsOut = f.reinterpretAsInts()
+                            .blend(magnitude.or(0x7F800000), special)
+                            .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+                    bitsOut.reinterpretAsFloats().intoArray(dst, i - begin);
                 }
             }
         }

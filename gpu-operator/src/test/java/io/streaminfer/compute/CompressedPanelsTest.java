@@ -48,6 +48,29 @@ class CompressedPanelsTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void everyHalfAndBfloat16PatternExpandsToTheFloatItEncodes() {
+        for (StorageKind kind : new StorageKind[] {StorageKind.F16, StorageKind.BF16}) {
+            ByteBuffer all = ByteBuffer.allocate(2 * 65536).order(ByteOrder.LITTLE_ENDIAN);
+            for (int h = 0; h < 65536; h++) {
+                all.putShort((short) h); // zeros, subnormals, normals, infinities and NaNs of both signs
+            }
+            WeightTensor t = new WeightTensor("all", kind, 8, 8192, all.flip());
+            CompressedPanels panels = CompressedPanels.pack(kind, new WeightSlice[] {WeightSlice.of(t)}, 8, 8192);
+            float[] expanded = new float[8 * 8192];
+            panels.expand(0, 1, expanded);
+            for (int row = 0; row < 8; row++) {
+                for (int c = 0; c < 8192; c++) {
+                    short h = (short) (row * 8192 + c);
+                    float expected = kind == StorageKind.F16 ? Half.toFloat(h)
+                            : Float.intBitsToFloat((h & 0xFFFF) << 16);
+                    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(expanded[c * 8 + row]),
+                            kind + " pattern " + Integer.toHexString(h & 0xFFFF));
+                }
+            }
+        }
+    }
+
     /** Rows of x, columns [c0, c0 + cols), as a dense (m, cols) input. */
     private static float[] slice(float[] x, int m, int k, int c0, int cols) {
         float[] out = new float[m * cols];
