@@ -202,48 +202,45 @@ public final class Llama2cTokenizer implements TextTokenizer {
      * Merges in place and returns the new length: repeatedly the adjacent pair whose merge scores best, the
      * leftmost on ties, exactly as run.c's rescan of every pair, in O(n log n). Symbols form a linked list
      * over their first positions; a {@link MergeQueue} holds candidate pairs keyed by (score desc, position
-     * asc), and a candidate whose symbols changed since it was pushed (a version counter per position) is
-     * skipped.
+     * asc), and a popped candidate merges only if the pair now at its position still has its key.
      */
     private int mergePairs(int[] tokens, int n) {
         if (n < 2) {
             return n;
         }
-        int[] next = new int[n];     // (n) position of the next live symbol, n at the end
+        int[] next = new int[n];     // (n) position of the next live symbol, n at the end; -1 once merged away
         int[] previous = new int[n]; // (n) position of the previous live symbol, -1 at the start
-        int[] version = new int[n];  // (n) bumped whenever the symbol at a position changes or dies
         for (int i = 0; i < n; i++) {
             next[i] = i + 1;
             previous[i] = i - 1;
         }
-        MergeQueue heap = new MergeQueue(n);
+        MergeQueue queue = new MergeQueue(n);
         for (int i = 0; i + 1 < n; i++) {
-            pushPair(heap, tokens, version, i, i + 1);
+            push(queue, tokens, i, i + 1);
         }
         int live = n;
-        while (!heap.isEmpty()) {
-            int left = heap.left();
-            int right = heap.right();
-            boolean current = heap.leftVersion() == version[left] && heap.rightVersion() == version[right];
-            int merged = heap.merged();
-            heap.pop();
-            if (!current) {
-                continue;
+        while (!queue.isEmpty()) {
+            long key = queue.pop();
+            int left = MergeQueue.position(key);
+            int right = next[left];
+            if (right < 0 || right >= n) {
+                continue; // merged away, or the last symbol now
+            }
+            int merged = merge(tokens[left], tokens[right]);
+            if (merged < 0 || MergeQueue.scoreKey(scores[merged], left) != key) {
+                continue; // stale: the pair at this position changed
             }
             tokens[left] = merged;
-            version[left]++;
-            version[right]++; // the right symbol is gone
             int after = next[right];
+            next[right] = -1;
             next[left] = after;
+            live--;
             if (after < n) {
                 previous[after] = left;
+                push(queue, tokens, left, after);
             }
-            live--;
             if (previous[left] >= 0) {
-                pushPair(heap, tokens, version, previous[left], left);
-            }
-            if (after < n) {
-                pushPair(heap, tokens, version, left, after);
+                push(queue, tokens, previous[left], left);
             }
         }
         int out = 0;
@@ -256,11 +253,11 @@ public final class Llama2cTokenizer implements TextTokenizer {
         return out;
     }
 
-    /** Pushes the pair (left, right) if it merges into a piece that run.c would ever pick. */
-    private void pushPair(MergeQueue heap, int[] tokens, int[] version, int left, int right) {
+    /** Queues the pair (left, right) if it merges into a piece that run.c would ever pick. */
+    private void push(MergeQueue queue, int[] tokens, int left, int right) {
         int merged = merge(tokens[left], tokens[right]);
         if (merged >= 0 && scores[merged] > NO_MERGE) { // as run.c: NaN and scores <= -1e10 never merge
-            heap.push(-scores[merged], left, right, version[left], version[right], merged); // best score first
+            queue.push(MergeQueue.scoreKey(scores[merged], left));
         }
     }
 

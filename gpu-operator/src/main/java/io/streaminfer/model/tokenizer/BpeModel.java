@@ -125,6 +125,10 @@ final class BpeModel {
         if (piece.isEmpty()) {
             return;
         }
+        if (piece.length() == 1 && idOfBmpChar[piece.charAt(0)] >= 0) { // one symbol: nothing to merge
+            out.add(idOfBmpChar[piece.charAt(0)]);
+            return;
+        }
         if (ignoreMerges) {
             Integer whole = vocab.get(piece);
             if (whole != null) {
@@ -148,11 +152,10 @@ final class BpeModel {
 
     private int[] merge(String piece) {
         int n = piece.codePointCount(0, piece.length());
-        int[] id = new int[n];       // (n) token of the symbol starting at each position; -1 = unknown char
+        int[] id = new int[n];        // (n) token of the symbol starting at each position; -1 = unknown char
         int[] start = new int[n + 1]; // (n + 1) char offset of each position in the piece
-        int[] next = new int[n];
-        int[] previous = new int[n];
-        int[] version = new int[n];
+        int[] next = new int[n];      // (n) position of the next live symbol, n at the end; -1 once merged away
+        int[] previous = new int[n];  // (n) position of the previous live symbol, -1 at the start
         for (int i = 0, offset = 0; i < n; i++) {
             int cp = piece.codePointAt(offset);
             start[i] = offset;
@@ -164,28 +167,29 @@ final class BpeModel {
         start[n] = piece.length();
         MergeQueue queue = new MergeQueue(n);
         for (int i = 0; i + 1 < n; i++) {
-            push(queue, id, version, i, i + 1);
+            push(queue, id, i, i + 1);
         }
         while (!queue.isEmpty()) {
-            int left = queue.left();
-            int right = queue.right();
-            boolean current = queue.leftVersion() == version[left] && queue.rightVersion() == version[right];
-            int merged = queue.merged();
-            queue.pop();
-            if (!current) {
-                continue;
+            long key = queue.pop();
+            int left = MergeQueue.position(key);
+            int right = next[left];
+            if (right < 0 || right >= n) {
+                continue; // merged away, or the last symbol now
             }
-            id[left] = merged;
-            version[left]++;
-            version[right]++;
+            long entry = merges.get(id[left], id[right]);
+            if (entry < 0 || MergeQueue.rankKey((int) (entry >>> 32), left) != key) {
+                continue; // stale: the pair at this position changed
+            }
+            id[left] = (int) entry;
             int after = next[right];
+            next[right] = -1;
             next[left] = after;
             if (after < n) {
                 previous[after] = left;
-                push(queue, id, version, left, after);
+                push(queue, id, left, after);
             }
             if (previous[left] >= 0) {
-                push(queue, id, version, previous[left], left);
+                push(queue, id, previous[left], left);
             }
         }
         IntList out = new IntList(n);
@@ -205,11 +209,11 @@ final class BpeModel {
         return out.toArray();
     }
 
-    private void push(MergeQueue queue, int[] id, int[] version, int left, int right) {
+    private void push(MergeQueue queue, int[] id, int left, int right) {
         if (id[left] >= 0 && id[right] >= 0) {
             long entry = merges.get(id[left], id[right]);
             if (entry >= 0) {
-                queue.push((float) (entry >>> 32), left, right, version[left], version[right], (int) entry);
+                queue.push(MergeQueue.rankKey((int) (entry >>> 32), left));
             }
         }
     }

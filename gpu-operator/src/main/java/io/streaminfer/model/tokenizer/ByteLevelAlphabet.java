@@ -38,6 +38,19 @@ public final class ByteLevelAlphabet {
 
     /** The text's UTF-8 bytes, each written as its alphabet character. */
     public static String encode(CharSequence text) {
+        int n = text.length();
+        char[] ascii = new char[n];
+        for (int i = 0; i < n; i++) {
+            char c = text.charAt(i);
+            if (c >= 0x80) {
+                ascii = null;
+                break;
+            }
+            ascii[i] = CHAR_OF_BYTE[c];
+        }
+        if (ascii != null) {
+            return new String(ascii);
+        }
         byte[] utf8 = utf8(text);
         char[] chars = new char[utf8.length];
         for (int i = 0; i < utf8.length; i++) {

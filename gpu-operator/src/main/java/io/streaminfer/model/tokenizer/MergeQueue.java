@@ -3,129 +3,81 @@ package io.streaminfer.model.tokenizer;
 import java.util.Arrays;
 
 /**
- * Candidate merges of adjacent symbols for BPE, lowest key first and, on equal keys, the lowest left position
- * first (the leftmost pair). Keys compare as primitive floats, so 0.0 and -0.0 tie. Each entry carries the
- * two positions, the version each had when the entry was pushed (callers bump a version when a symbol
- * changes, and skip an entry whose versions are stale) and the merged token. A binary heap in parallel
- * arrays: no allocation per entry. Not thread-safe: one per encode call.
+ * Candidate merges of adjacent symbols for BPE: a binary min-heap of {@code long} keys, each a priority in
+ * the high bits and the left symbol's position in the low 31, so that the smallest key is the best pair and,
+ * on equal priorities, the leftmost one. An entry goes stale when its symbols change; callers recompute the
+ * pair at the popped position and merge only when its key is still the popped one (a key that equals a
+ * current pair's key is the best current pair, whichever entry carried it). Not thread-safe: one per encode.
  */
 public final class MergeQueue {
-    private float[] key;
-    private int[] left;
-    private int[] right;
-    private int[] leftVersion;
-    private int[] rightVersion;
-    private int[] merged;
+    private static final long POSITION_MASK = (1L << 31) - 1;
+
+    private long[] heap;
     private int size;
 
     public MergeQueue(int expectedSize) {
-        int capacity = Math.max(16, expectedSize);
-        key = new float[capacity];
-        left = new int[capacity];
-        right = new int[capacity];
-        leftVersion = new int[capacity];
-        rightVersion = new int[capacity];
-        merged = new int[capacity];
+        heap = new long[Math.max(16, expectedSize)];
+    }
+
+    /** The key of a pair merging with {@code rank} (0 = first merge) at {@code position}: lowest rank first. */
+    public static long rankKey(int rank, int position) {
+        return ((long) rank << 31) | position;
+    }
+
+    /**
+     * The key of a pair whose merge scores {@code score} at {@code position}: highest score first. Scores
+     * compare as primitive floats (0.0 and -0.0 tie); NaN must be left out by the caller.
+     */
+    public static long scoreKey(float score, int position) {
+        int bits = Float.floatToIntBits(score + 0.0f); // -0.0 + 0.0 is 0.0
+        int ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF); // ascending ints for ascending floats
+        long descending = 0x7FFFFFFFL - ordered;            // 0 .. 2^32 - 1, best score lowest
+        return (descending << 31) | position;
+    }
+
+    /** The position in a key. */
+    public static int position(long key) {
+        return (int) (key & POSITION_MASK);
     }
 
     public boolean isEmpty() {
         return size == 0;
     }
 
-    /** Left position of the first entry. */
-    public int left() {
-        return left[0];
-    }
-
-    /** Right position of the first entry. */
-    public int right() {
-        return right[0];
-    }
-
-    public int leftVersion() {
-        return leftVersion[0];
-    }
-
-    public int rightVersion() {
-        return rightVersion[0];
-    }
-
-    /** The token the first entry's pair merges into. */
-    public int merged() {
-        return merged[0];
-    }
-
-    public void push(float entryKey, int leftPosition, int rightPosition, int leftVer, int rightVer, int mergedToken) {
-        if (size == key.length) {
-            grow();
+    public void push(long key) {
+        if (size == heap.length) {
+            heap = Arrays.copyOf(heap, size * 2);
         }
         int i = size++;
-        set(i, entryKey, leftPosition, rightPosition, leftVer, rightVer, mergedToken);
         while (i > 0) {
             int parent = (i - 1) >>> 1;
-            if (!before(i, parent)) {
+            if (heap[parent] <= key) {
                 break;
             }
-            swap(i, parent);
+            heap[i] = heap[parent];
             i = parent;
         }
+        heap[i] = key;
     }
 
-    /** Removes the first entry. */
-    public void pop() {
-        size--;
-        if (size == 0) {
-            return;
-        }
-        set(0, key[size], left[size], right[size], leftVersion[size], rightVersion[size], merged[size]);
+    /** Removes and returns the smallest key. */
+    public long pop() {
+        long top = heap[0];
+        long last = heap[--size];
         int i = 0;
-        while (true) {
+        int half = size >>> 1;
+        while (i < half) {
             int child = 2 * i + 1;
-            if (child >= size) {
-                return;
-            }
-            if (child + 1 < size && before(child + 1, child)) {
+            if (child + 1 < size && heap[child + 1] < heap[child]) {
                 child++;
             }
-            if (!before(child, i)) {
-                return;
+            if (last <= heap[child]) {
+                break;
             }
-            swap(i, child);
+            heap[i] = heap[child];
             i = child;
         }
-    }
-
-    private boolean before(int a, int b) {
-        return key[a] < key[b] || (key[a] == key[b] && left[a] < left[b]);
-    }
-
-    private void grow() {
-        int capacity = key.length * 2;
-        key = Arrays.copyOf(key, capacity);
-        left = Arrays.copyOf(left, capacity);
-        right = Arrays.copyOf(right, capacity);
-        leftVersion = Arrays.copyOf(leftVersion, capacity);
-        rightVersion = Arrays.copyOf(rightVersion, capacity);
-        merged = Arrays.copyOf(merged, capacity);
-    }
-
-    private void set(int i, float k, int l, int r, int lv, int rv, int m) {
-        key[i] = k;
-        left[i] = l;
-        right[i] = r;
-        leftVersion[i] = lv;
-        rightVersion[i] = rv;
-        merged[i] = m;
-    }
-
-    private void swap(int a, int b) {
-        float k = key[a];
-        int l = left[a];
-        int r = right[a];
-        int lv = leftVersion[a];
-        int rv = rightVersion[a];
-        int m = merged[a];
-        set(a, key[b], left[b], right[b], leftVersion[b], rightVersion[b], merged[b]);
-        set(b, k, l, r, lv, rv, m);
+        heap[i] = last;
+        return top;
     }
 }

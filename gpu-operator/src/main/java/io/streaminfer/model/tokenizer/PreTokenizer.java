@@ -96,6 +96,23 @@ public interface PreTokenizer {
 
     /** Cuts {@code text} at the non-empty matches of {@code regex}, as Hugging Face's split behaviors do. */
     static void splitOn(Pattern regex, String text, Behavior behavior, boolean invert, List<String> out) {
+        if (behavior == Behavior.ISOLATED) { // every part is a piece: no bookkeeping (the common case)
+            Matcher m = regex.matcher(text);
+            int previous = 0;
+            while (m.find()) {
+                if (m.end() > m.start()) {
+                    if (m.start() > previous) {
+                        out.add(text.substring(previous, m.start()));
+                    }
+                    out.add(text.substring(m.start(), m.end()));
+                    previous = m.end();
+                }
+            }
+            if (previous < text.length()) {
+                out.add(text.substring(previous));
+            }
+            return;
+        }
         List<int[]> parts = new ArrayList<>(); // (start, end, 1 if a match)
         Matcher m = regex.matcher(text);
         int previous = 0;
