@@ -83,6 +83,38 @@ class HfTokenizerGoldenTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3", "mistral"})
+    void oneInstanceServesManyThreads(String name) throws Exception {
+        HfTokenizer tokenizer = SharedTokenizers.load(name);
+        List<String> texts = new ArrayList<>();
+        for (JsonNode c : SharedTokenizers.goldens(name).get("cases")) {
+            texts.add(c.get("text").asText());
+        }
+        List<String> expected = texts.stream().map(t -> Arrays.toString(tokenizer.encode(t, true))).toList();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<List<String>>> results = new ArrayList<>();
+            for (int thread = 0; thread < 4; thread++) {
+                results.add(pool.submit(() -> {
+                    List<String> out = new ArrayList<>();
+                    for (int round = 0; round < 5; round++) {
+                        out.clear();
+                        for (String text : texts) {
+                            out.add(Arrays.toString(tokenizer.encode(text, true)));
+                        }
+                    }
+                    return out;
+                }));
+            }
+            for (java.util.concurrent.Future<List<String>> result : results) {
+                assertEquals(expected, result.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     static String streamed(TextTokenizer tokenizer, int[] context, int[] ids) {
         TextTokenizer.StreamDecoder stream = tokenizer.streamDecoder(context);
         StringBuilder out = new StringBuilder();
