@@ -26,6 +26,9 @@ import java.util.Set;
  * {@link BpeModel}; special tokens from the post-processor are added on request. Decoding goes through
  * {@link TokenDecoder}. Behaviour is checked against transformers.js on every golden string
  * ({@code src/test/goldens}). Unsupported model types and components are refused at load, naming them.
+ * tokenizer.json's {@code truncation} and {@code padding} are not applied (callers check lengths). Character
+ * classes and NFC come from the JDK's Unicode tables (Java 17: Unicode 13), so characters assigned in
+ * Unicode 14 or later are split and normalized as unassigned ones, unlike transformers.js on a newer ICU.
  * Immutable and safe to share between threads; no native code and no static state.
  */
 public final class HfTokenizer implements TextTokenizer {
