@@ -56,7 +56,7 @@ class Llama2cMergeTest {
     void heapMergeEqualsTheRescanOnRandomStrings() throws IOException {
         for (Object[] spec : new Object[][] {{"tok512.bin", 512}, {"llama2-tokenizer.bin", 32000}}) {
             Llama2cTokenizer tokenizer = Llama2cTokenizer.load(SharedModelFiles.require((String) spec[0]), (Integer) spec[1]);
-            List<String> texts = new java.util.ArrayList<>(TokenizerTest.randomTexts(300, 29));
+            List<String> texts = new java.util.ArrayList<>(randomTexts(300, 29));
             texts.addAll(List.of("aaaaaaaaaaaaaaaa", "   ", "\t\t\n\n", "the the the the the", "Once upon a time",
                     " ".repeat(40), "ab".repeat(50), "the quick brown fox ".repeat(20)));
             for (String text : texts) {
@@ -85,6 +85,24 @@ class Llama2cMergeTest {
         System.out.printf(Locale.ROOT, "llama2.c tokenizer: 1 MB -> %d ids in %.3f s (%.2f MB/s); %d chars: rescan %.2f s,"
                 + " heap %.4f s%n", ids.length, seconds, text.length() / 1e6 / seconds, small.length(), refSeconds, newSeconds);
         assertTrue(seconds < 30, "1 MB took " + seconds + " s"); // a generous bound: this is a benchmark print
+    }
+
+    /** Deterministic random strings over ASCII, whitespace, controls, Latin, Greek, CJK, kana and emoji. */
+    static List<String> randomTexts(int count, long seed) {
+        int[][] ranges = {{0x20, 0x7E}, {0x20, 0x7E}, {0x09, 0x0D}, {0x00, 0x1F}, {0xC0, 0x17F}, {0x370, 0x3FF},
+            {0x4E00, 0x4FFF}, {0x3040, 0x30FF}, {0x1F300, 0x1F6FF}, {0xE000, 0xE0FF}};
+        java.util.Random random = new java.util.Random(seed);
+        List<String> texts = new java.util.ArrayList<>();
+        for (int t = 0; t < count; t++) {
+            StringBuilder sb = new StringBuilder();
+            int length = random.nextInt(40);
+            for (int i = 0; i < length; i++) {
+                int[] range = ranges[random.nextInt(ranges.length)];
+                sb.appendCodePoint(range[0] + random.nextInt(range[1] - range[0] + 1));
+            }
+            texts.add(sb.toString());
+        }
+        return texts;
     }
 
     /** English-like text of about {@code length} characters, deterministic. */
