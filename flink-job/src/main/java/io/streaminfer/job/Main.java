@@ -7,6 +7,7 @@ import io.streaminfer.job.cli.Cli;
 import io.streaminfer.job.cli.DemoCommand;
 import io.streaminfer.job.cli.GenerateCommand;
 import io.streaminfer.job.cli.RunCommand;
+import io.streaminfer.job.cli.TokenizeCommand;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -47,7 +48,8 @@ public final class Main implements Callable<Integer> {
                 .addSubcommand("bench", new CommandLine(new BenchCommand()))
                 .addSubcommand("run", RunCommand.commandLine())
                 .addSubcommand("demo", DemoCommand.commandLine())
-                .addSubcommand("bench-job", new CommandLine(new BenchJobCommand()));
+                .addSubcommand("bench-job", new CommandLine(new BenchJobCommand()))
+                .addSubcommand("tokenize", new CommandLine(new TokenizeCommand()));
         cl.setParameterExceptionHandler(Cli::onParameterError);
         cl.setExecutionExceptionHandler(Cli::onExecutionError);
         cl.setExecutionStrategy(parsed -> {

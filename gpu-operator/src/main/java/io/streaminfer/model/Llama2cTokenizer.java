@@ -1,5 +1,6 @@
 package io.streaminfer.model;
 
+import io.streaminfer.model.tokenizer.MergeQueue;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -158,20 +159,9 @@ public final class Llama2cTokenizer implements TextTokenizer {
         if (text == null) {
             throw new IllegalArgumentException("cannot encode null text");
         }
-        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
-        int[] tokens = new int[utf8.length + 3];
-        int n = 0;
-        if (bos) {
-            tokens[n++] = BOS;
-        }
-        if (utf8.length > 0) {
-            if (dummyPrefix < 0) {
-                throw new IllegalStateException("the vocabulary has no \" \" piece for the dummy prefix");
-            }
-            tokens[n++] = dummyPrefix;
-        }
-        n = appendCodePoints(utf8, tokens, n);
-        n = mergePairs(tokens, n);
+        int[] symbols = unmergedSymbols(text, bos);
+        int[] tokens = Arrays.copyOf(symbols, symbols.length + 1);
+        int n = mergePairs(tokens, symbols.length);
         if (eos) {
             tokens[n++] = EOS;
         }
@@ -208,39 +198,89 @@ public final class Llama2cTokenizer implements TextTokenizer {
         return (b & 0xC0) == 0x80;
     }
 
-    /** Merges in place; returns the new length. pairMerge[i] is the merge of tokens i and i+1, or -1. */
+    /**
+     * Merges in place and returns the new length: repeatedly the adjacent pair whose merge scores best, the
+     * leftmost on ties, exactly as run.c's rescan of every pair, in O(n log n). Symbols form a linked list
+     * over their first positions; a {@link MergeQueue} holds candidate pairs keyed by (score desc, position
+     * asc), and a popped candidate merges only if the pair now at its position still has its key.
+     */
     private int mergePairs(int[] tokens, int n) {
         if (n < 2) {
             return n;
         }
-        int[] pairMerge = new int[n - 1];
-        for (int i = 0; i < n - 1; i++) {
-            pairMerge[i] = merge(tokens[i], tokens[i + 1]);
+        int[] next = new int[n];     // (n) position of the next live symbol, n at the end; -1 once merged away
+        int[] previous = new int[n]; // (n) position of the previous live symbol, -1 at the start
+        for (int i = 0; i < n; i++) {
+            next[i] = i + 1;
+            previous[i] = i - 1;
         }
-        while (true) {
-            float bestScore = NO_MERGE;
-            int bestIndex = -1;
-            for (int i = 0; i < n - 1; i++) {
-                int merged = pairMerge[i];
-                if (merged >= 0 && scores[merged] > bestScore) {
-                    bestScore = scores[merged];
-                    bestIndex = i;
-                }
+        MergeQueue queue = new MergeQueue(n);
+        for (int i = 0; i + 1 < n; i++) {
+            push(queue, tokens, i, i + 1);
+        }
+        int live = n;
+        while (!queue.isEmpty()) {
+            long key = queue.pop();
+            int left = MergeQueue.position(key);
+            int right = next[left];
+            if (right < 0 || right >= n) {
+                continue; // merged away, or the last symbol now
             }
-            if (bestIndex < 0) {
-                return n;
+            int merged = merge(tokens[left], tokens[right]);
+            if (merged < 0 || MergeQueue.scoreKey(scores[merged], left) != key) {
+                continue; // stale: the pair at this position changed
             }
-            tokens[bestIndex] = pairMerge[bestIndex];
-            System.arraycopy(tokens, bestIndex + 2, tokens, bestIndex + 1, n - bestIndex - 2);
-            System.arraycopy(pairMerge, bestIndex + 1, pairMerge, bestIndex, n - bestIndex - 2);
-            n--;
-            if (bestIndex > 0) {
-                pairMerge[bestIndex - 1] = merge(tokens[bestIndex - 1], tokens[bestIndex]);
+            tokens[left] = merged;
+            int after = next[right];
+            next[right] = -1;
+            next[left] = after;
+            live--;
+            if (after < n) {
+                previous[after] = left;
+                push(queue, tokens, left, after);
             }
-            if (bestIndex < n - 1) {
-                pairMerge[bestIndex] = merge(tokens[bestIndex], tokens[bestIndex + 1]);
+            if (previous[left] >= 0) {
+                push(queue, tokens, previous[left], left);
             }
         }
+        int out = 0;
+        for (int i = 0; i < n; i = next[i]) {
+            tokens[out++] = tokens[i];
+        }
+        if (out != live) {
+            throw new IllegalStateException("merge bookkeeping lost symbols: " + out + " != " + live);
+        }
+        return out;
+    }
+
+    /** Queues the pair (left, right) if it merges into a piece that run.c would ever pick. */
+    private void push(MergeQueue queue, int[] tokens, int left, int right) {
+        int merged = merge(tokens[left], tokens[right]);
+        if (merged >= 0 && scores[merged] > NO_MERGE) { // as run.c: NaN and scores <= -1e10 never merge
+            queue.push(MergeQueue.scoreKey(scores[merged], left));
+        }
+    }
+
+    /** The merge run.c would make of two adjacent tokens: the id of their concatenated piece, or -1. */
+    int mergedPiece(int left, int right) {
+        return merge(left, right);
+    }
+
+    /** The tokens run.c starts merging from: optional BOS, the dummy prefix, code points or bytes. */
+    int[] unmergedSymbols(String text, boolean bos) {
+        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+        int[] tokens = new int[utf8.length + 2];
+        int n = 0;
+        if (bos) {
+            tokens[n++] = BOS;
+        }
+        if (utf8.length > 0) {
+            if (dummyPrefix < 0) {
+                throw new IllegalStateException("the vocabulary has no \" \" piece for the dummy prefix");
+            }
+            tokens[n++] = dummyPrefix;
+        }
+        return Arrays.copyOf(tokens, appendCodePoints(utf8, tokens, n));
     }
 
     private int merge(int left, int right) {
