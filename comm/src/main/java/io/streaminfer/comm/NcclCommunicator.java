@@ -200,7 +200,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     public void close() {
         if (!closed) {
             closed = true;
-            group.failBecause(rank, "group " + group.name() + ": rank " + rank + " closed its communicator", null);
+            group.rankClosed(rank);
         }
     }
 
