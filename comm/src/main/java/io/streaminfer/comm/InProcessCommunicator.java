@@ -13,13 +13,10 @@ import io.streaminfer.comm.InProcessGroup.Op;
  * summed whole by every rank, which saves a phase. Both sum ranks in {@link FixedOrder} tree order, so
  * every rank and every run gets bitwise the same result.
  */
-final class InProcessCommunicator implements Communicator {
+final class InProcessCommunicator extends AbstractCommunicator<InProcessGroup> {
     /** Up to this many elements every rank sums the whole buffer (2 phases instead of 3). */
     static final int SMALL_ALL_REDUCE = 16 * 1024;
 
-    private final InProcessGroup group;
-    private final int rank;
-    private final int size;
     private final TreeReducer reducer;
     private final float[][] peerArrays;   // (size) peers' published arrays for the current call
     private final int[] peerOffsets;      // (size) where each peer's operand starts
@@ -29,31 +26,14 @@ final class InProcessCommunicator implements Communicator {
     private volatile boolean closed;
 
     InProcessCommunicator(InProcessGroup group, int rank) {
-        this.group = group;
-        this.rank = rank;
-        this.size = group.size();
+        super(group, rank);
         this.reducer = new TreeReducer(size);
         this.peerArrays = new float[size][];
         this.peerOffsets = new int[size];
     }
 
-    @Override
-    public int rank() {
-        return rank;
-    }
-
-    @Override
-    public int size() {
-        return size;
-    }
-
-    @Override
-    public String groupName() {
-        return group.name();
-    }
-
     private String where(Op op) {
-        return "group " + group.name() + " rank " + rank + " " + op.label;
+        return where(op.label);
     }
 
     /** Fails fast if closed or failed; otherwise publishes this rank's call. */

@@ -23,12 +23,9 @@ import org.bytedeco.javacpp.Pointer;
  *       disagree on the call fail with a clear error instead of corrupting each other.</li>
  * </ul>
  */
-public final class NcclCommunicator implements Communicator, DeviceCollectives {
+public final class NcclCommunicator extends AbstractCommunicator<NcclGroup> implements DeviceCollectives {
     private static final int HEADER = 4; // (op, length, root, seq)
 
-    private final NcclGroup group;
-    private final int rank;
-    private final int size;
     private final int device;
     private final ncclComm comm;
     private final CUstream_st stream;
@@ -45,9 +42,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     private final IntPointer hostHeader;                   // (HEADER + size * HEADER)
 
     NcclCommunicator(NcclGroup group, int rank, int device, ncclComm comm) {
-        this.group = group;
-        this.rank = rank;
-        this.size = group.size();
+        super(group, rank);
         this.device = device;
         this.comm = comm;
         this.reducer = new TreeReducer(size);
@@ -59,21 +54,6 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
         int headerInts = HEADER + size * HEADER;
         NcclGroup.checkCuda(cudart.cudaMalloc(deviceHeader, 4L * headerInts), "cudaMalloc header");
         this.hostHeader = new IntPointer(headerInts);
-    }
-
-    @Override
-    public int rank() {
-        return rank;
-    }
-
-    @Override
-    public int size() {
-        return size;
-    }
-
-    @Override
-    public String groupName() {
-        return group.name();
     }
 
     /** CUDA device of this rank. */
@@ -205,10 +185,6 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     }
 
     // ---- internals ----
-
-    private String where(String op) {
-        return "group " + group.name() + " rank " + rank + " " + op;
-    }
 
     private void enter(String op) {
         if (closed) {
