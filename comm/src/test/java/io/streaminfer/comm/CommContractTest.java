@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
@@ -431,6 +432,39 @@ class CommContractTest {
                 if (r != 1 && backend == CommBackend.IN_PROCESS) {
                     CommException e = assertInstanceOf(CommException.class, errors[r], "rank " + r);
                     assertEquals(1, e.failedRank());
+                }
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void inProcessSendAndRecvMayShareOnlyThisRanksBlock() throws Exception {
+        // Peers read send while a rank writes recv, so the one overlap allowed is in place.
+        int size = 3;
+        int count = 4;
+        float[][] sends = new float[size][];
+        float[][] bufs = new float[size][];
+        for (int r = 0; r < size; r++) {
+            sends[r] = data(17L * r, size * count);
+            bufs[r] = sends[r].clone();
+        }
+        try (CommGroup group = form(CommBackend.IN_PROCESS, size, "rs-in-place")) {
+            RankRunner.runOk(group, c -> c.reduceScatter(bufs[c.rank()], 0, count, bufs[c.rank()], c.rank() * count));
+        }
+        for (int r = 0; r < size; r++) {
+            assertArrayEquals(treeSumReference(sends, r * count, count),
+                    java.util.Arrays.copyOfRange(bufs[r], r * count, (r + 1) * count), 0f, "rank " + r);
+        }
+        float[][] shared = new float[size][size * count + 1];
+        Map<String, RankRunner.RankTask> overlapping = Map.of(
+                "allGather: send overlaps recv", c -> c.allGather(shared[c.rank()], 1, count, shared[c.rank()], 0),
+                "reduceScatter: recv overlaps send", c -> c.reduceScatter(shared[c.rank()], 0, count, shared[c.rank()], 1));
+        for (Map.Entry<String, RankRunner.RankTask> call : overlapping.entrySet()) {
+            try (CommGroup group = form(CommBackend.IN_PROCESS, size, "overlap")) {
+                Throwable[] errors = RankRunner.runAll(group, call.getValue());
+                for (int r = 0; r < size; r++) {
+                    IllegalArgumentException e = assertInstanceOf(IllegalArgumentException.class, errors[r]);
+                    assertTrue(e.getMessage().contains(call.getKey() + " without being this rank's block"), e.getMessage());
                 }
             }
         }
