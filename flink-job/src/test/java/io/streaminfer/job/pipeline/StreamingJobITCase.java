@@ -9,7 +9,7 @@ import io.streaminfer.engine.GenerationResult;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.codec.AvroCodec;
-import io.streaminfer.job.kafka.EmbeddedKafka;
+import io.streaminfer.job.kafka.EmbeddedKafkaExtension;
 import io.streaminfer.job.local.JobRunner;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.CompletionStatus;
@@ -30,8 +30,6 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -41,23 +39,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class StreamingJobITCase {
     @RegisterExtension
+    static final EmbeddedKafkaExtension kafka = new EmbeddedKafkaExtension();
+
+    @RegisterExtension
     static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
             new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(4)
                     .build());
-
-    private static EmbeddedKafka kafka;
-
-    @BeforeAll
-    static void startBroker() {
-        kafka = new EmbeddedKafka().start();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
 
     private static Configuration topics(Configuration conf, String name) {
         conf.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
