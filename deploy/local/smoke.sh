@@ -98,6 +98,22 @@ resumed_since() {
 # Records that fill every replica's batch (capped at the batch size): from then on requests are in flight.
 full_replicas() { local n=$((DP * MAX_BATCH_BEFORE)); [ "$n" -lt "$1" ] && echo "$n" || echo "$1"; }
 
+# Produces batch PREFIX (COUNT prompts asking for long completions) and returns once the inference vertex has
+# taken in enough of it to fill every replica (task metric numRecordsIn; the operator takes a record only when
+# its replica has room): from then on prompts are in flight, whether or not a checkpoint has committed any of
+# them yet. Sets T_PRODUCED to when the batch was produced. Usage: produce_until_in_flight PREFIX COUNT WHAT
+produce_until_in_flight() {
+  local before t0
+  before="$(records_in "$JOB_ID")"
+  T_PRODUCED=$(now_ms)
+  smoke_client produce --topic prompts --schemas "$SCHEMA_DIR" --prefix "$1" --count "$2" --max-tokens "$MAX_TOKENS_IN_FLIGHT" >/dev/null
+  t0=$(now_ms)
+  until [ "$(( $(records_in "$JOB_ID") - before ))" -ge "$(full_replicas "$2")" ]; do
+    [ $(( $(now_ms) - t0 )) -lt $((PHASE_TIMEOUT_S * 1000)) ] || die "$3 did not reach the inference operator"
+    sleep 0.5
+  done
+}
+
 expect_args() { local a=() p; for p in "$@"; do a+=(--expect "$p"); done; echo "${a[@]}"; }
 field() { grep -o "$1=[0-9.]*" <<<"$2" | cut -d= -f2; }
 
@@ -120,17 +136,9 @@ TM_USED="$(rest "/jobs/$JOB_ID/vertices/$(inference_vertex "$JOB_ID")/taskmanage
 REST_PORT="$REST_PORT" RUN_DIR="$RUN_DIR" "$DEPLOY_LOCAL/webui-check.sh" "$JOB_ID"
 
 # --- 3. kill a TaskManager in the middle of batch 2 -----------------------------------------------
-IN_BEFORE_B2="$(records_in "$JOB_ID")"
-T2=$(now_ms)
-smoke_client produce --topic prompts --schemas "$SCHEMA_DIR" --prefix b2 --count "$BATCH2" --max-tokens "$MAX_TOKENS_IN_FLIGHT" >/dev/null
-# Kill once the inference vertex has taken in enough of batch 2 to fill every replica (task metric
-# numRecordsIn; the operator takes a record only when its replica has room), so that
-# prompts are in flight whether or not a checkpoint has committed any of them yet.
-t0=$(now_ms)
-until [ "$(( $(records_in "$JOB_ID") - IN_BEFORE_B2 ))" -ge "$(full_replicas "$BATCH2")" ]; do
-  [ $(( $(now_ms) - t0 )) -lt $((PHASE_TIMEOUT_S * 1000)) ] || die "batch 2 did not reach the inference operator"
-  sleep 0.5
-done
+# Kill once batch 2 is in flight.
+produce_until_in_flight b2 "$BATCH2" "batch 2"
+T2=$T_PRODUCED
 T_KILL=$(now_ms)
 kill -KILL "$(pid_of tm1)"
 log "SIGKILLed tm1 (pid $(pid_of tm1))"
@@ -153,14 +161,8 @@ R2="$(smoke_client consume --topic completions --schemas "$SCHEMA_DIR" $(expect_
 log "batches 1+2 after the kill: $R2"
 
 # --- 4. upgrade by savepoint ----------------------------------------------------------------------
-IN_BEFORE_B3="$(records_in "$JOB_ID")"
-T3=$(now_ms)
-smoke_client produce --topic prompts --schemas "$SCHEMA_DIR" --prefix b3 --count "$BATCH3" --max-tokens "$MAX_TOKENS_IN_FLIGHT" >/dev/null
-t0=$(now_ms)
-until [ "$(( $(records_in "$JOB_ID") - IN_BEFORE_B3 ))" -ge "$(full_replicas "$BATCH3")" ]; do
-  [ $(( $(now_ms) - t0 )) -lt $((PHASE_TIMEOUT_S * 1000)) ] || die "batch 3 did not reach the inference operator"
-  sleep 0.5
-done
+produce_until_in_flight b3 "$BATCH3" "batch 3"
+T3=$T_PRODUCED
 STOP_OUT="$(flink_cli stop --savepointPath "file://$RUN_DIR/savepoints" "$JOB_ID" 2>&1)" || { echo "$STOP_OUT" >&2; die "flink stop failed"; }
 SAVEPOINT="$(grep -o 'file:[^ ]*savepoint-[^ ]*' <<<"$STOP_OUT" | tail -1)"
 [ -n "$SAVEPOINT" ] || { echo "$STOP_OUT" >&2; die "no savepoint path in the output of flink stop"; }

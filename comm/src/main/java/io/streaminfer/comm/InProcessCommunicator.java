@@ -13,13 +13,10 @@ import io.streaminfer.comm.InProcessGroup.Op;
  * summed whole by every rank, which saves a phase. Both sum ranks in {@link FixedOrder} tree order, so
  * every rank and every run gets bitwise the same result.
  */
-final class InProcessCommunicator implements Communicator {
+final class InProcessCommunicator extends AbstractCommunicator<InProcessGroup> {
     /** Up to this many elements every rank sums the whole buffer (2 phases instead of 3). */
     static final int SMALL_ALL_REDUCE = 16 * 1024;
 
-    private final InProcessGroup group;
-    private final int rank;
-    private final int size;
     private final TreeReducer reducer;
     private final float[][] peerArrays;   // (size) peers' published arrays for the current call
     private final int[] peerOffsets;      // (size) where each peer's operand starts
@@ -29,31 +26,30 @@ final class InProcessCommunicator implements Communicator {
     private volatile boolean closed;
 
     InProcessCommunicator(InProcessGroup group, int rank) {
-        this.group = group;
-        this.rank = rank;
-        this.size = group.size();
+        super(group, rank);
         this.reducer = new TreeReducer(size);
         this.peerArrays = new float[size][];
         this.peerOffsets = new int[size];
     }
 
-    @Override
-    public int rank() {
-        return rank;
-    }
-
-    @Override
-    public int size() {
-        return size;
-    }
-
-    @Override
-    public String groupName() {
-        return group.name();
-    }
-
     private String where(Op op) {
-        return "group " + group.name() + " rank " + rank + " " + op.label;
+        return where(op.label);
+    }
+
+    /**
+     * Phase 1 of every collective: checks this rank's arguments, publishes its call, waits until every
+     * rank has published, and checks that all agree. A bad argument fails the group (see reject).
+     */
+    private Call enter(Op op, Runnable argumentChecks, float[] array, int offset, int length, int root) {
+        try {
+            argumentChecks.run();
+        } catch (IllegalArgumentException e) {
+            throw reject(e);
+        }
+        Call mine = begin(op, array, offset, length, root);
+        await(op);
+        agree(mine);
+        return mine;
     }
 
     /** Fails fast if closed or failed; otherwise publishes this rank's call. */
@@ -116,14 +112,8 @@ final class InProcessCommunicator implements Communicator {
 
     @Override
     public void allReduce(float[] buf, int offset, int length) {
-        try {
-            Checks.range(where(Op.ALL_REDUCE), "buf", buf, offset, length);
-        } catch (IllegalArgumentException e) {
-            throw reject(e);
-        }
-        Call mine = begin(Op.ALL_REDUCE, buf, offset, length, 0);
-        await(Op.ALL_REDUCE);
-        agree(mine);
+        Call mine = enter(Op.ALL_REDUCE, () -> Checks.range(where(Op.ALL_REDUCE), "buf", buf, offset, length),
+                buf, offset, length, 0);
         gatherPeers(0);
         if (length <= SMALL_ALL_REDUCE) {
             // Every rank sums the whole buffer into private memory, waits until nobody reads its
@@ -160,25 +150,33 @@ final class InProcessCommunicator implements Communicator {
         return (int) ((long) length * r / size);
     }
 
+    /**
+     * The buffers of allGather and reduceScatter, send checked first: the block side holds {@code count}
+     * elements (allGather's send, reduceScatter's recv), the other {@code size * count}. The block may be
+     * exactly this rank's block of the other buffer (in place; peers never read that block); any other
+     * overlap is refused, because peers read send while this rank writes recv.
+     */
+    private void checkBlocks(Op op, float[] send, int sendOffset, float[] recv, int recvOffset, int count) {
+        boolean sendIsBlock = op == Op.ALL_GATHER;
+        long total = (long) count * size;
+        long sendLength = sendIsBlock ? count : total;
+        long recvLength = sendIsBlock ? total : count;
+        String where = where(op);
+        Checks.range(where, "send", send, sendOffset, sendLength);
+        Checks.range(where, "recv", recv, recvOffset, recvLength);
+        int blockOffset = sendIsBlock ? sendOffset : recvOffset;
+        int wholeOffset = sendIsBlock ? recvOffset : sendOffset;
+        boolean inPlace = send == recv && blockOffset == wholeOffset + (long) rank * count;
+        if (!inPlace && Checks.overlap(send, sendOffset, sendLength, recv, recvOffset, recvLength)) {
+            throw new IllegalArgumentException(where + (sendIsBlock ? ": send overlaps recv" : ": recv overlaps send")
+                    + " without being this rank's block");
+        }
+    }
+
     @Override
     public void allGather(float[] send, int sendOffset, int count, float[] recv, int recvOffset) {
-        long total = (long) count * size;
-        try {
-            String where = where(Op.ALL_GATHER);
-            Checks.range(where, "send", send, sendOffset, count);
-            Checks.range(where, "recv", recv, recvOffset, total);
-            // In place (send is this rank's block of recv) is fine; any other overlap is not, because
-            // peers read send while this rank fills recv.
-            boolean inPlace = send == recv && sendOffset == recvOffset + (long) rank * count;
-            if (!inPlace && Checks.overlap(send, sendOffset, count, recv, recvOffset, total)) {
-                throw new IllegalArgumentException(where + ": send overlaps recv without being this rank's block");
-            }
-        } catch (IllegalArgumentException e) {
-            throw reject(e);
-        }
-        Call mine = begin(Op.ALL_GATHER, send, sendOffset, count, 0);
-        await(Op.ALL_GATHER);
-        agree(mine);
+        Call mine = enter(Op.ALL_GATHER, () -> checkBlocks(Op.ALL_GATHER, send, sendOffset, recv, recvOffset, count),
+                send, sendOffset, count, 0);
         gatherPeers(0);
         for (int r = 0; r < size; r++) {
             float[] src = peerArrays[r];
@@ -193,22 +191,9 @@ final class InProcessCommunicator implements Communicator {
 
     @Override
     public void reduceScatter(float[] send, int sendOffset, int count, float[] recv, int recvOffset) {
-        long total = (long) count * size;
-        try {
-            String where = where(Op.REDUCE_SCATTER);
-            Checks.range(where, "send", send, sendOffset, total);
-            Checks.range(where, "recv", recv, recvOffset, count);
-            // recv may be exactly this rank's block of send (peers never read that block); nothing else.
-            boolean inPlace = send == recv && recvOffset == sendOffset + (long) rank * count;
-            if (!inPlace && Checks.overlap(send, sendOffset, total, recv, recvOffset, count)) {
-                throw new IllegalArgumentException(where + ": recv overlaps send without being this rank's block");
-            }
-        } catch (IllegalArgumentException e) {
-            throw reject(e);
-        }
-        Call mine = begin(Op.REDUCE_SCATTER, send, sendOffset, count, 0);
-        await(Op.REDUCE_SCATTER);
-        agree(mine);
+        Call mine = enter(Op.REDUCE_SCATTER,
+                () -> checkBlocks(Op.REDUCE_SCATTER, send, sendOffset, recv, recvOffset, count),
+                send, sendOffset, count, 0);
         gatherPeers((long) rank * count);
         reducer.sum(peerArrays, peerOffsets, 0, count, recv, recvOffset);
         await(Op.REDUCE_SCATTER);
@@ -217,16 +202,11 @@ final class InProcessCommunicator implements Communicator {
 
     @Override
     public void broadcast(float[] buf, int offset, int length, int root) {
-        try {
+        Call mine = enter(Op.BROADCAST, () -> {
             String where = where(Op.BROADCAST);
             Checks.range(where, "buf", buf, offset, length);
             Checks.root(where, root, size);
-        } catch (IllegalArgumentException e) {
-            throw reject(e);
-        }
-        Call mine = begin(Op.BROADCAST, buf, offset, length, root);
-        await(Op.BROADCAST);
-        agree(mine);
+        }, buf, offset, length, root);
         if (rank != root) {
             Call src = group.call(root);
             System.arraycopy(src.array, src.offset, buf, offset, length);
@@ -237,10 +217,8 @@ final class InProcessCommunicator implements Communicator {
 
     @Override
     public void barrier() {
-        Call mine = begin(Op.BARRIER, null, 0, 0, 0);
         // Two phases, like every collective, so that the agreement check reads calls that are current.
-        await(Op.BARRIER);
-        agree(mine);
+        enter(Op.BARRIER, () -> { }, null, 0, 0, 0);
         await(Op.BARRIER);
     }
 

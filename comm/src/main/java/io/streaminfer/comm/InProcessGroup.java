@@ -2,7 +2,6 @@ package io.streaminfer.comm;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.LockSupport;
 
@@ -15,7 +14,7 @@ import java.util.concurrent.locks.LockSupport;
  * that parked. A wait that exceeds {@link CommOptions#timeout()} fails the whole group, blaming the
  * rank that did not arrive.
  */
-final class InProcessGroup implements CommGroup {
+final class InProcessGroup extends AbstractCommGroup {
     /** Longs between two ranks' phase counters (128 bytes), so they never share a cache line. */
     private static final int PAD = 16;
     /** Longest single park; a safety net so that every waiter re-checks failure and deadline. */
@@ -23,8 +22,6 @@ final class InProcessGroup implements CommGroup {
     /** After spinning, yield this long before parking: cheap on an idle core, fair on a busy one. */
     private static final long YIELD_NANOS = 100_000L;
 
-    private final String name;
-    private final int size;
     private final long timeoutNanos;
     private final long spinNanos;
     private final String timeoutText;
@@ -32,14 +29,10 @@ final class InProcessGroup implements CommGroup {
 
     private final AtomicLongArray phases;              // (size * PAD) last phase each rank arrived at
     private final AtomicReferenceArray<Thread> parked; // (size) the thread parked for each rank, or null
-    private final AtomicReference<Failure> failure = new AtomicReference<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     /** (size) what each rank is calling; written by its owner before it arrives, read by peers after. */
     private final Call[] calls;
     private final InProcessCommunicator[] communicators;
-
-    /** The first failure of the group; every later wait rethrows it as a CommException. */
-    record Failure(int rank, String message, Throwable cause) {}
 
     /** One rank's current collective. Plain fields: the phase counters order the writes and reads. */
     static final class Call {
@@ -68,8 +61,7 @@ final class InProcessGroup implements CommGroup {
     }
 
     InProcessGroup(String name, int size, CommOptions options, Runnable onClose) {
-        this.name = name;
-        this.size = size;
+        super(name, size);
         this.timeoutNanos = options.timeout().toNanos();
         this.spinNanos = options.spinWait().toNanos();
         this.timeoutText = options.timeout().toString();
@@ -85,20 +77,8 @@ final class InProcessGroup implements CommGroup {
     }
 
     @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int size() {
-        return size;
-    }
-
-    @Override
     public Communicator communicator(int rank) {
-        if (rank < 0 || rank >= size) {
-            throw new IllegalArgumentException("group " + name + " has ranks 0.." + (size - 1) + "; no rank " + rank);
-        }
+        checkRank(rank);
         return communicators[rank];
     }
 
@@ -107,27 +87,15 @@ final class InProcessGroup implements CommGroup {
     }
 
     /** Records the first failure and wakes every parked rank so it sees it at once. */
+    @Override
     void failBecause(int rank, String message, Throwable cause) {
-        if (failure.compareAndSet(null, new Failure(rank, message, cause))) {
+        if (recordFailure(rank, message, cause)) {
             for (int r = 0; r < size; r++) {
                 Thread t = parked.get(r);
                 if (t != null) {
                     LockSupport.unpark(t);
                 }
             }
-        }
-    }
-
-    @Override
-    public void fail(int rank, Throwable cause) {
-        failBecause(rank, "group " + name + ": rank " + rank + " failed: " + cause, cause);
-    }
-
-    /** Throws the group's failure, if any, as seen from {@code rank}. */
-    void throwIfFailed(int rank) {
-        Failure f = failure.get();
-        if (f != null) {
-            throw new CommException(name, f.rank(), f.message() + " (seen by rank " + rank + ")", f.cause());
         }
     }
 
@@ -171,7 +139,7 @@ final class InProcessGroup implements CommGroup {
             }
             parked.set(rank, Thread.currentThread());
             // Re-check after announcing the park: an arrival after this point will unpark us.
-            if (firstLate(phase) >= 0 && failure.get() == null) {
+            if (firstLate(phase) >= 0 && !failed()) {
                 LockSupport.parkNanos(this, Math.min(MAX_PARK_NANOS, timeoutNanos - waited));
             }
             parked.set(rank, null);
@@ -185,11 +153,6 @@ final class InProcessGroup implements CommGroup {
             }
         }
         return -1;
-    }
-
-    /** Called by a rank's close(): peers still in, or later entering, a collective fail naming it. */
-    void rankClosed(int rank) {
-        failBecause(rank, "group " + name + ": rank " + rank + " closed its communicator", null);
     }
 
     @Override

@@ -23,12 +23,9 @@ import org.bytedeco.javacpp.Pointer;
  *       disagree on the call fail with a clear error instead of corrupting each other.</li>
  * </ul>
  */
-public final class NcclCommunicator implements Communicator, DeviceCollectives {
+public final class NcclCommunicator extends AbstractCommunicator<NcclGroup> implements DeviceCollectives {
     private static final int HEADER = 4; // (op, length, root, seq)
 
-    private final NcclGroup group;
-    private final int rank;
-    private final int size;
     private final int device;
     private final ncclComm comm;
     private final CUstream_st stream;
@@ -37,17 +34,13 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     private long seq;
     private volatile boolean closed;
 
-    private FloatPointer deviceSend = new FloatPointer();  // (sendCapacity) staging for this rank's operand
-    private FloatPointer deviceRecv = new FloatPointer();  // (recvCapacity) staging for gathered results
-    private long sendCapacity;
-    private long recvCapacity;
+    private final Staging sendStaging = new Staging();     // this rank's operand
+    private final Staging recvStaging = new Staging();     // gathered results
     private IntPointer deviceHeader = new IntPointer();    // (HEADER + size * HEADER)
     private final IntPointer hostHeader;                   // (HEADER + size * HEADER)
 
     NcclCommunicator(NcclGroup group, int rank, int device, ncclComm comm) {
-        this.group = group;
-        this.rank = rank;
-        this.size = group.size();
+        super(group, rank);
         this.device = device;
         this.comm = comm;
         this.reducer = new TreeReducer(size);
@@ -59,21 +52,6 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
         int headerInts = HEADER + size * HEADER;
         NcclGroup.checkCuda(cudart.cudaMalloc(deviceHeader, 4L * headerInts), "cudaMalloc header");
         this.hostHeader = new IntPointer(headerInts);
-    }
-
-    @Override
-    public int rank() {
-        return rank;
-    }
-
-    @Override
-    public int size() {
-        return size;
-    }
-
-    @Override
-    public String groupName() {
-        return group.name();
     }
 
     /** CUDA device of this rank. */
@@ -179,7 +157,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
         Checks.range(where, "buf", buf, offset, length);
         Checks.root(where, root, size);
         agree(4, length, root);
-        ensureSend(length);
+        FloatPointer deviceSend = sendStaging.ensure(length);
         try (FloatPointer host = new FloatPointer(Math.max(1, length))) {
             host.put(buf, offset, length);
             copy(deviceSend, host, 4L * length, cudart.cudaMemcpyHostToDevice);
@@ -200,15 +178,11 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     public void close() {
         if (!closed) {
             closed = true;
-            group.failBecause(rank, "group " + group.name() + ": rank " + rank + " closed its communicator", null);
+            group.rankClosed(rank);
         }
     }
 
     // ---- internals ----
-
-    private String where(String op) {
-        return "group " + group.name() + " rank " + rank + " " + op;
-    }
 
     private void enter(String op) {
         if (closed) {
@@ -246,8 +220,8 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     /** Copies {@code count} floats to the device, all-gathers them and returns (size, count) on the host. */
     private float[] gatherToHost(float[] src, int offset, int count) {
         long total = (long) count * size;
-        ensureSend(count);
-        ensureRecv(total);
+        FloatPointer deviceSend = sendStaging.ensure(count);
+        FloatPointer deviceRecv = recvStaging.ensure(total);
         float[] out = new float[(int) total];
         try (FloatPointer host = new FloatPointer(Math.max(1, total))) {
             host.put(src, offset, count);
@@ -260,21 +234,25 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
         return out;
     }
 
-    private void ensureSend(long floats) {
-        if (floats > sendCapacity) {
-            cudart.cudaFree(deviceSend);
-            deviceSend = new FloatPointer();
-            check(cudart.cudaMalloc(deviceSend, 4L * floats), "cudaMalloc(" + 4L * floats + " bytes)");
-            sendCapacity = floats;
-        }
-    }
+    /** A device staging buffer that grows to the largest operand it has held. */
+    private final class Staging {
+        private FloatPointer buffer = new FloatPointer();  // (capacity)
+        private long capacity;
 
-    private void ensureRecv(long floats) {
-        if (floats > recvCapacity) {
-            cudart.cudaFree(deviceRecv);
-            deviceRecv = new FloatPointer();
-            check(cudart.cudaMalloc(deviceRecv, 4L * floats), "cudaMalloc(" + 4L * floats + " bytes)");
-            recvCapacity = floats;
+        /** The buffer, reallocated first if it holds fewer than {@code floats}. */
+        FloatPointer ensure(long floats) {
+            if (floats > capacity) {
+                cudart.cudaFree(buffer);
+                buffer = new FloatPointer();
+                check(cudart.cudaMalloc(buffer, 4L * floats), "cudaMalloc(" + 4L * floats + " bytes)");
+                capacity = floats;
+            }
+            return buffer;
+        }
+
+        void free() {
+            cudart.cudaFree(buffer);
+            capacity = 0;
         }
     }
 
@@ -328,12 +306,10 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
 
     void releaseBuffers() {
         closed = true;
-        cudart.cudaFree(deviceSend);
-        cudart.cudaFree(deviceRecv);
+        sendStaging.free();
+        recvStaging.free();
         cudart.cudaFree(deviceHeader);
         cudart.cudaStreamDestroy(stream);
         hostHeader.close();
-        sendCapacity = 0;
-        recvCapacity = 0;
     }
 }

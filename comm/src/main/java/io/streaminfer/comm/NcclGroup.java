@@ -2,7 +2,6 @@ package io.streaminfer.comm;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.concurrent.atomic.AtomicReference;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.cuda.global.nccl;
 import org.bytedeco.cuda.nccl.ncclComm;
@@ -13,20 +12,16 @@ import org.bytedeco.javacpp.PointerPointer;
  * ncclCommInitAll) and its own stream. The ranks are threads of this JVM, so the group can record
  * which collective each rank has entered and blame the late one on a timeout.
  */
-final class NcclGroup implements CommGroup {
-    private final String name;
-    private final int size;
+final class NcclGroup extends AbstractCommGroup {
     private final CommOptions options;
     private final Runnable onClose;
     private final ncclComm[] comms;                // (size) one per rank and device
     private final NcclCommunicator[] communicators;
     private final AtomicLongArray entered;         // (size) sequence number of the last collective entered
-    private final AtomicReference<InProcessGroup.Failure> failure = new AtomicReference<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private NcclGroup(String name, int size, CommOptions options, Runnable onClose, ncclComm[] comms) {
-        this.name = name;
-        this.size = size;
+        super(name, size);
         this.options = options;
         this.onClose = onClose;
         this.comms = comms;
@@ -77,16 +72,6 @@ final class NcclGroup implements CommGroup {
         }
     }
 
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int size() {
-        return size;
-    }
-
     CommOptions options() {
         return options;
     }
@@ -98,9 +83,7 @@ final class NcclGroup implements CommGroup {
 
     /** The NCCL communicator of {@code rank}, with its device-pointer collectives and stream. */
     public NcclCommunicator ncclCommunicator(int rank) {
-        if (rank < 0 || rank >= size) {
-            throw new IllegalArgumentException("group " + name + " has ranks 0.." + (size - 1) + "; no rank " + rank);
-        }
+        checkRank(rank);
         return communicators[rank];
     }
 
@@ -120,8 +103,9 @@ final class NcclGroup implements CommGroup {
     }
 
     /** Records the first failure and aborts every NCCL communicator so no rank stays blocked. */
+    @Override
     void failBecause(int rank, String message, Throwable cause) {
-        if (failure.compareAndSet(null, new InProcessGroup.Failure(rank, message, cause))) {
+        if (recordFailure(rank, message, cause)) {
             for (ncclComm c : comms) {
                 nccl.ncclCommAbort(c);
             }
@@ -129,26 +113,14 @@ final class NcclGroup implements CommGroup {
     }
 
     @Override
-    public void fail(int rank, Throwable cause) {
-        failBecause(rank, "group " + name + ": rank " + rank + " failed: " + cause, cause);
-    }
-
-    void throwIfFailed(int rank) {
-        InProcessGroup.Failure f = failure.get();
-        if (f != null) {
-            throw new CommException(name, f.rank(), f.message() + " (seen by rank " + rank + ")", f.cause());
-        }
-    }
-
-    @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            boolean failed = failure.get() != null;
+            boolean failed = failed();
             for (NcclCommunicator c : communicators) {
                 c.releaseBuffers();
             }
             if (!failed) {
-                failure.compareAndSet(null, new InProcessGroup.Failure(-1, "group " + name + " was closed", null));
+                recordFailure(-1, "group " + name + " was closed", null);
                 for (ncclComm c : comms) {
                     nccl.ncclCommDestroy(c);
                 }

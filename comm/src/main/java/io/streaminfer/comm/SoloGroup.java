@@ -83,15 +83,17 @@ final class SoloGroup implements CommGroup {
 
         @Override
         public void allGather(float[] send, int sendOffset, int count, float[] recv, int recvOffset) {
-            String where = where("allGather");
-            Checks.range(where, "send", send, sendOffset, count);
-            Checks.range(where, "recv", recv, recvOffset, count);
-            System.arraycopy(send, sendOffset, recv, recvOffset, count);
+            copyTheOneBlock("allGather", send, sendOffset, count, recv, recvOffset);
         }
 
         @Override
         public void reduceScatter(float[] send, int sendOffset, int count, float[] recv, int recvOffset) {
-            String where = where("reduceScatter");
+            copyTheOneBlock("reduceScatter", send, sendOffset, count, recv, recvOffset);
+        }
+
+        /** One rank: gathering its block and scattering the sum of its one block both copy send to recv. */
+        private void copyTheOneBlock(String op, float[] send, int sendOffset, int count, float[] recv, int recvOffset) {
+            String where = where(op);
             Checks.range(where, "send", send, sendOffset, count);
             Checks.range(where, "recv", recv, recvOffset, count);
             System.arraycopy(send, sendOffset, recv, recvOffset, count);

@@ -48,28 +48,28 @@ final class TreeReducer {
     private static void node(float[][] lv, float[][] src, int[] offsets, int lo, int hi, int pos, int n,
                              float[] out, int outOff, int next) {
         int mid = FixedOrder.split(lo, hi);
-        float[] a;
-        int aOff;
-        if (mid - lo == 1) {
-            a = src[lo];
-            aOff = offsets[lo] + pos;
-        } else {
-            a = lv[next];
-            aOff = 0;
-            node(lv, src, offsets, lo, mid, pos, n, a, 0, next + 1);
+        float[] a = child(lv, src, offsets, lo, mid, pos, n, next);
+        // Two levels down: level next holds the left result, deeper levels are free again.
+        float[] b = child(lv, src, offsets, mid, hi, pos, n, next + 1);
+        add(a, childOffset(offsets, lo, mid, pos), b, childOffset(offsets, mid, hi, pos), out, outOff, n);
+    }
+
+    /**
+     * The operand array of child [lo, hi): a leaf is its rank's own array; an inner node is summed into
+     * scratch level {@code level}, its own children using the levels below.
+     */
+    private static float[] child(float[][] lv, float[][] src, int[] offsets, int lo, int hi, int pos, int n,
+                                 int level) {
+        if (hi - lo == 1) {
+            return src[lo];
         }
-        float[] b;
-        int bOff;
-        if (hi - mid == 1) {
-            b = src[mid];
-            bOff = offsets[mid] + pos;
-        } else {
-            // Two levels down: level next holds the left result, deeper levels are free again.
-            b = lv[next + 1];
-            bOff = 0;
-            node(lv, src, offsets, mid, hi, pos, n, b, 0, next + 2);
-        }
-        add(a, aOff, b, bOff, out, outOff, n);
+        node(lv, src, offsets, lo, hi, pos, n, lv[level], 0, level + 1);
+        return lv[level];
+    }
+
+    /** Where child [lo, hi)'s operand starts in the array {@link #child} returns. */
+    private static int childOffset(int[] offsets, int lo, int hi, int pos) {
+        return hi - lo == 1 ? offsets[lo] + pos : 0;
     }
 
     private static void add(float[] a, int aOff, float[] b, int bOff, float[] out, int outOff, int n) {

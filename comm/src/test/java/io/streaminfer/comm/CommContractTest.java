@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
@@ -54,6 +55,15 @@ class CommContractTest {
         return coordinator(backend, size, Duration.ofSeconds(30));
     }
 
+    /** Group {@code tp:<name>} of {@code size} ranks, formed by a coordinator of its own. */
+    private static CommGroup form(CommBackend backend, int size, String name, Duration timeout) {
+        return coordinator(backend, size, timeout).form(name, size);
+    }
+
+    private static CommGroup form(CommBackend backend, int size, String name) {
+        return coordinator(backend, size).form(name, size);
+    }
+
     /** Values spread over seven decades, so the order of summation changes the rounded result. */
     static float[] data(long seed, int length) {
         SplittableRandom rnd = new SplittableRandom(seed);
@@ -81,8 +91,7 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("groups")
     void allReduceIsBitwiseTheFixedOrderTreeSum(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size);
-        try (CommGroup group = coordinator.form("ar", size)) {
+        try (CommGroup group = form(backend, size, "ar")) {
             for (int length : LENGTHS) {
                 int offset = 5;
                 float[][] inputs = new float[size][];
@@ -138,10 +147,9 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("groups")
     void allReduceRepeatsBitwise(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size);
         int length = 50_001;
         float[][] first = new float[size][];
-        try (CommGroup group = coordinator.form("rep", size)) {
+        try (CommGroup group = form(backend, size, "rep")) {
             for (int run = 0; run < 5; run++) {
                 float[][] bufs = new float[size][];
                 for (int r = 0; r < size; r++) {
@@ -161,8 +169,7 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("groups")
     void allGatherPlacesEveryRanksBlock(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size);
-        try (CommGroup group = coordinator.form("ag", size)) {
+        try (CommGroup group = form(backend, size, "ag")) {
             for (int count : new int[] {1, 3, 288, 64 * 1000, 300_001}) {
                 float[][] sends = new float[size][];
                 float[][] recvs = new float[size][];
@@ -185,9 +192,8 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("groups")
     void allGatherInPlace(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size);
         int count = 1001;
-        try (CommGroup group = coordinator.form("agi", size)) {
+        try (CommGroup group = form(backend, size, "agi")) {
             float[][] bufs = new float[size][];
             float[][] blocks = new float[size][];
             for (int r = 0; r < size; r++) {
@@ -207,8 +213,7 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("groups")
     void reduceScatterGivesEachRankTheTreeSumOfItsBlock(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size);
-        try (CommGroup group = coordinator.form("rs", size)) {
+        try (CommGroup group = form(backend, size, "rs")) {
             for (int count : new int[] {1, 7, 288, 100_003}) {
                 float[][] sends = new float[size][];
                 float[][] recvs = new float[size][];
@@ -229,8 +234,7 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("groups")
     void broadcastCopiesTheRootsBufferFromEveryRoot(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size);
-        try (CommGroup group = coordinator.form("bc", size)) {
+        try (CommGroup group = form(backend, size, "bc")) {
             for (int root = 0; root < size; root++) {
                 int length = 10_007;
                 float[][] bufs = new float[size][];
@@ -251,8 +255,7 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("groups")
     void manyCollectivesInSequenceStayInStep(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size);
-        try (CommGroup group = coordinator.form("seq", size)) {
+        try (CommGroup group = form(backend, size, "seq")) {
             int steps = 300;
             float[][] totals = new float[size][1];
             RankRunner.runOk(group, c -> {
@@ -289,8 +292,7 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("multiRankGroups")
     void mismatchedSizesFailEveryRankWithAClearError(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size);
-        try (CommGroup group = coordinator.form("mismatch", size)) {
+        try (CommGroup group = form(backend, size, "mismatch")) {
             Throwable[] errors = RankRunner.runAll(group, c -> {
                 int length = c.rank() == size - 1 ? 12 : 10;
                 c.allReduce(new float[12], 0, length);
@@ -306,8 +308,7 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("multiRankGroups")
     void differentCollectivesOnDifferentRanksFail(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size);
-        try (CommGroup group = coordinator.form("mixed", size)) {
+        try (CommGroup group = form(backend, size, "mixed")) {
             Throwable[] errors = RankRunner.runAll(group, c -> {
                 if (c.rank() == 1) {
                     c.barrier();
@@ -325,9 +326,8 @@ class CommContractTest {
     @MethodSource("multiRankGroups")
     void aRankThatNeverArrivesFailsItsPeersWithinTheTimeout(CommBackend backend, int size) throws Exception {
         Duration timeout = Duration.ofMillis(300);
-        GroupCoordinator coordinator = coordinator(backend, size, timeout);
         int absent = size - 1;
-        try (CommGroup group = coordinator.form("timeout", size)) {
+        try (CommGroup group = form(backend, size, "timeout", timeout)) {
             long start = System.nanoTime();
             Throwable[] errors = RankRunner.runAll(group, c -> {
                 float[] x = new float[100_000];
@@ -355,9 +355,8 @@ class CommContractTest {
     @MethodSource("multiRankGroups")
     void aRankThatClosesFailsItsPeersAtOnce(CommBackend backend, int size) throws Exception {
         // Long timeout: the peers must fail because of the close, not because of the timeout.
-        GroupCoordinator coordinator = coordinator(backend, size, Duration.ofSeconds(60));
         int leaver = 0;
-        try (CommGroup group = coordinator.form("leaver", size)) {
+        try (CommGroup group = form(backend, size, "leaver", Duration.ofSeconds(60))) {
             long start = System.nanoTime();
             Throwable[] errors = RankRunner.runAll(group, c -> {
                 float[] x = new float[4096];
@@ -382,8 +381,7 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("multiRankGroups")
     void failingARankFromOutsideReleasesWaitingPeers(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size, Duration.ofSeconds(60));
-        try (CommGroup group = coordinator.form("failed", size)) {
+        try (CommGroup group = form(backend, size, "failed", Duration.ofSeconds(60))) {
             Throwable[] errors = RankRunner.runAll(group, c -> {
                 if (c.rank() == 1) {
                     Thread.sleep(50);
@@ -405,8 +403,7 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("multiRankGroups")
     void closingTheGroupReleasesRanksWaitingInACollective(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size, Duration.ofSeconds(60));
-        CommGroup group = coordinator.form("shutdown", size);
+        CommGroup group = form(backend, size, "shutdown", Duration.ofSeconds(60));
         Throwable[] errors = RankRunner.runAll(group, c -> {
             if (c.rank() == 0) {
                 Thread.sleep(50);
@@ -424,8 +421,7 @@ class CommContractTest {
     @ParameterizedTest(name = "{0} x{1}")
     @MethodSource("multiRankGroups")
     void anInvalidArgumentOnOneRankFailsItsPeersNamingIt(CommBackend backend, int size) throws Exception {
-        GroupCoordinator coordinator = coordinator(backend, size, Duration.ofSeconds(60));
-        try (CommGroup group = coordinator.form("badarg", size)) {
+        try (CommGroup group = form(backend, size, "badarg", Duration.ofSeconds(60))) {
             Throwable[] errors = RankRunner.runAll(group, c -> {
                 int offset = c.rank() == 1 ? 10 : 0;
                 c.allReduce(new float[16], offset, 16);
@@ -436,6 +432,39 @@ class CommContractTest {
                 if (r != 1 && backend == CommBackend.IN_PROCESS) {
                     CommException e = assertInstanceOf(CommException.class, errors[r], "rank " + r);
                     assertEquals(1, e.failedRank());
+                }
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void inProcessSendAndRecvMayShareOnlyThisRanksBlock() throws Exception {
+        // Peers read send while a rank writes recv, so the one overlap allowed is in place.
+        int size = 3;
+        int count = 4;
+        float[][] sends = new float[size][];
+        float[][] bufs = new float[size][];
+        for (int r = 0; r < size; r++) {
+            sends[r] = data(17L * r, size * count);
+            bufs[r] = sends[r].clone();
+        }
+        try (CommGroup group = form(CommBackend.IN_PROCESS, size, "rs-in-place")) {
+            RankRunner.runOk(group, c -> c.reduceScatter(bufs[c.rank()], 0, count, bufs[c.rank()], c.rank() * count));
+        }
+        for (int r = 0; r < size; r++) {
+            assertArrayEquals(treeSumReference(sends, r * count, count),
+                    java.util.Arrays.copyOfRange(bufs[r], r * count, (r + 1) * count), 0f, "rank " + r);
+        }
+        float[][] shared = new float[size][size * count + 1];
+        Map<String, RankRunner.RankTask> overlapping = Map.of(
+                "allGather: send overlaps recv", c -> c.allGather(shared[c.rank()], 1, count, shared[c.rank()], 0),
+                "reduceScatter: recv overlaps send", c -> c.reduceScatter(shared[c.rank()], 0, count, shared[c.rank()], 1));
+        for (Map.Entry<String, RankRunner.RankTask> call : overlapping.entrySet()) {
+            try (CommGroup group = form(CommBackend.IN_PROCESS, size, "overlap")) {
+                Throwable[] errors = RankRunner.runAll(group, call.getValue());
+                for (int r = 0; r < size; r++) {
+                    IllegalArgumentException e = assertInstanceOf(IllegalArgumentException.class, errors[r]);
+                    assertTrue(e.getMessage().contains(call.getKey() + " without being this rank's block"), e.getMessage());
                 }
             }
         }

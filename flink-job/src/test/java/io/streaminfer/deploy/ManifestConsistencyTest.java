@@ -8,8 +8,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** deploy/k8s must agree with itself: GPUs per TaskManager = --tp, parallelism = --parallelism = DP. */
 class ManifestConsistencyTest {
@@ -26,56 +30,55 @@ class ManifestConsistencyTest {
         assertEquals(List.of(), K8sManifests.problems(DEPLOYMENT, TOPICS));
     }
 
-    @Test
-    void gpuCountChangedWithoutTpFails() throws IOException {
-        Path copy = mutate(DEPLOYMENT, "limits:\n                nvidia.com/gpu: 2", "limits:\n                nvidia.com/gpu: 4");
-        assertProblem(copy, TOPICS, "nvidia.com/gpu limit (4) differs from --tp 2");
+    /** In a copy of a manifest, the text {@code from} becomes {@code to}. */
+    private record Edit(String from, String to) {}
+
+    /** Edits of one manifest that each break a rule, and the problems the check must then report. */
+    static Stream<Arguments> breakingEdits() {
+        return Stream.of(
+                Arguments.of("GPU count changed without --tp", DEPLOYMENT,
+                        List.of(new Edit("limits:\n                nvidia.com/gpu: 2", "limits:\n                nvidia.com/gpu: 4")),
+                        List.of("nvidia.com/gpu limit (4) differs from --tp 2")),
+                Arguments.of("--tp changed without the GPU count", DEPLOYMENT,
+                        List.of(new Edit("- --tp\n      - \"2\"", "- --tp\n      - \"4\"")),
+                        List.of("nvidia.com/gpu limit (2) differs from --tp 4", "nvidia.com/gpu request (2) differs from --tp 4")),
+                Arguments.of("parallelism changed without DP", DEPLOYMENT,
+                        List.of(new Edit("parallelism: 2   # = DP", "parallelism: 3   # = DP")),
+                        List.of("spec.job.parallelism (3) differs from --parallelism 2")),
+                Arguments.of("DP changed without parallelism", DEPLOYMENT,
+                        List.of(new Edit("- --parallelism\n      - \"2\"", "- --parallelism\n      - \"4\"")),
+                        List.of("spec.job.parallelism (2) differs from --parallelism 4")),
+                Arguments.of("more than one slot per TaskManager", DEPLOYMENT,
+                        List.of(new Edit("taskmanager.numberOfTaskSlots: \"1\"", "taskmanager.numberOfTaskSlots: \"2\"")),
+                        List.of("taskmanager.numberOfTaskSlots must be \"1\"")),
+                Arguments.of("local checkpoints and stateless upgrades", DEPLOYMENT,
+                        List.of(new Edit("execution.checkpointing.dir: s3://", "execution.checkpointing.dir: file:///tmp/"),
+                                new Edit("upgradeMode: savepoint", "upgradeMode: stateless")),
+                        List.of("execution.checkpointing.dir must point to durable storage", "upgradeMode must be savepoint")),
+                Arguments.of("prompt topic with fewer partitions than DP", TOPICS,
+                        List.of(new Edit("name: prompts\n  namespace: kafka\n  labels:\n    strimzi.io/cluster: streaminfer\nspec:\n  partitions: 8",
+                                "name: prompts\n  namespace: kafka\n  labels:\n    strimzi.io/cluster: streaminfer\nspec:\n  partitions: 1")),
+                        List.of("topic prompts has 1 partitions, fewer than DP 2")),
+                Arguments.of("missing topic", TOPICS,
+                        List.of(new Edit("name: dead-letters", "name: dead-letter")),
+                        List.of("no KafkaTopic named dead-letters")));
     }
 
-    @Test
-    void tpChangedWithoutGpuCountFails() throws IOException {
-        Path copy = mutate(DEPLOYMENT, "- --tp\n      - \"2\"", "- --tp\n      - \"4\"");
-        assertProblem(copy, TOPICS, "nvidia.com/gpu limit (2) differs from --tp 4");
-        assertProblem(copy, TOPICS, "nvidia.com/gpu request (2) differs from --tp 4");
-    }
-
-    @Test
-    void parallelismChangedWithoutDpFails() throws IOException {
-        Path copy = mutate(DEPLOYMENT, "parallelism: 2   # = DP", "parallelism: 3   # = DP");
-        assertProblem(copy, TOPICS, "spec.job.parallelism (3) differs from --parallelism 2");
-    }
-
-    @Test
-    void dpChangedWithoutParallelismFails() throws IOException {
-        Path copy = mutate(DEPLOYMENT, "- --parallelism\n      - \"2\"", "- --parallelism\n      - \"4\"");
-        assertProblem(copy, TOPICS, "spec.job.parallelism (2) differs from --parallelism 4");
-    }
-
-    @Test
-    void moreThanOneSlotPerTaskManagerFails() throws IOException {
-        Path copy = mutate(DEPLOYMENT, "taskmanager.numberOfTaskSlots: \"1\"", "taskmanager.numberOfTaskSlots: \"2\"");
-        assertProblem(copy, TOPICS, "taskmanager.numberOfTaskSlots must be \"1\"");
-    }
-
-    @Test
-    void localCheckpointsAndStatelessUpgradesFail() throws IOException {
-        Path copy = mutate(DEPLOYMENT, "execution.checkpointing.dir: s3://", "execution.checkpointing.dir: file:///tmp/");
-        copy = mutate(copy, "upgradeMode: savepoint", "upgradeMode: stateless");
-        assertProblem(copy, TOPICS, "execution.checkpointing.dir must point to durable storage");
-        assertProblem(copy, TOPICS, "upgradeMode must be savepoint");
-    }
-
-    @Test
-    void promptTopicWithFewerPartitionsThanDpFails() throws IOException {
-        Path topics = mutate(TOPICS, "name: prompts\n  namespace: kafka\n  labels:\n    strimzi.io/cluster: streaminfer\nspec:\n  partitions: 8",
-                "name: prompts\n  namespace: kafka\n  labels:\n    strimzi.io/cluster: streaminfer\nspec:\n  partitions: 1");
-        assertProblem(DEPLOYMENT, topics, "topic prompts has 1 partitions, fewer than DP 2");
-    }
-
-    @Test
-    void missingTopicFails() throws IOException {
-        Path topics = mutate(TOPICS, "name: dead-letters", "name: dead-letter");
-        assertProblem(DEPLOYMENT, topics, "no KafkaTopic named dead-letters");
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("breakingEdits")
+    void anEditThatBreaksARuleIsReported(String name, Path manifest, List<Edit> edits, List<String> expected)
+            throws IOException {
+        Path copy = manifest;
+        for (Edit edit : edits) {
+            copy = mutate(copy, edit.from(), edit.to());
+        }
+        for (String problem : expected) {
+            if (manifest.equals(TOPICS)) {
+                assertProblem(DEPLOYMENT, copy, problem);
+            } else {
+                assertProblem(copy, TOPICS, problem);
+            }
+        }
     }
 
     @Test

@@ -44,6 +44,13 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private static final int NODE_ID = 1;
     private static final String CONTROLLER_LISTENER = "CONTROLLER";
+    /** Set to 1: on one node every internal topic must live with a single replica, and one partition is enough. */
+    private static final List<String> SINGLE_NODE_SETTINGS = List.of(
+            "offsets.topic.replication.factor", "offsets.topic.num.partitions",
+            "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
+            "transaction.state.log.num.partitions",
+            "share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr",
+            "min.insync.replicas", "default.replication.factor", "num.partitions");
 
     private final Map<String, String> extraBrokerProperties;
     private Path logDir;
@@ -134,17 +141,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
         p.put("inter.broker.listener.name", "PLAINTEXT");
         p.put("log.dirs", logDir.toString());
-        // One node: every internal topic must live with a single replica.
-        p.put("offsets.topic.replication.factor", "1");
-        p.put("offsets.topic.num.partitions", "1");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
-        p.put("transaction.state.log.num.partitions", "1");
-        p.put("share.coordinator.state.topic.replication.factor", "1");
-        p.put("share.coordinator.state.topic.min.isr", "1");
-        p.put("min.insync.replicas", "1");
-        p.put("default.replication.factor", "1");
-        p.put("num.partitions", "1");
+        SINGLE_NODE_SETTINGS.forEach(key -> p.put(key, "1"));
         // Consumers join at once instead of waiting 3 s for more members.
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("auto.create.topics.enable", "false");

@@ -3,7 +3,7 @@ package io.streaminfer.job.codec;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.streaminfer.job.kafka.EmbeddedKafka;
+import io.streaminfer.job.kafka.EmbeddedKafkaExtension;
 import io.streaminfer.schemas.DeadLetterRecord;
 import io.streaminfer.schemas.PromptRecord;
 import java.nio.ByteBuffer;
@@ -22,25 +22,13 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Real broker, real Flink job: Avro prompts and garbage in; prompts and dead letters out, none lost. */
 class KafkaCodecsITCase {
-    private static EmbeddedKafka kafka;
-
-    @BeforeAll
-    static void startBroker() {
-        kafka = new EmbeddedKafka().start();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+    @RegisterExtension
+    static final EmbeddedKafkaExtension kafka = new EmbeddedKafkaExtension();
 
     @Test
     void flinkSourceSplitsGoodPromptsFromDeadLetters() throws Exception {

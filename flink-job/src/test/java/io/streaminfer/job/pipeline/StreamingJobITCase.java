@@ -9,7 +9,7 @@ import io.streaminfer.engine.GenerationResult;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.codec.AvroCodec;
-import io.streaminfer.job.kafka.EmbeddedKafka;
+import io.streaminfer.job.kafka.EmbeddedKafkaExtension;
 import io.streaminfer.job.local.JobRunner;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.CompletionStatus;
@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.configuration.Configuration;
@@ -30,8 +31,6 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -41,23 +40,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class StreamingJobITCase {
     @RegisterExtension
+    static final EmbeddedKafkaExtension kafka = new EmbeddedKafkaExtension();
+
+    @RegisterExtension
     static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
             new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(4)
                     .build());
-
-    private static EmbeddedKafka kafka;
-
-    @BeforeAll
-    static void startBroker() {
-        kafka = new EmbeddedKafka().start();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
 
     private static Configuration topics(Configuration conf, String name) {
         conf.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
@@ -83,6 +71,44 @@ class StreamingJobITCase {
         return env;
     }
 
+    /** The job, submitted to the MiniCluster; close() cancels it. */
+    private record RunningJob(JobClient client) implements AutoCloseable {
+        static RunningJob start(Configuration conf, String name, UnaryOperator<DataStream<CompletionRecord>> beforeSink)
+                throws Exception {
+            StreamExecutionEnvironment env = environment();
+            StreamingJob.build(env, conf, beforeSink);
+            return new RunningJob(env.executeAsync(name));
+        }
+
+        @Override
+        public void close() throws Exception {
+            client.cancel().get();
+        }
+    }
+
+    /** The job's output topics, read with read_committed (see {@link JobFixtures#consume}). */
+    private static JobFixtures.Seen consume(Configuration conf, int completions, int deadLetters, Duration timeout,
+                                            Duration grace) throws Exception {
+        return JobFixtures.consume(kafka.bootstrapServers(), conf.get(JobOptions.OUTPUT_TOPIC),
+                conf.get(JobOptions.DEAD_LETTER_TOPIC), completions, deadLetters, timeout, grace);
+    }
+
+    /** A run of the job at DP=2 x TP=2 over {@code count} generated prompts, and what the engine alone gives for them. */
+    private record PromptRun(Configuration conf, List<PromptRecord> prompts, Map<String, GenerationResult> expected,
+                             JobFixtures.Seen seen) {
+        static PromptRun of(String name, String idPrefix, int count,
+                            UnaryOperator<DataStream<CompletionRecord>> beforeSink, Duration timeout, Duration grace)
+                throws Exception {
+            Configuration conf = topics(JobFixtures.options(2, 2), name);
+            List<PromptRecord> prompts = JobFixtures.prompts(idPrefix, count);
+            Map<String, GenerationResult> expected = JobFixtures.expected(conf, prompts);
+            JobFixtures.produce(kafka.bootstrapServers(), conf.get(JobOptions.INPUT_TOPIC), prompts, List.of());
+            try (RunningJob job = RunningJob.start(conf, name, beforeSink)) {
+                return new PromptRun(conf, prompts, expected, consume(conf, prompts.size(), 0, timeout, grace));
+            }
+        }
+    }
+
     private static void assertMatchesEngine(Map<String, GenerationResult> expected, List<CompletionRecord> completions) {
         for (CompletionRecord c : completions) {
             GenerationResult e = expected.get(c.getId());
@@ -95,25 +121,15 @@ class StreamingJobITCase {
 
     @Test
     void everyPromptGetsExactlyOneCompletionEqualToTheEngineAlone() throws Exception {
-        Configuration conf = topics(JobFixtures.options(2, 2), "plain");
-        List<PromptRecord> prompts = JobFixtures.prompts("p", 24);
-        Map<String, GenerationResult> expected = JobFixtures.expected(conf, prompts);
-        JobFixtures.produce(kafka.bootstrapServers(), conf.get(JobOptions.INPUT_TOPIC), prompts, List.of());
-
-        StreamExecutionEnvironment env = environment();
-        StreamingJob.build(env, conf);
-        JobClient job = env.executeAsync("plain");
-        JobFixtures.Seen seen;
-        try {
-            seen = JobFixtures.consume(kafka.bootstrapServers(), conf.get(JobOptions.OUTPUT_TOPIC),
-                    conf.get(JobOptions.DEAD_LETTER_TOPIC), prompts.size(), 0, Duration.ofMinutes(3), Duration.ofSeconds(2));
-        } finally {
-            job.cancel().get();
-        }
+        PromptRun run = PromptRun.of("plain", "p", 24, UnaryOperator.identity(), Duration.ofMinutes(3),
+                Duration.ofSeconds(2));
+        Configuration conf = run.conf();
+        List<PromptRecord> prompts = run.prompts();
+        JobFixtures.Seen seen = run.seen();
         assertEquals(prompts.size(), seen.completions().size(), "one completion per prompt: " + seen.completionCounts());
         assertEquals(prompts.stream().map(PromptRecord::getId).collect(Collectors.toSet()), seen.completionCounts().keySet());
         assertEquals(0, seen.deadLetters().size());
-        assertMatchesEngine(expected, seen.completions());
+        assertMatchesEngine(run.expected(), seen.completions());
         Set<Integer> replicas = seen.completions().stream().map(CompletionRecord::getReplica).collect(Collectors.toSet());
         assertEquals(Set.of(0, 1), replicas, "both DP replicas served prompts");
         // Equal keys always reach the same replica.
@@ -146,26 +162,13 @@ class StreamingJobITCase {
 
     @Test
     void failuresAndRestartsLoseAndDuplicateNothing() throws Exception {
-        Configuration conf = topics(JobFixtures.options(2, 2), "failing");
-        List<PromptRecord> prompts = JobFixtures.prompts("f", 30);
-        Map<String, GenerationResult> expected = JobFixtures.expected(conf, prompts);
-        JobFixtures.produce(kafka.bootstrapServers(), conf.get(JobOptions.INPUT_TOPIC), prompts, List.of());
-
-        StreamExecutionEnvironment env = environment();
-        StreamingJob.build(env, conf, (DataStream<CompletionRecord> completions) -> completions
-                .map(new FailFirstTwoAttempts(), completions.getType()).setParallelism(2).name("fail-twice"));
-        JobClient job = env.executeAsync("failing");
-        JobFixtures.Seen seen;
-        try {
-            seen = JobFixtures.consume(kafka.bootstrapServers(), conf.get(JobOptions.OUTPUT_TOPIC),
-                    conf.get(JobOptions.DEAD_LETTER_TOPIC), prompts.size(), 0, Duration.ofMinutes(4), Duration.ofSeconds(3));
-        } finally {
-            job.cancel().get();
-        }
-        Map<String, Integer> counts = seen.completionCounts();
-        assertEquals(prompts.size(), counts.size(), "no id lost: " + counts);
+        PromptRun run = PromptRun.of("failing", "f", 30, (DataStream<CompletionRecord> completions) -> completions
+                .map(new FailFirstTwoAttempts(), completions.getType()).setParallelism(2).name("fail-twice"),
+                Duration.ofMinutes(4), Duration.ofSeconds(3));
+        Map<String, Integer> counts = run.seen().completionCounts();
+        assertEquals(run.prompts().size(), counts.size(), "no id lost: " + counts);
         counts.forEach((id, n) -> assertEquals(1, n, id + " seen " + n + " times"));
-        assertMatchesEngine(expected, seen.completions());
+        assertMatchesEngine(run.expected(), run.seen().completions());
     }
 
     @Test
@@ -193,18 +196,12 @@ class StreamingJobITCase {
         all.add(copy);
         JobFixtures.produce(kafka.bootstrapServers(), conf.get(JobOptions.INPUT_TOPIC), all, garbage);
 
-        StreamExecutionEnvironment env = environment();
-        StreamingJob.build(env, conf);
-        JobClient job = env.executeAsync("bad");
         JobFixtures.Seen seen;
-        try {
-            seen = JobFixtures.consume(kafka.bootstrapServers(), conf.get(JobOptions.OUTPUT_TOPIC),
-                    conf.get(JobOptions.DEAD_LETTER_TOPIC), good.size() + 1, invalid.size() + garbage.size() + 1,
-                    Duration.ofMinutes(3), Duration.ofSeconds(2));
+        try (RunningJob job = RunningJob.start(conf, "bad", UnaryOperator.identity())) {
+            seen = consume(conf, good.size() + 1, invalid.size() + garbage.size() + 1, Duration.ofMinutes(3),
+                    Duration.ofSeconds(2));
             // The job is still running after all that.
-            assertEquals(org.apache.flink.api.common.JobStatus.RUNNING, job.getJobStatus().get());
-        } finally {
-            job.cancel().get();
+            assertEquals(org.apache.flink.api.common.JobStatus.RUNNING, job.client().getJobStatus().get());
         }
         Set<String> answered = good.stream().map(PromptRecord::getId).collect(Collectors.toCollection(java.util.HashSet::new));
         answered.add("twice");
