@@ -46,17 +46,7 @@ public final class OpenBlasMatmul extends ThreadedKernel {
     }
 
     public OpenBlasMatmul(int threads) {
-        super("openblas", singleThreadedBlas(threads));
-    }
-
-    @Override
-    public String name() {
-        return "openblas";
-    }
-
-    @Override
-    public boolean batchInvariant() {
-        return false;
+        super("openblas", false, singleThreadedBlas(threads));
     }
 
     @Override

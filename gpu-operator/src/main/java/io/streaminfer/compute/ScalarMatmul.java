@@ -42,17 +42,7 @@ public final class ScalarMatmul extends ThreadedKernel {
     }
 
     public ScalarMatmul(int threads) {
-        super("scalar", threads);
-    }
-
-    @Override
-    public String name() {
-        return "scalar";
-    }
-
-    @Override
-    public boolean batchInvariant() {
-        return true;
+        super("scalar", true, threads);
     }
 
     @Override

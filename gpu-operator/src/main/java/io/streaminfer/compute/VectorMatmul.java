@@ -66,20 +66,10 @@ public final class VectorMatmul extends ThreadedKernel {
 
     /** @param parallelMinFmas products smaller than this run on the calling thread only (tests use 0). */
     VectorMatmul(int threads, long parallelMinFmas) {
-        super("vector", checkedThreads(threads));
+        super("vector", true, checkedThreads(threads));
         this.parallelMinFmas = parallelMinFmas;
         this.scratch = new float[threads][0];
         this.tiles = new float[threads][0];
-    }
-
-    @Override
-    public String name() {
-        return "vector";
-    }
-
-    @Override
-    public boolean batchInvariant() {
-        return true;
     }
 
     @Override

@@ -11,7 +11,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -20,17 +19,11 @@ import java.util.Map;
  *
  * <p>The file's size must be exactly what its header implies; a truncated or padded file is refused.
  */
-public final class Llama2cCheckpoint implements Checkpoint {
+public final class Llama2cCheckpoint extends MappedCheckpoint {
 
-    private final Path file;
-    private final ModelConfig config;
-    /** One fp32 tensor per section and layer, by neutral name, in file order. Null once closed. */
-    private volatile Map<String, WeightTensor> tensors;
-
+    /** @param tensors one fp32 tensor per section and layer, by neutral name, in file order */
     private Llama2cCheckpoint(Path file, ModelConfig config, Map<String, WeightTensor> tensors) {
-        this.file = file;
-        this.config = config;
-        this.tensors = tensors;
+        super(file, config, tensors);
     }
 
     /** Opens and maps a llama2.c checkpoint, checking its header and size. */
@@ -126,39 +119,7 @@ public final class Llama2cCheckpoint implements Checkpoint {
     }
 
     public Path file() {
-        return file;
-    }
-
-    @Override
-    public ModelConfig config() {
-        return config;
-    }
-
-    @Override
-    public boolean contains(String name) {
-        return tensors().containsKey(name);
-    }
-
-    @Override
-    public WeightTensor tensor(String name) {
-        WeightTensor tensor = tensors().get(name);
-        if (tensor == null) {
-            throw new IllegalArgumentException(file + ": a llama2.c checkpoint has no tensor " + name);
-        }
-        return tensor;
-    }
-
-    @Override
-    public List<String> tensorNames() {
-        return List.copyOf(tensors().keySet());
-    }
-
-    private Map<String, WeightTensor> tensors() {
-        Map<String, WeightTensor> current = tensors;
-        if (current == null) {
-            throw new IllegalStateException("checkpoint " + file + " is closed");
-        }
-        return current;
+        return path();
     }
 
     /** The neutral name and (rows, cols) shape of one llama2.c section's tensor. */
@@ -190,16 +151,5 @@ public final class Llama2cCheckpoint implements Checkpoint {
             case W2 -> new int[] {c.dim(), c.hiddenDim()};
             case FREQ_CIS -> throw new IllegalArgumentException("freq_cis is not a model tensor");
         };
-    }
-
-    /** Drops the mappings; the OS unmaps them once the views handed out are garbage. */
-    @Override
-    public void close() {
-        tensors = null;
-    }
-
-    @Override
-    public String toString() {
-        return "Llama2cCheckpoint[" + file + ", " + config + "]";
     }
 }

@@ -76,13 +76,7 @@ final class GpuTestSupport {
     }
 
     static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
+        return io.streaminfer.model.ShardRunner.argmax(v);
     }
 
     /** Where two token sequences first differ, or -1. */

@@ -20,7 +20,7 @@ public final class ShardRunner {
     private ShardRunner() {}
 
     /** Runs {@code body} on the group's driver thread and returns what it returns. */
-    static <T> T withGroup(Checkpoint checkpoint, int tp, String kernel, int slots, int positions, int maxRows,
+    public static <T> T withGroup(Checkpoint checkpoint, int tp, String kernel, int slots, int positions, int maxRows,
                            Function<TensorParallelGroup, T> body) throws Exception {
         ModelConfig config = checkpoint.config();
         CommGroup comms = new GroupCoordinator(CommOptions.inProcess().withTimeout(Duration.ofSeconds(30)))
@@ -78,7 +78,7 @@ public final class ShardRunner {
         });
     }
 
-    static int argmax(float[] row) {
+    public static int argmax(float[] row) {
         int best = 0;
         for (int i = 1; i < row.length; i++) {
             if (row[i] > row[best]) {

@@ -6,17 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.streaminfer.comm.CommGroup;
-import io.streaminfer.comm.CommOptions;
-import io.streaminfer.comm.GroupCoordinator;
-import io.streaminfer.compute.Backends;
 import io.streaminfer.compute.StepBatch;
 import io.streaminfer.engine.TensorParallelGroup;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -38,26 +31,7 @@ class TransformerShardTest {
 
     /** Prompt [3, 9, 27, 50, 11] then its greedy continuation, one logits row per position. */
     private static List<float[]> run(ModelConfig config, int tp, String kernel, boolean batched) throws Exception {
-        InMemoryCheckpoint checkpoint = new InMemoryCheckpoint(config, 5);
-        CommGroup comms = new GroupCoordinator(CommOptions.inProcess().withTimeout(Duration.ofSeconds(20)))
-                .form("shard-test-" + tp + kernel + batched, tp);
-        CompletableFuture<List<float[]>> result = new CompletableFuture<>();
-        TensorParallelGroup group = TensorParallelGroup.start(comms,
-                (rank, communicator) -> new TransformerShard(checkpoint, new ShardSpec(rank, tp, config), communicator,
-                        Backends.create(kernel, 1, communicator), 2, 16, 8),
-                g -> {
-                    try {
-                        result.complete(steps(g, batched));
-                    } catch (RuntimeException e) {
-                        result.completeExceptionally(e);
-                    }
-                },
-                result::completeExceptionally, Duration.ofSeconds(20));
-        try {
-            return result.get(60, TimeUnit.SECONDS);
-        } finally {
-            group.close();
-        }
+        return ShardRunner.withGroup(new InMemoryCheckpoint(config, 5), tp, kernel, 2, 16, 8, g -> steps(g, batched));
     }
 
     /** On the driver thread: the prompt, then greedy decoding, one logits row per position of slot 0. */
@@ -82,7 +56,7 @@ class TransformerShardTest {
                     rows.add(logits);
                 }
             }
-            int token = argmax(rows.get(rows.size() - 1));
+            int token = ShardRunner.argmax(rows.get(rows.size() - 1));
             for (int p = prompt.length; p < 12; p++) {
                 float[] logits = new float[2 * VOCAB];
                 if (batched) {
@@ -94,20 +68,10 @@ class TransformerShardTest {
                 }
                 float[] row = java.util.Arrays.copyOf(logits, VOCAB);
                 rows.add(row);
-                token = argmax(row);
+                token = ShardRunner.argmax(row);
             }
         }
         return rows;
-    }
-
-    private static int argmax(float[] row) {
-        int best = 0;
-        for (int i = 1; i < row.length; i++) {
-            if (row[i] > row[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     private static void assertSameRows(List<float[]> expected, List<float[]> actual, String what) {

@@ -3,7 +3,7 @@ package io.streaminfer.model.hf;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streaminfer.compute.WeightTensor;
-import io.streaminfer.model.Checkpoint;
+import io.streaminfer.model.MappedCheckpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.TensorNames;
 import java.io.IOException;
@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * the shards {@code model.safetensors.index.json} lists, memory-mapped and renamed to {@link TensorNames}.
  * F32, F16 and BF16 tensors are read in place.
  */
-public final class HfCheckpoint implements Checkpoint {
+public final class HfCheckpoint extends MappedCheckpoint {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
     /** Per-layer Hugging Face names (after {@code model.layers.N.}) and their neutral counterparts. */
@@ -42,14 +42,8 @@ public final class HfCheckpoint implements Checkpoint {
             Map.entry("mlp.up_proj.weight", "ffn_up"),
             Map.entry("mlp.down_proj.weight", "ffn_down"));
 
-    private final Path dir;
-    private final ModelConfig config;
-    private volatile Map<String, WeightTensor> tensors; // by neutral name; null once closed
-
     private HfCheckpoint(Path dir, ModelConfig config, Map<String, WeightTensor> tensors) {
-        this.dir = dir;
-        this.config = config;
-        this.tensors = tensors;
+        super(dir, config, tensors);
     }
 
     /** Reads the configuration and maps every weight file of the directory. */
@@ -110,47 +104,5 @@ public final class HfCheckpoint implements Checkpoint {
                 String suffix = LAYER_NAMES.get(m.group(2));
                 return suffix == null ? null : "blk." + m.group(1) + "." + suffix;
         }
-    }
-
-    @Override
-    public ModelConfig config() {
-        return config;
-    }
-
-    @Override
-    public boolean contains(String name) {
-        return tensors().containsKey(name);
-    }
-
-    @Override
-    public WeightTensor tensor(String name) {
-        WeightTensor t = tensors().get(name);
-        if (t == null) {
-            throw new IllegalArgumentException(dir + ": no tensor " + name);
-        }
-        return t;
-    }
-
-    @Override
-    public List<String> tensorNames() {
-        return List.copyOf(tensors().keySet());
-    }
-
-    private Map<String, WeightTensor> tensors() {
-        Map<String, WeightTensor> current = tensors;
-        if (current == null) {
-            throw new IllegalStateException("checkpoint " + dir + " is closed");
-        }
-        return current;
-    }
-
-    @Override
-    public void close() {
-        tensors = null;
-    }
-
-    @Override
-    public String toString() {
-        return "HfCheckpoint[" + dir + ", " + config + "]";
     }
 }
