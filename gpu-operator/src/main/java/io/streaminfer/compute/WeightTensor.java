@@ -110,8 +110,15 @@ public final class WeightTensor {
                     dst[dstOff + i] = Float.intBitsToFloat(bits << 16);
                 }
             }
-            default -> throw new UnsupportedOperationException(name + ": storage kind " + kind
-                    + " cannot be read by this release");
+            case Q8_0, Q4_0, Q4_K, Q6_K -> {
+                int block = kind.blockSize();
+                if (colStart % block != 0 || count % block != 0) {
+                    throw new IllegalArgumentException(name + ": columns [" + colStart + ", " + (colStart + count)
+                            + ") do not lie on the " + block + "-element blocks of " + kind);
+                }
+                Dequantize.blocks(kind, data, (int) (rowBase + (long) colStart / block * kind.blockBytes()),
+                        count / block, dst, dstOff);
+            }
         }
     }
 
