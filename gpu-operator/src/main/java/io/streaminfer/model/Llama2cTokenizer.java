@@ -23,6 +23,7 @@ import java.util.Map;
  * {@code encode} does. Immutable and safe to share between threads.
  *
  * <p>File format (little-endian): int32 max_token_length, then per entry: float32 score, int32 length, bytes.
+ * The same algorithm reads other SentencePiece vocabularies given piece by piece ({@link #of}: a GGUF file's).
  */
 public final class Llama2cTokenizer implements TextTokenizer {
 
@@ -42,11 +43,26 @@ public final class Llama2cTokenizer implements TextTokenizer {
     private final Map<Long, Integer> mergeOf; // (canonical left, canonical right) -> id of the concatenation
     private final byte[][] decodedPiece;      // (vocab) what decoding emits: a raw byte for <0xXX> pieces
     private final int dummyPrefix;            // id of " ", or -1
+    private final Specials specials;
+    private final int[] byteToken;            // (256) the token of each byte for byte fallback, or -1
 
-    private Llama2cTokenizer(byte[][] pieces, float[] scores, int maxTokenLength) {
+    /**
+     * What a vocabulary's rules are: BOS and EOS ids (-1: none), whether {@link #encode(String, boolean)}
+     * adds them, whether non-empty text gets the dummy-prefix space, and llama.cpp's rules ({@code llamaCpp}:
+     * U+2581 in the text is a space; without a " " piece the prefix is the space's byte token) or run.c's.
+     */
+    public record Specials(int bos, int eos, boolean addBos, boolean addEos, boolean spacePrefix, boolean llamaCpp) {}
+
+    private static final Specials LLAMA2C = new Specials(BOS, EOS, true, false, true, false);
+
+    private Llama2cTokenizer(byte[][] pieces, float[] scores, int maxTokenLength, byte[][] decodedPiece,
+                             int[] byteToken, Specials specials) {
         this.pieces = pieces;
         this.scores = scores;
         this.maxTokenLength = maxTokenLength;
+        this.decodedPiece = decodedPiece;
+        this.byteToken = byteToken;
+        this.specials = specials;
         int vocab = pieces.length;
         this.idOfPiece = new HashMap<>(vocab * 2);
         this.canonicalId = new int[vocab];
@@ -67,11 +83,6 @@ public final class Llama2cTokenizer implements TextTokenizer {
                     mergeOf.putIfAbsent(pairKey(left, right), canonicalId[id]);
                 }
             }
-        }
-        this.decodedPiece = new byte[vocab][];
-        for (int id = 0; id < vocab; id++) {
-            int rawByte = byteTokenValue(pieces[id]);
-            decodedPiece[id] = rawByte >= 0 ? new byte[] {(byte) rawByte} : pieces[id];
         }
         Integer space = idOfPiece.get(new ByteString(new byte[] {' '}));
         this.dummyPrefix = space == null ? -1 : space;
@@ -110,8 +121,42 @@ public final class Llama2cTokenizer implements TextTokenizer {
                             + " (the tokenizer has fewer entries than the model's vocabulary)", e);
                 }
             }
-            return new Llama2cTokenizer(pieces, scores, maxTokenLength);
+            byte[][] decoded = new byte[vocabularySize][];
+            for (int id = 0; id < vocabularySize; id++) {
+                int rawByte = byteTokenValue(pieces[id]);
+                boolean silent = id == BOS || id == EOS;
+                decoded[id] = silent ? new byte[0] : rawByte >= 0 ? new byte[] {(byte) rawByte} : pieces[id];
+            }
+            int[] byteTokens = new int[256];
+            for (int b = 0; b < 256; b++) {
+                byteTokens[b] = b + FIRST_BYTE_TOKEN < vocabularySize ? b + FIRST_BYTE_TOKEN : -1;
+            }
+            return new Llama2cTokenizer(pieces, scores, maxTokenLength, decoded, byteTokens, LLAMA2C);
         }
+    }
+
+    /**
+     * A vocabulary given piece by piece, encoded with run.c's merges and the given rules.
+     *
+     * @param pieces (vocab) the bytes each token matches in the text, spaces as ' '
+     * @param scores (vocab) merge priority
+     * @param decoded (vocab) the bytes each token decodes to (nothing for control tokens)
+     * @param byteTokens (256) the token each byte falls back to when its character is no piece, or -1
+     */
+    public static Llama2cTokenizer of(byte[][] pieces, float[] scores, byte[][] decoded, int[] byteTokens,
+                                      Specials specials) {
+        int vocab = pieces.length;
+        if (vocab == 0 || scores.length != vocab || decoded.length != vocab || byteTokens.length != 256) {
+            throw new IllegalArgumentException("a vocabulary needs one score and one decoded form per piece, and 256 "
+                    + "byte tokens: " + vocab + " pieces, " + scores.length + " scores, " + decoded.length + " decoded");
+        }
+        if (Math.min(specials.bos(), specials.eos()) < -1 || Math.max(specials.bos(), specials.eos()) >= vocab) {
+            throw new IllegalArgumentException("BOS " + specials.bos() + " or EOS " + specials.eos()
+                    + " is outside the vocabulary of " + vocab);
+        }
+        int maxLength = Arrays.stream(pieces).mapToInt(p -> p.length).max().orElse(1);
+        return new Llama2cTokenizer(pieces.clone(), scores.clone(), Math.max(1, maxLength), decoded.clone(),
+                byteTokens.clone(), specials);
     }
 
     private static int readIntLE(DataInputStream data, Path file, String where) throws IOException {
@@ -162,8 +207,8 @@ public final class Llama2cTokenizer implements TextTokenizer {
         int[] symbols = unmergedSymbols(text, bos);
         int[] tokens = Arrays.copyOf(symbols, symbols.length + 1);
         int n = mergePairs(tokens, symbols.length);
-        if (eos) {
-            tokens[n++] = EOS;
+        if (eos && specials.eos() >= 0) {
+            tokens[n++] = specials.eos();
         }
         return Arrays.copyOf(tokens, n);
     }
@@ -181,8 +226,8 @@ public final class Llama2cTokenizer implements TextTokenizer {
                 tokens[n++] = id;
             } else {
                 for (int i = start; i < end; i++) {
-                    int byteToken = (utf8[i] & 0xFF) + FIRST_BYTE_TOKEN;
-                    if (byteToken >= pieces.length) {
+                    int byteToken = this.byteToken[utf8[i] & 0xFF];
+                    if (byteToken < 0) {
                         throw new IllegalArgumentException("byte 0x" + Integer.toHexString(utf8[i] & 0xFF)
                                 + " has no byte token in a vocabulary of " + pieces.length);
                     }
@@ -268,17 +313,20 @@ public final class Llama2cTokenizer implements TextTokenizer {
 
     /** The tokens run.c starts merging from: optional BOS, the dummy prefix, code points or bytes. */
     int[] unmergedSymbols(String text, boolean bos) {
-        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+        byte[] utf8 = (specials.llamaCpp() ? text.replace('\u2581', ' ') : text).getBytes(StandardCharsets.UTF_8);
         int[] tokens = new int[utf8.length + 2];
         int n = 0;
-        if (bos) {
-            tokens[n++] = BOS;
+        if (bos && specials.bos() >= 0) {
+            tokens[n++] = specials.bos();
         }
-        if (utf8.length > 0) {
-            if (dummyPrefix < 0) {
+        if (utf8.length > 0 && specials.spacePrefix()) {
+            if (dummyPrefix >= 0) {
+                tokens[n++] = dummyPrefix;
+            } else if (specials.llamaCpp()) {
+                n = appendCodePoints(new byte[] {' '}, tokens, n);
+            } else {
                 throw new IllegalStateException("the vocabulary has no \" \" piece for the dummy prefix");
             }
-            tokens[n++] = dummyPrefix;
         }
         return Arrays.copyOf(tokens, appendCodePoints(utf8, tokens, n));
     }
@@ -294,7 +342,8 @@ public final class Llama2cTokenizer implements TextTokenizer {
 
     /**
      * The bytes tokens stand for: pieces concatenated, {@code <0xXX>} pieces as the raw byte XX, BOS and EOS
-     * as nothing, and the leading space dropped from a piece that follows BOS (run.c's rule; BOS may be
+     * (and other control tokens of a vocabulary given by {@link #of}) as nothing, and the leading space dropped
+     * from a piece that follows BOS (run.c's rule, where the dummy prefix is added; BOS may be
      * {@code previousToken} or inside the array).
      *
      * @param previousToken the token before {@code tokens[0]}, or -1 if none
@@ -304,11 +353,10 @@ public final class Llama2cTokenizer implements TextTokenizer {
         int previous = previousToken;
         for (int token : tokens) {
             checkId(token);
-            if (token != BOS && token != EOS) {
-                byte[] piece = decodedPiece[token];
-                int skip = previous == BOS && piece.length > 0 && piece[0] == ' ' ? 1 : 0;
-                out.write(piece, skip, piece.length - skip);
-            }
+            byte[] piece = decodedPiece[token];
+            boolean afterBos = previous >= 0 && previous == specials.bos() && specials.spacePrefix();
+            int skip = afterBos && piece.length > 0 && piece[0] == ' ' ? 1 : 0;
+            out.write(piece, skip, piece.length - skip);
             previous = token;
         }
         return out.toByteArray();
@@ -322,10 +370,13 @@ public final class Llama2cTokenizer implements TextTokenizer {
         return decodeUtf8(decodeBytes(tokens, previousToken));
     }
 
-    /** run.c's encoding: the dummy-prefix space always, BOS when special tokens are asked for. */
+    /**
+     * run.c's encoding: the dummy-prefix space always, BOS when special tokens are asked for (a vocabulary
+     * given by {@link #of}: its rules).
+     */
     @Override
     public int[] encode(String text, boolean addSpecialTokens) {
-        return encode(text, addSpecialTokens, false);
+        return encode(text, addSpecialTokens && specials.addBos(), addSpecialTokens && specials.addEos());
     }
 
     @Override
