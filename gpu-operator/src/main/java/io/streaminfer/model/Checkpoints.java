@@ -1,5 +1,6 @@
 package io.streaminfer.model;
 
+import io.streaminfer.model.gguf.GgufCheckpoint;
 import io.streaminfer.model.hf.HfCheckpoint;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,8 +9,7 @@ import java.nio.file.Path;
 
 /**
  * Opens a checkpoint of whatever format a path holds: a llama2.c {@code .bin}, a Hugging Face model
- * directory, and the refusal, in one line, of a format this release cannot read yet (GGUF). The one place
- * a model path becomes a {@link Checkpoint}.
+ * directory or a GGUF file. The one place a model path becomes a {@link Checkpoint}.
  */
 public final class Checkpoints {
     private static final byte[] GGUF_MAGIC = {'G', 'G', 'U', 'F'};
@@ -41,14 +41,14 @@ public final class Checkpoints {
      * Opens and maps the checkpoint at {@code path}, checking that every tensor its configuration needs is
      * there.
      *
-     * @throws IOException naming the file and what is wrong, or the format this release does not read
+     * @throws IOException naming the file and what is wrong, or what of its format this release does not read
      */
     public static Checkpoint open(Path path) throws IOException {
         Format format = detect(path);
         Checkpoint checkpoint = switch (format) {
             case LLAMA2C -> Llama2cCheckpoint.open(path);
             case HUGGING_FACE -> HfCheckpoint.open(path);
-            case GGUF -> throw new IOException(path + " is a GGUF file, which this release cannot load yet");
+            case GGUF -> GgufCheckpoint.open(path);
         };
         try {
             TensorNames.requirePresent(checkpoint, path.toString());
