@@ -94,6 +94,34 @@ class GgufGreedyTest {
         }
     }
 
+    /**
+     * Each architecture's flags against llama.cpp: qwen2's q/k/v biases, qwen3's q/k norms and head_dim of 32
+     * (wider than dim / heads = 16), both with rotate-half RoPE at theta 1e6, grouped-query attention and
+     * tied embeddings.
+     */
+    @ParameterizedTest(name = "tiny-{0}.f16.gguf at TP={1} agrees with llama.cpp")
+    @CsvSource({"qwen2, 1", "qwen2, 2", "qwen3, 1", "qwen3, 2"})
+    void qwenArchitecturesAgreeWithLlamaCpp(String arch, int tp) throws Exception {
+        Greedy golden = GgufGoldens.greedy("tiny-" + arch + ".f16.greedy.json");
+        try (Checkpoint checkpoint = Checkpoints.open(GgufGoldens.file("tiny-" + arch + ".f16.gguf"))) {
+            ModelConfig c = checkpoint.config();
+            assertEquals(arch, c.architecture());
+            assertEquals(RopeConfig.plain(RopeConfig.Layout.ROTATE_HALF, 1e6f), c.rope());
+            assertEquals(arch.equals("qwen2"), c.attentionBias());
+            assertEquals(arch.equals("qwen3"), c.queryKeyNorm());
+            assertEquals(arch.equals("qwen3") ? 32 : 16, c.headDim());
+            assertEquals(2, c.numberOfKeyValueHeads());
+            assertTrue(c.tiedEmbeddings());
+            assertEquals(StorageKind.F16, checkpoint.tensor(TensorNames.query(0)).kind());
+            int[] prompt = golden.promptIds();
+            int[] ours = ShardRunner.greedy(checkpoint, tp, "vector", prompt, prompt.length + 119, EOS);
+            report("tiny-" + arch + " TP=" + tp, ours, golden, "llama.cpp");
+            int same = GgufGoldens.commonPrefix(ours, golden.ids());
+            assertTrue(same == 120 || same >= golden.firstStepWithMarginBelow(CLOSE_CALL),
+                    arch + ": " + same + " tokens agree with llama.cpp");
+        }
+    }
+
     private static void report(String what, int[] ours, Greedy golden, String oracle) {
         int same = GgufGoldens.commonPrefix(ours, golden.ids());
         String at = same < Math.min(ours.length, golden.ids().length)
