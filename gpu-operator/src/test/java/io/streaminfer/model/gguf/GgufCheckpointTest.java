@@ -1,5 +1,6 @@
 package io.streaminfer.model.gguf;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -180,6 +181,30 @@ class GgufCheckpointTest {
         Path renamed = java.nio.file.Files.write(dir.resolve("noeps.gguf"), bytes);
         e = assertThrows(IOException.class, () -> Checkpoints.open(renamed));
         assertTrue(e.getMessage().contains("metadata " + key + " is missing"), e.getMessage());
+    }
+
+    @Test
+    void halfBfloatAndBlockTensorsAreReadInPlace() throws IOException {
+        byte[] f16 = {0x00, 0x3C, 0x00, (byte) 0xC0};             // 1.0, -2.0
+        byte[] bf16 = {(byte) 0x80, 0x3F, 0x40, 0x40};            // 1.0, 3.0
+        byte[] q8 = new byte[34];                                  // d = 0.5, q[i] = i - 16
+        q8[1] = 0x38;
+        for (int i = 0; i < 32; i++) {
+            q8[2 + i] = (byte) (i - 16);
+        }
+        Path file = TinyGguf.model("llama", 0, false).tensor("f16.weight", 1, f16, 2).tensor("bf16.weight", 30, bf16, 2)
+                .tensor("q8.weight", 8, q8, 32).write(dir.resolve("kinds.gguf"));
+        try (GgufCheckpoint c = GgufCheckpoint.open(file)) {
+            assertEquals(StorageKind.F16, c.tensor("f16").kind());
+            assertEquals(4, c.tensor("f16").bytes());
+            assertArrayEquals(new float[] {1f, -2f}, c.tensor("f16").toFloats());
+            assertEquals(StorageKind.BF16, c.tensor("bf16").kind());
+            assertArrayEquals(new float[] {1f, 3f}, c.tensor("bf16").toFloats());
+            assertEquals(StorageKind.Q8_0, c.tensor("q8").kind());
+            assertEquals(34, c.tensor("q8").bytes(), "34 bytes per 32 weights, in place");
+            assertEquals(-8f, c.tensor("q8").toFloats()[0]);
+            assertEquals(7.5f, c.tensor("q8").toFloats()[31]);
+        }
     }
 
     @Test
