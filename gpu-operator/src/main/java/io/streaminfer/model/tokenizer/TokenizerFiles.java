@@ -1,6 +1,8 @@
 package io.streaminfer.model.tokenizer;
 
+import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.Llama2cTokenizer;
+import io.streaminfer.model.gguf.GgufVocabulary;
 import io.streaminfer.model.TextTokenizer;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
@@ -12,7 +14,7 @@ import java.nio.file.Path;
 
 /**
  * Opens a tokenizer by its path, whatever its format: a Hugging Face tokenizer.json (or a model directory
- * holding one) or a llama2.c {@code tokenizer.bin}.
+ * holding one), a GGUF model file (its vocabulary) or a llama2.c {@code tokenizer.bin}.
  */
 public final class TokenizerFiles {
     private TokenizerFiles() {
@@ -26,6 +28,9 @@ public final class TokenizerFiles {
     public static TextTokenizer open(Path path, int llama2cVocabularySize) throws IOException {
         if (isHuggingFace(path)) {
             return HfTokenizer.load(path);
+        }
+        if (Checkpoints.detect(path) == Checkpoints.Format.GGUF) {
+            return GgufVocabulary.read(path); // the vocabulary a GGUF model file carries
         }
         int size = llama2cVocabularySize > 0 ? llama2cVocabularySize : countLlama2cEntries(path);
         return Llama2cTokenizer.load(path, size);
