@@ -20,7 +20,7 @@ import java.util.Map;
 
 /**
  * Writes a checkpoint as a Hugging Face model directory (test data): config.json, and the weights as
- * safetensors in F32 or BF16, split over {@code shards} files with an index when more than one. Queries
+ * safetensors in F32, F16 or BF16, split over {@code shards} files with an index when more than one. Queries
  * and keys of an adjacent-pair (llama2.c) checkpoint are permuted into the rotate-half layout, as
  * Meta's conversion script does: HF row h*hd + j*hd/2 + i is row h*hd + 2i + j.
  */
@@ -30,16 +30,31 @@ public final class HfModelWriter {
     private HfModelWriter() {}
 
     public static void write(Checkpoint source, Path dir, String dtype, int shards) throws IOException {
+        write(source, dir, dtype, shards, switch (source.config().architecture()) {
+            case "qwen2" -> "Qwen2ForCausalLM";
+            case "qwen3" -> "Qwen3ForCausalLM";
+            case "mistral" -> "MistralForCausalLM";
+            default -> "LlamaForCausalLM";
+        });
+    }
+
+    /** As above, naming the Hugging Face architecture (e.g. MistralForCausalLM for Llama math). */
+    public static void write(Checkpoint source, Path dir, String dtype, int shards, String hfArchitecture)
+            throws IOException {
         ModelConfig c = source.config();
         Files.createDirectories(dir);
         ObjectNode config = JSON.createObjectNode();
-        config.putArray("architectures").add("LlamaForCausalLM");
+        config.putArray("architectures").add(hfArchitecture);
         config.put("hidden_size", c.dim()).put("intermediate_size", c.hiddenDim())
                 .put("num_hidden_layers", c.numberOfLayers()).put("num_attention_heads", c.numberOfHeads())
                 .put("num_key_value_heads", c.numberOfKeyValueHeads()).put("vocab_size", c.vocabularySize())
                 .put("max_position_embeddings", c.contextLength()).put("rms_norm_eps", c.rmsNormEps())
                 .put("rope_theta", c.rope().theta()).put("tie_word_embeddings", c.tiedEmbeddings())
-                .put("hidden_act", "silu").put("torch_dtype", dtype.equals("BF16") ? "bfloat16" : "float32");
+                .put("hidden_act", "silu").put("head_dim", c.headDim())
+                .put("torch_dtype", switch (dtype) { case "BF16" -> "bfloat16"; case "F16" -> "float16"; default -> "float32"; });
+        if (c.attentionBias() && !c.architecture().equals("qwen2")) {
+            config.put("attention_bias", true);
+        }
         if (c.bosTokenId() >= 0) {
             config.put("bos_token_id", c.bosTokenId());
         }
@@ -114,6 +129,11 @@ public final class HfModelWriter {
                     case "ffn_gate" -> "mlp.gate_proj.weight";
                     case "ffn_up" -> "mlp.up_proj.weight";
                     case "ffn_down" -> "mlp.down_proj.weight";
+                    case "attn_q.bias" -> "self_attn.q_proj.bias";
+                    case "attn_k.bias" -> "self_attn.k_proj.bias";
+                    case "attn_v.bias" -> "self_attn.v_proj.bias";
+                    case "attn_q_norm" -> "self_attn.q_norm.weight";
+                    case "attn_k_norm" -> "self_attn.k_norm.weight";
                     default -> throw new IllegalArgumentException("no Hugging Face name for " + neutral);
                 };
         }
@@ -121,7 +141,7 @@ public final class HfModelWriter {
 
     private static void writeFile(Path file, List<String> names, Map<String, float[]> tensors,
                                   Map<String, int[]> shapes, String dtype) throws IOException {
-        int width = dtype.equals("BF16") ? 2 : 4;
+        int width = dtype.equals("F32") ? 4 : 2;
         ObjectNode header = JSON.createObjectNode();
         header.putObject("__metadata__").put("format", "pt");
         long offset = 0;
@@ -144,20 +164,14 @@ public final class HfModelWriter {
                 float[] v = tensors.get(n);
                 ByteBuffer data = ByteBuffer.allocate(v.length * width).order(ByteOrder.LITTLE_ENDIAN);
                 for (float f : v) {
-                    if (width == 4) {
-                        data.putFloat(f);
-                    } else {
-                        data.putShort(bf16(f));
+                    switch (dtype) {
+                        case "F32" -> data.putFloat(f);
+                        case "BF16" -> data.putShort(io.streaminfer.compute.Quantize.bf16(f));
+                        default -> data.putShort(io.streaminfer.compute.Quantize.f16(f));
                     }
                 }
                 out.write(data.array());
             }
         }
-    }
-
-    /** Round to nearest even, as torch's conversion does. */
-    static short bf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 }
