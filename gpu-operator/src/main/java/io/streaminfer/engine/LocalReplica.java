@@ -181,7 +181,7 @@ public final class LocalReplica implements InferenceReplica {
             if (s.sampler == null) {
                 // Not started yet: it would start from its resume point, or from scratch.
                 return s.resumeFrom != null ? s.resumeFrom
-                        : new RequestProgress(new int[0], Sampler.initialState(s.request.params().seed()));
+                        : new RequestProgress(new int[0], RandomStream.initialState(s.request.params().seed()));
             }
             return s.progress();
         } finally {
@@ -336,7 +336,7 @@ public final class LocalReplica implements InferenceReplica {
         if (prompt.length > positions) {
             return "the prompt has " + prompt.length + " tokens but the context holds " + positions;
         }
-        long state = Sampler.initialState(r.params().seed());
+        long state = RandomStream.initialState(r.params().seed());
         if (s.resumeFrom != null) {
             for (int token : s.resumeFrom.generatedTokens()) {
                 s.addGenerated(token);
@@ -347,7 +347,8 @@ public final class LocalReplica implements InferenceReplica {
                 return "resumed with " + s.length + " tokens but the context now holds " + positions;
             }
         }
-        s.sampler = new Sampler(r.params(), state);
+        s.random = new RandomStream(state);
+        s.sampler = Sampler.forParams(r.params(), s.random);
         return null;
     }
 

@@ -21,7 +21,8 @@ final class Sequence {
     boolean scoring;
     int slot = -1;
 
-    Sampler sampler;
+    TokenSampler sampler;
+    RandomStream random;
     int[] generated = new int[16];
     int generatedCount;
     float[] logprobs;          // generated tokens' (when asked) or the target's log-probabilities
@@ -86,7 +87,7 @@ final class Sequence {
     }
 
     RequestProgress progress() {
-        return new RequestProgress(generatedTokens(), sampler == null ? 0L : sampler.rngState());
+        return new RequestProgress(generatedTokens(), random == null ? 0L : random.state());
     }
 
     static long millisBetween(long fromNanos, long toNanos) {
