@@ -219,9 +219,13 @@ class ReplicaGoldenTest {
         }
         List<String> golden = Files.readAllLines(GOLDEN, StandardCharsets.UTF_8);
         assertEquals(golden.size(), lines.size(), "number of results");
+        List<String> differences = new ArrayList<>();
         for (int i = 0; i < golden.size(); i++) {
-            assertEquals(golden.get(i), lines.get(i), "result " + i);
+            if (!golden.get(i).equals(lines.get(i))) {
+                differences.add("result " + i + "\n  golden: " + golden.get(i) + "\n  now:    " + lines.get(i));
+            }
         }
+        assertEquals(List.of(), differences, "results that differ from the goldens");
         assertTrue(golden.stream().anyMatch(l -> l.contains("\tSTOP\t")), "the goldens include stops");
     }
 }
