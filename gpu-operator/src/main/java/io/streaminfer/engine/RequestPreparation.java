@@ -114,11 +114,12 @@ public final class RequestPreparation {
     public static String lengthProblem(int promptTokens, int targetTokens, int contextLength) {
         if (targetTokens < 0) {
             return promptTokens <= contextLength ? null
-                    : "the prompt has " + promptTokens + " tokens but the context holds " + contextLength;
+                    : "prompt takes " + promptTokens + " tokens, more than the context of " + contextLength;
         }
         int total = promptTokens + targetTokens;
-        return total - 1 <= contextLength ? null
-                : "prompt and target have " + total + " tokens but the context holds " + (contextLength + 1);
+        return total - 1 <= contextLength ? null : "prompt and target take " + total
+                + " tokens, more than the context of " + contextLength + " can score (at most " + (contextLength + 1)
+                + ")";
     }
 
     private int[][] splitJointly(String prompt, String target) {

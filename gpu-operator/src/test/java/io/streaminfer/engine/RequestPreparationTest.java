@@ -94,13 +94,13 @@ class RequestPreparationTest {
     void oneLengthRuleForGeneratingAndScoring() {
         // generating reads the prompt: up to the context's 10 tokens
         assertEquals(10, prep.prepare(text("x".repeat(9), null)).prompt().length);
-        assertEquals("the prompt has 11 tokens but the context holds 10", reason(text("x".repeat(10), null)));
+        assertEquals("prompt takes 11 tokens, more than the context of 10", reason(text("x".repeat(10), null)));
         assertEquals(10, prep.prepare(ids(new int[10], null)).prompt().length);
         assertTrue(reason(ids(new int[11], null)).contains("11 tokens"));
         // scoring reads all but the last target token: 11 together fit a context of 10
         RequestPreparation.Tokens fits = prep.prepare(text("x".repeat(5), "y".repeat(5)));
         assertEquals(11, fits.prompt().length + fits.target().length);
-        assertTrue(reason(text("x".repeat(5), "y".repeat(6))).contains("have 12 tokens"));
+        assertTrue(reason(text("x".repeat(5), "y".repeat(6))).contains("take 12 tokens"));
         assertNull(RequestPreparation.lengthProblem(10, -1, 10));
         assertNull(RequestPreparation.lengthProblem(6, 5, 10));
     }
