@@ -2,9 +2,9 @@ package io.streaminfer.engine;
 
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.Checkpoints;
-import io.streaminfer.model.Llama2cTokenizer;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.TextTokenizer;
+import io.streaminfer.model.tokenizer.TokenizerFiles;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -63,8 +63,11 @@ public record ModelDescription(String modelName, ModelConfig config, int context
         return tokenizerPath != null;
     }
 
-    /** Loads the tokenizer, or returns null when there is none. */
+    /**
+     * Loads the tokenizer, whatever its format (a llama2.c {@code tokenizer.bin} of the model's vocabulary, a
+     * Hugging Face tokenizer.json or a directory holding one), or returns null when there is none.
+     */
     public TextTokenizer loadTokenizer() throws IOException {
-        return tokenizerPath == null ? null : Llama2cTokenizer.load(Path.of(tokenizerPath), config.vocabularySize());
+        return tokenizerPath == null ? null : TokenizerFiles.open(Path.of(tokenizerPath), config.vocabularySize());
     }
 }

@@ -11,16 +11,14 @@ import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.engine.SamplingParams;
 import io.streaminfer.job.Main;
+import io.streaminfer.job.TestModels;
 import io.streaminfer.job.convert.PromptValidator;
 import io.streaminfer.job.convert.ValidationResult;
 import io.streaminfer.schemas.PromptRecord;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.util.InstantiationUtil;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,16 +26,11 @@ import org.junit.jupiter.api.Test;
  * validation (a dead letter's reason), the generate CLI (its error line), a replica handed the text.
  */
 class TooLongPromptTest {
-    private static Path shared(String name) {
-        Path file = Path.of(System.getProperty("streaminfer.shared.models", "../shared/models"), name);
-        Assumptions.assumeTrue(Files.isRegularFile(file), "skipped: " + file + " not found (needs ../shared/models)");
-        return file;
-    }
-
     @Test
     void theJobsTheCliAndTheReplicaRefuseItAlike() throws Exception {
-        String model = shared("stories260K.bin").toString();
-        String tokenizer = shared("tok512.bin").toString();
+        TestModels.Model files = TestModels.stories260KOrSynthetic();
+        String model = files.checkpoint().toString();
+        String tokenizer = files.tokenizer().toString();
         String prompt = "Once upon a time ".repeat(200);
         ReplicaConfig config = ReplicaConfig.defaults(model, tokenizer, 1);
 
