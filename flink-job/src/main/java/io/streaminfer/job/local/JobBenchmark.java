@@ -2,7 +2,6 @@ package io.streaminfer.job.local;
 
 import io.streaminfer.engine.BlockingReplica;
 import io.streaminfer.engine.GenerationRequest;
-import io.streaminfer.engine.GenerationResult;
 import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
