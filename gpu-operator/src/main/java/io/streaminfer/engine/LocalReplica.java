@@ -3,18 +3,16 @@ package io.streaminfer.engine;
 import io.streaminfer.comm.CommGroup;
 import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
+import io.streaminfer.compute.StepBatch;
 import io.streaminfer.model.Checkpoint;
-import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
-import io.streaminfer.compute.StepBatch;
-import io.streaminfer.model.Llama2cTokenizer;
-import java.nio.file.Path;
+import io.streaminfer.model.TextTokenizer;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,10 +24,12 @@ import org.slf4j.LoggerFactory;
 /**
  * A replica on this JVM: a continuous-batching scheduler driving a {@link TensorParallelGroup}.
  *
- * <p>Each step the driver (rank 0's thread) admits waiting requests into free KV slots, gives every
- * decoding sequence one row, fills the rest of the step's row budget with prefill chunks in admission
- * order (so a long prompt never holds back short ones), runs the step on all ranks, then samples and
- * checks stops. Finished sequences leave at once and free their slot for the next step.
+ * <p>It fronts admission (a bounded queue, {@link #trySubmit}, {@link #progress}) and runs the driver loop
+ * on rank 0's thread, whose rooms are apart: {@link RequestPreparation} turns an admitted request into
+ * its tokens (one length rule), the {@link KvAllocator} gives it a place in the KV cache, the pure
+ * {@link StepPlanner} decides what each step computes, the group computes it, and the {@link StepAbsorber}
+ * does what the logits call for (scores, samples on the replica's {@link SamplingPool}, stops). Finished
+ * sequences leave at once and free their place for the next step.
  *
  * <p>Rows never influence each other's arithmetic, so a request gives the same tokens whatever else
  * shares its steps, and resuming from a {@link RequestProgress} (re-prefilling prompt + generated tokens)
@@ -43,9 +43,12 @@ public final class LocalReplica implements InferenceReplica {
     private final int replicaIndex;
     private final Listener listener;
     private final Checkpoint checkpoint;
-    private final ModelConfig model;
-    private final Llama2cTokenizer tokenizer;
-    private final int positions;
+    private final ModelDescription description;
+    private final TextTokenizer tokenizer;
+    private final RequestPreparation preparation;
+    private final StepPlanner planner;
+    private final SamplingPool samplingPool;
+    private final StepAbsorber absorber;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition workArrived = lock.newCondition();
@@ -53,7 +56,7 @@ public final class LocalReplica implements InferenceReplica {
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     private final Map<String, Sequence> byId = new HashMap<>();
     private final LinkedHashMap<String, Sequence> running = new LinkedHashMap<>();
-    private final Sequence[] bySlot;
+    private final KvAllocator kv;
     private boolean closed;
 
     private final AtomicLong generatedTokens = new AtomicLong();
@@ -61,29 +64,23 @@ public final class LocalReplica implements InferenceReplica {
     private volatile int lastStepRows;
 
     private TensorParallelGroup group;
-    /** Helps the driver sample; null when the replica has a single compute thread. */
-    private final java.util.concurrent.ExecutorService samplingThreads;
-    private final int samplingParallelism;
 
     private LocalReplica(ReplicaConfig config, int replicaIndex, Listener listener, Checkpoint checkpoint,
-                         Llama2cTokenizer tokenizer) {
+                         ModelDescription description, TextTokenizer tokenizer) {
         this.config = config;
         this.replicaIndex = replicaIndex;
         this.listener = listener;
         this.checkpoint = checkpoint;
-        this.model = checkpoint.config();
+        this.description = description;
         this.tokenizer = tokenizer;
-        this.positions = config.maxContext() == 0 ? model.contextLength()
-                : Math.min(config.maxContext(), model.contextLength());
-        this.bySlot = new Sequence[config.maxBatch()];
+        this.preparation = RequestPreparation.of(description, tokenizer);
+        this.kv = new SlotAllocator(config.maxBatch(), description.contextLength());
+        this.planner = new StepPlanner(config.maxStepTokens());
         // As many helpers as the replica has compute threads besides the driver: they are idle while it samples.
-        this.samplingParallelism = config.tensorParallelSize() * config.threadsPerRank() - 1;
-        this.samplingThreads = samplingParallelism < 1 ? null
-                : java.util.concurrent.Executors.newFixedThreadPool(samplingParallelism, runnable -> {
-                    Thread t = new Thread(runnable, "tp:" + replicaIndex + "-sampler");
-                    t.setDaemon(true);
-                    return t;
-                });
+        this.samplingPool = new SamplingPool("tp:" + replicaIndex + "-sampler",
+                config.tensorParallelSize() * config.threadsPerRank() - 1);
+        this.absorber = new StepAbsorber(description.config().vocabularySize(), description.contextLength(),
+                samplingPool);
     }
 
     /**
@@ -91,13 +88,12 @@ public final class LocalReplica implements InferenceReplica {
      * model cannot be split by before any weight is packed.
      */
     public static LocalReplica start(ReplicaConfig config, int replicaIndex, Listener listener) throws Exception {
-        Checkpoint checkpoint = Llama2cCheckpoint.open(Path.of(config.modelPath()));
+        Checkpoint checkpoint = ModelDescription.openCheckpoint(config);
         try {
-            ModelConfig model = checkpoint.config();
-            ShardSpec.check(model, config.tensorParallelSize());
-            Llama2cTokenizer tokenizer = config.tokenizerPath() == null || config.tokenizerPath().isBlank() ? null
-                    : Llama2cTokenizer.load(Path.of(config.tokenizerPath()), model.vocabularySize());
-            LocalReplica replica = new LocalReplica(config, replicaIndex, listener, checkpoint, tokenizer);
+            ModelDescription description = ModelDescription.of(config, checkpoint.config());
+            ShardSpec.check(description.config(), config.tensorParallelSize());
+            LocalReplica replica = new LocalReplica(config, replicaIndex, listener, checkpoint, description,
+                    description.loadTokenizer());
             replica.startGroup();
             return replica;
         } catch (Exception | Error e) {
@@ -107,6 +103,8 @@ public final class LocalReplica implements InferenceReplica {
     }
 
     private void startGroup() throws Exception {
+        ModelConfig model = description.config();
+        int positions = description.contextLength();
         ShardSpec probe = new ShardSpec(0, config.tensorParallelSize(), model);
         if (!probe.bitwiseIdenticalToSingleRank()) {
             LOG.warn("TP={} does not divide the model's {} reduction segments: results will differ from TP=1 "
@@ -132,16 +130,22 @@ public final class LocalReplica implements InferenceReplica {
     }
 
     public ModelConfig modelConfig() {
-        return model;
+        return description.config();
     }
 
-    public Llama2cTokenizer tokenizer() {
+    /** The model's facts as this replica runs it. */
+    public ModelDescription description() {
+        return description;
+    }
+
+    /** The tokenizer, or null when the replica runs token ids only. */
+    public TextTokenizer tokenizer() {
         return tokenizer;
     }
 
     /** Positions each sequence may use: prompt plus completion. */
     public int contextLength() {
-        return positions;
+        return description.contextLength();
     }
 
     @Override
@@ -175,15 +179,7 @@ public final class LocalReplica implements InferenceReplica {
         lock.lock();
         try {
             Sequence s = byId.get(id);
-            if (s == null) {
-                return null;
-            }
-            if (s.sampler == null) {
-                // Not started yet: it would start from its resume point, or from scratch.
-                return s.resumeFrom != null ? s.resumeFrom
-                        : new RequestProgress(new int[0], Sampler.initialState(s.request.params().seed()));
-            }
-            return s.progress();
+            return s == null ? null : s.progress();
         } finally {
             lock.unlock();
         }
@@ -211,12 +207,17 @@ public final class LocalReplica implements InferenceReplica {
 
     @Override
     public double kvCacheUsage() {
-        return running() / (double) bySlot.length;
+        lock.lock();
+        try {
+            return kv.usage();
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
     public double batchOccupancy() {
-        return lastStepRows / (double) config.maxStepTokens();
+        return lastStepRows / (double) planner.rowBudget();
     }
 
     public long generatedTokens() {
@@ -240,8 +241,9 @@ public final class LocalReplica implements InferenceReplica {
     // ---- the driver, on rank 0's thread ----
 
     private void drive(TensorParallelGroup group) throws InterruptedException {
-        float[] logits = new float[config.maxStepTokens() * model.vocabularySize()];
+        float[] logits = new float[planner.rowBudget() * description.config().vocabularySize()]; // (rows, vocab)
         while (true) {
+            StepPlan<Sequence> step;
             lock.lock();
             try {
                 while (!closed && waiting.isEmpty() && running.isEmpty()) {
@@ -251,349 +253,116 @@ public final class LocalReplica implements InferenceReplica {
                     return;
                 }
                 admit();
+                step = planner.plan(new ArrayList<>(running.values()));
+                handOut(step);
             } finally {
                 lock.unlock();
             }
-            if (running.isEmpty()) {
+            if (step.isEmpty()) {
                 continue;
             }
-            StepBatch batch = planStep();
-            group.step(batch, logits);
+            lastStepRows = step.batch().rows();
+            group.step(step.batch(), logits);
             lock.lock();
             try {
-                absorb(batch, logits);
+                StepAbsorber.Outcome outcome = absorber.absorb(step, logits, running.values(), System.nanoTime());
+                promptTokens.addAndGet(outcome.promptRows());
+                generatedTokens.addAndGet(outcome.generatedTokens());
+                for (StepAbsorber.Ended ended : outcome.ended()) {
+                    complete(ended.sequence(), ended.result());
+                }
             } finally {
                 lock.unlock();
             }
         }
     }
 
-    /** Moves waiting requests into free slots; requests that cannot run finish with an error. */
+    /**
+     * Moves waiting requests, oldest first, into the KV cache while it has room; requests that cannot run
+     * complete at once with an error (the room stays free for the next).
+     */
     private void admit() {
-        for (int slot = 0; slot < bySlot.length && !waiting.isEmpty(); slot++) {
-            if (bySlot[slot] != null) {
-                continue;
-            }
-            Sequence s = waiting.poll();
-            String problem;
-            try {
-                problem = prepare(s);
-            } catch (RuntimeException e) {
-                // One request's bad input must not fail the replica (and crash-loop the job on restore).
-                problem = "cannot prepare the request: " + e.getMessage();
-            }
+        while (!waiting.isEmpty() && kv.hasRoom()) {
+            Sequence s = waiting.peek();
+            String problem = s.prepared ? null : prepare(s);
             if (problem != null) {
+                waiting.poll();
                 byId.remove(s.request.id());
                 listener.onResult(GenerationResult.error(s.request.id(), problem,
                         Sequence.millisBetween(s.submittedNanos, System.nanoTime())));
-                slot--; // the slot is still free
                 continue;
             }
+            int slot = kv.allocate(s.feedLength());
+            if (slot < 0) {
+                break;
+            }
+            waiting.poll();
             s.slot = slot;
-            bySlot[slot] = s;
             running.put(s.request.id(), s);
         }
     }
 
-    /** Tokenizes and checks a request; returns why it cannot run, or null. */
+    /** Gives a sequence its tokens, sampler and stop criteria; returns why it cannot run, or null. */
     private String prepare(Sequence s) {
-        GenerationRequest r = s.request;
-        if (tokenizer == null && (r.prompt() != null || r.target() != null || !r.params().stop().isEmpty())) {
-            return "this replica has no tokenizer: send prompt_token_ids (and no target or stop strings)";
-        }
-        int[] prompt = r.promptTokenIds() != null ? r.promptTokenIds() : tokenizer.encode(r.prompt(), true, false);
-        int[] target = null;
-        if (r.target() != null) {
-            int[][] split = splitForScoring(r, prompt);
-            prompt = split[0];
-            target = split[1];
-        }
-        if (prompt.length == 0) {
-            return "the prompt is empty";
-        }
-        for (int token : prompt) {
-            if (token < 0 || token >= model.vocabularySize()) {
-                return "prompt token id " + token + " is outside the vocabulary [0, " + model.vocabularySize() + ")";
-            }
-        }
-        for (int token : prompt) {
-            s.append(token);
-        }
-        s.promptLength = prompt.length;
-        if (target != null) {
-            if (target.length == 0) {
-                return "the target is empty";
-            }
-            for (int token : target) {
+        s.prepared = true;
+        try {
+            RequestPreparation.Tokens tokens = preparation.prepare(s.request);
+            for (int token : tokens.prompt()) {
                 s.append(token);
             }
-            s.scoring = true;
-            if (s.length - 1 > positions) {
-                return "prompt and target have " + s.length + " tokens but the context holds " + (positions + 1);
+            s.promptLength = tokens.prompt().length;
+            if (tokens.scoring()) {
+                for (int token : tokens.target()) {
+                    s.append(token);
+                }
+                s.scoring = true;
+                return null;
             }
+            SamplingParams params = s.request.params();
+            s.stop = new StopCriteria(description.config()::isEos, params.maxTokens(), params.stop(), tokenizer,
+                    tokens.prompt());
+            long state = RandomStream.initialState(params.seed());
+            if (s.resumeFrom != null) {
+                for (int token : s.resumeFrom.generatedTokens()) {
+                    s.addGenerated(token);
+                    s.stop.restore(token);
+                }
+                state = s.resumeFrom.rngState();
+                if (s.length > preparation.contextLength()) {
+                    // Restored into a replica with a smaller context (e.g. a changed --kv-budget).
+                    return "resumed with " + s.length + " tokens but the context now holds "
+                            + preparation.contextLength();
+                }
+            }
+            s.random = new RandomStream(state);
+            s.sampler = Sampler.forParams(params, s.random);
             return null;
+        } catch (InvalidRequestException e) {
+            return e.getMessage();
+        } catch (RuntimeException e) {
+            // One request's bad input must not fail the replica (and crash-loop the job on restore).
+            return "cannot prepare the request: " + e.getMessage();
         }
-        if (prompt.length > positions) {
-            return "the prompt has " + prompt.length + " tokens but the context holds " + positions;
-        }
-        long state = Sampler.initialState(r.params().seed());
-        if (s.resumeFrom != null) {
-            for (int token : s.resumeFrom.generatedTokens()) {
-                s.addGenerated(token);
-            }
-            state = s.resumeFrom.rngState();
-            if (s.length > positions) {
-                // Restored into a replica with a smaller context (e.g. a changed --kv-budget).
-                return "resumed with " + s.length + " tokens but the context now holds " + positions;
-            }
-        }
-        s.sampler = new Sampler(r.params(), state);
-        return null;
     }
 
-    /**
-     * Scoring scores the target as the tokenizer would split prompt + target together, so that a merge
-     * across the boundary does not invent an unlikely token sequence: the target's tokens are those of the
-     * joint text past its longest common prefix with the prompt's tokens. With prompt token ids, the target
-     * is encoded on its own (with the tokenizer's leading-space convention).
-     */
-    private int[][] splitForScoring(GenerationRequest r, int[] prompt) {
-        if (r.prompt() == null) {
-            return new int[][] {prompt, tokenizer.encode(r.target(), false, false)};
-        }
-        int[] joint = tokenizer.encode(r.prompt() + r.target(), true, false);
-        int common = 0;
-        while (common < prompt.length && common < joint.length - 1 && prompt[common] == joint[common]) {
-            common++;
-        }
-        return new int[][] {java.util.Arrays.copyOf(joint, common),
-                java.util.Arrays.copyOfRange(joint, common, joint.length)};
-    }
-
-    private StepBatch planStep() {
-        int budget = config.maxStepTokens();
-        int[] slots = new int[budget];
-        int[] positionsOf = new int[budget];
-        int[] tokens = new int[budget];
-        boolean[] wantLogits = new boolean[budget];
-        int rows = 0;
-        // decoding sequences first: one row each, every step
-        for (Sequence s : running.values()) {
-            if (s.pending() == 1) {
-                rows = addRows(s, 1, rows, slots, positionsOf, tokens, wantLogits);
-            }
-        }
-        // then prefill chunks, oldest first, within what is left of the budget
-        for (Sequence s : running.values()) {
-            if (rows == budget) {
-                break;
-            }
-            if (s.pending() > 1) {
-                rows = addRows(s, Math.min(s.pending(), budget - rows), rows, slots, positionsOf, tokens, wantLogits);
-            }
-        }
-        lastStepRows = rows;
-        return new StepBatch(java.util.Arrays.copyOf(slots, rows), java.util.Arrays.copyOf(positionsOf, rows),
-                java.util.Arrays.copyOf(tokens, rows), java.util.Arrays.copyOf(wantLogits, rows));
-    }
-
-    private static int addRows(Sequence s, int count, int rows, int[] slots, int[] positions, int[] tokens,
-                               boolean[] wantLogits) {
-        for (int i = 0; i < count; i++) {
-            int position = s.computed + i;
-            slots[rows] = s.slot;
-            positions[rows] = position;
-            tokens[rows] = s.tokens[position];
-            wantLogits[rows] = s.wantsLogits(position);
-            rows++;
-        }
-        return rows;
-    }
-
-    /** Takes a step's logits: advances each sequence, samples, and finishes those that stop. */
-    private void absorb(StepBatch batch, float[] logits) {
-        long now = System.nanoTime();
-        int vocab = model.vocabularySize();
-        Sampled sampled = sampleAll(batch, logits);
-        int logitRow = 0;
-        int newPromptRows = 0;
+    /** Hands a planned step's positions to its sequences, so the next plan starts after them. */
+    private static void handOut(StepPlan<Sequence> step) {
+        StepBatch batch = step.batch();
         for (int r = 0; r < batch.rows(); r++) {
-            Sequence s = bySlot[batch.slots()[r]];
-            int position = batch.positions()[r];
-            if (s.firstComputedNanos == 0) {
-                s.firstComputedNanos = now;
-            }
-            s.computed = position + 1;
-            if (position < s.promptLength) {
-                newPromptRows++;
-            }
-            if (!batch.wantLogits()[r]) {
-                continue;
-            }
-            int offset = logitRow * vocab;
-            logitRow++;
-            if (s.scoring) {
-                float logprob = Sampler.logProbability(logits, offset, vocab, s.tokens[position + 1]);
-                s.addLogprob(logprob);
-                s.score += logprob;
-                continue;
-            }
-            if (position < s.length - 1) {
-                // Re-prefill after a restore: the logits of a token generated before the checkpoint,
-                // bitwise as the first time (batch invariance).
-                s.addLogprob(Sampler.logProbability(logits, offset, vocab, s.tokens[position + 1]));
-                continue;
-            }
-            if (sampled.errors[offset / vocab] != null) {
-                fail(s, "sampling failed: " + sampled.errors[offset / vocab].getMessage(), now);
-                continue;
-            }
-            int token = sampled.tokens[offset / vocab];
-            if (s.firstTokenNanos == 0) {
-                s.firstTokenNanos = now;
-            }
-            if (model.isEos(token)) {
-                finish(s, GenerationResult.FinishReason.STOP, null, now);
-                continue;
-            }
-            if (s.request.params().logprobs()) {
-                s.addLogprob(sampled.logprobs[offset / vocab]);
-            }
-            s.addGenerated(token);
-            generatedTokens.incrementAndGet();
-            String text = s.request.params().stop().isEmpty() ? null : decode(s);
-            int stopAt = text == null ? -1 : firstStop(text, s.request.params().stop());
-            if (stopAt >= 0) {
-                finish(s, GenerationResult.FinishReason.STOP, text.substring(0, stopAt), now);
-            } else if (s.generatedCount >= s.request.params().maxTokens() || s.length > positions) {
-                // Out of tokens, or the new token has no position left to be fed at.
-                finish(s, GenerationResult.FinishReason.LENGTH, text, now);
-            }
+            step.sequences().get(r).scheduled = batch.positions()[r] + 1;
         }
-        promptTokens.addAndGet(newPromptRows);
-        for (Sequence s : List.copyOf(running.values())) {
-            if (s.scoring && s.pending() == 0) {
-                finish(s, GenerationResult.FinishReason.STOP, "", now);
-            }
-        }
-    }
-
-    /** The next token (and its logprob) of every sequence that samples this step, by logit row. */
-    private record Sampled(int[] tokens, float[] logprobs, RuntimeException[] errors) {}
-
-    /**
-     * Samples every generating sequence's next token. Sequences own their samplers and random streams, so
-     * they are sampled in parallel on the replica's sampling threads (the ranks wait between steps
-     * anyway): a softmax over a 32,000-token vocabulary per sequence is too much for the driver alone at
-     * large batches. The tokens do not depend on the split.
-     */
-    private Sampled sampleAll(StepBatch batch, float[] logits) {
-        int vocab = model.vocabularySize();
-        int logitRows = batch.logitRows();
-        Sampled out = new Sampled(new int[logitRows], new float[logitRows], new RuntimeException[logitRows]);
-        List<int[]> work = new java.util.ArrayList<>(); // (logit row, slot)
-        int logitRow = 0;
-        for (int r = 0; r < batch.rows(); r++) {
-            if (!batch.wantLogits()[r]) {
-                continue;
-            }
-            Sequence s = bySlot[batch.slots()[r]];
-            if (!s.scoring && batch.positions()[r] == s.length - 1) {
-                work.add(new int[] {logitRow, batch.slots()[r]});
-            }
-            logitRow++;
-        }
-        java.util.function.IntConsumer sampleOne = i -> {
-            int row = work.get(i)[0];
-            Sequence s = bySlot[work.get(i)[1]];
-            try {
-                int token = s.sampler.sample(logits, row * vocab, vocab);
-                out.tokens[row] = token;
-                if (s.request.params().logprobs()) {
-                    out.logprobs[row] = Sampler.logProbability(logits, row * vocab, vocab, token);
-                }
-            } catch (RuntimeException e) {
-                out.errors[row] = e;
-            }
-        };
-        int parts = samplingThreads == null ? 1 : Math.min(work.size() / 4 + 1, samplingParallelism + 1);
-        if (parts <= 1) {
-            for (int i = 0; i < work.size(); i++) {
-                sampleOne.accept(i);
-            }
-            return out;
-        }
-        List<java.util.concurrent.Future<?>> helpers = new java.util.ArrayList<>();
-        for (int p = 1; p < parts; p++) {
-            int part = p;
-            helpers.add(samplingThreads.submit(() -> {
-                for (int i = work.size() * part / parts; i < work.size() * (part + 1) / parts; i++) {
-                    sampleOne.accept(i);
-                }
-            }));
-        }
-        for (int i = 0; i < work.size() / parts; i++) {
-            sampleOne.accept(i);
-        }
-        for (java.util.concurrent.Future<?> helper : helpers) {
-            try {
-                helper.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while sampling", e);
-            } catch (java.util.concurrent.ExecutionException e) {
-                throw new IllegalStateException("sampling thread failed", e.getCause());
-            }
-        }
-        return out;
-    }
-
-    private String decode(Sequence s) {
-        if (tokenizer == null) {
-            return "";
-        }
-        return tokenizer.decode(s.generatedTokens(), s.tokens[s.promptLength - 1]);
-    }
-
-    private static int firstStop(String text, List<String> stops) {
-        int first = -1;
-        for (String stop : stops) {
-            int at = text.indexOf(stop);
-            if (at >= 0 && (first < 0 || at < first)) {
-                first = at;
-            }
-        }
-        return first;
     }
 
     /**
-     * Completes a sequence and reports it, under the lock: {@link #progress} stops seeing the request in the
-     * same critical section in which the listener receives its result, so a checkpoint always finds it in
-     * one place or the other.
+     * Releases an ended sequence and reports it, under the lock: {@link #progress} stops seeing the request
+     * in the same critical section in which the listener receives its result, so a checkpoint always finds it
+     * in one place or the other.
      */
-    private void finish(Sequence s, GenerationResult.FinishReason reason, String text, long now) {
-        release(s);
-        String completion = text != null ? text : decode(s);
-        float[] logprobs = s.logprobs == null ? null : java.util.Arrays.copyOf(s.logprobs, s.logprobCount);
-        listener.onResult(new GenerationResult(s.request.id(), true, reason, null, completion,
-                java.util.Arrays.copyOf(s.tokens, s.promptLength), s.generatedTokens(), logprobs,
-                s.scoring ? s.score : null,
-                Sequence.millisBetween(s.submittedNanos, s.firstComputedNanos),
-                Sequence.millisBetween(s.submittedNanos, s.scoring ? now : s.firstTokenNanos),
-                Sequence.millisBetween(s.submittedNanos, now)));
-    }
-
-    /** Frees a running sequence's slot and forgets it. */
-    private void release(Sequence s) {
+    private void complete(Sequence s, GenerationResult result) {
         running.remove(s.request.id());
         byId.remove(s.request.id());
-        bySlot[s.slot] = null;
-    }
-
-    /** Ends one sequence with an error result; the replica and the other sequences go on. */
-    private void fail(Sequence s, String message, long now) {
-        release(s);
-        listener.onResult(GenerationResult.error(s.request.id(), message, Sequence.millisBetween(s.submittedNanos, now)));
+        kv.release(s.slot);
+        listener.onResult(result);
     }
 
     private void onGroupFailure(Throwable cause) {
@@ -613,9 +382,7 @@ public final class LocalReplica implements InferenceReplica {
         if (group != null) {
             group.close();
         }
-        if (samplingThreads != null) {
-            samplingThreads.shutdownNow();
-        }
+        samplingPool.close();
         checkpoint.close();
     }
 }

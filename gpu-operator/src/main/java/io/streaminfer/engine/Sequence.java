@@ -6,7 +6,7 @@ import java.util.Arrays;
  * The driver's state of one admitted request. Touched only by the driver thread, except
  * {@link #progress()}, which the replica calls under its lock.
  */
-final class Sequence {
+final class Sequence implements PlannedSequence {
     final GenerationRequest request;
     final long submittedNanos;
     final RequestProgress resumeFrom;
@@ -15,13 +15,21 @@ final class Sequence {
     int[] tokens = new int[0];
     int length;
     int promptLength;
+    /** Positions handed to steps: a step in flight computes [computed, scheduled). */
+    int scheduled;
     /** Positions whose K/V are in the cache. */
     int computed;
-    /** Scoring: feed positions [0, feedLength); generating: feed everything known. */
+    /** Whether its tokens (and sampler, stops) have been set up from the request. */
+    boolean prepared;
+    /** Scoring: feed positions [0, length - 1); generating: feed everything known. */
     boolean scoring;
     int slot = -1;
 
-    Sampler sampler;
+    /** Generating only: how tokens are drawn, from what, and when they stop. Null until prepared, and for scoring. */
+    TokenSampler sampler;
+    RandomStream random;
+    StopCriteria stop;
+
     int[] generated = new int[16];
     int generatedCount;
     float[] logprobs;          // generated tokens' (when asked) or the target's log-probabilities
@@ -37,24 +45,42 @@ final class Sequence {
         this.submittedNanos = submittedNanos;
     }
 
+    @Override
+    public int slot() {
+        return slot;
+    }
+
+    @Override
+    public int nextPosition() {
+        return scheduled;
+    }
+
     /** Positions to feed: for scoring, all but the last target token (nothing predicts past it). */
-    int feedLength() {
+    @Override
+    public int feedLength() {
         return scoring ? length - 1 : length;
     }
 
-    int pending() {
-        return feedLength() - computed;
+    @Override
+    public int token(int position) {
+        return tokens[position];
     }
 
     /**
      * Whether the row at {@code position} needs logits: every scored position; the last known token when
      * generating; and, when logprobs are asked for, the positions of tokens generated before a restore.
      */
-    boolean wantsLogits(int position) {
+    @Override
+    public boolean wantsLogits(int position) {
         if (scoring || request.params().logprobs()) {
             return position >= promptLength - 1;
         }
         return position == length - 1;
+    }
+
+    /** Whether every position it feeds has been computed. */
+    boolean fullyComputed() {
+        return computed == feedLength();
     }
 
     void append(int token) {
@@ -85,8 +111,23 @@ final class Sequence {
         return Arrays.copyOf(generated, generatedCount);
     }
 
+    /** How far it got: where a restore would resume it. */
     RequestProgress progress() {
-        return new RequestProgress(generatedTokens(), sampler == null ? 0L : sampler.rngState());
+        if (sampler == null) {
+            // Not started (or scoring): it would start from its resume point, or from scratch.
+            return resumeFrom != null ? resumeFrom
+                    : new RequestProgress(new int[0], RandomStream.initialState(request.params().seed()));
+        }
+        return new RequestProgress(generatedTokens(), random.state());
+    }
+
+    /** The completed result: the text is the stop criteria's (scoring: empty). */
+    GenerationResult result(GenerationResult.FinishReason reason, long now) {
+        String text = scoring ? "" : stop.text();
+        float[] lp = logprobs == null ? null : Arrays.copyOf(logprobs, logprobCount);
+        return new GenerationResult(request.id(), true, reason, null, text, Arrays.copyOf(tokens, promptLength),
+                generatedTokens(), lp, scoring ? score : null, millisBetween(submittedNanos, firstComputedNanos),
+                millisBetween(submittedNanos, scoring ? now : firstTokenNanos), millisBetween(submittedNanos, now));
     }
 
     static long millisBetween(long fromNanos, long toNanos) {

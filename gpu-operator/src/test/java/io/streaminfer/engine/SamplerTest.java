@@ -12,7 +12,28 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/** The token samplers as the replica builds them ({@link Sampler#forParams}), each with its own random stream. */
 class SamplerTest {
+
+    /** A request's sampler and the stream it draws from. */
+    private record Seeded(TokenSampler sampler, RandomStream random) {
+        int sample(float[] logits, int offset, int vocab) {
+            return sampler.sample(logits, offset, vocab);
+        }
+
+        long rngState() {
+            return random.state();
+        }
+    }
+
+    private static Seeded seeded(SamplingParams params, long seed) {
+        return resumed(params, RandomStream.initialState(seed));
+    }
+
+    private static Seeded resumed(SamplingParams params, long state) {
+        RandomStream random = new RandomStream(state);
+        return new Seeded(Sampler.forParams(params, random), random);
+    }
 
     private static SamplingParams params(float temperature, float topP, int topK) {
         return new SamplingParams(temperature, topP, topK, 16, 0L, List.of(), false);
@@ -29,7 +50,7 @@ class SamplerTest {
         return logits;
     }
 
-    private static int[] sampleSequence(Sampler sampler, int tokens, int vocab) {
+    private static int[] sampleSequence(Seeded sampler, int tokens, int vocab) {
         int[] out = new int[tokens];
         for (int t = 0; t < tokens; t++) {
             out[t] = sampler.sample(logits(vocab, t), 0, vocab);
@@ -39,7 +60,7 @@ class SamplerTest {
 
     @Test
     void greedyTakesTheFirstMaximumAndDrawsNothing() {
-        Sampler greedy = new Sampler(SamplingParams.greedy(4), Sampler.initialState(5));
+        Seeded greedy = seeded(SamplingParams.greedy(4), 5);
         long before = greedy.rngState();
         assertEquals(2, greedy.sample(new float[] {0.5f, 1f, 3f, -2f, 3f}, 0, 5));
         assertEquals(0, greedy.sample(new float[] {7f, 7f, 7f}, 0, 3));
@@ -53,22 +74,22 @@ class SamplerTest {
     void sameSeedSameTokensDifferentSeedsDiffer() {
         int vocab = 300;
         SamplingParams p = params(1f, 1f, 0);
-        int[] a = sampleSequence(new Sampler(p, Sampler.initialState(42)), 40, vocab);
-        int[] b = sampleSequence(new Sampler(p, Sampler.initialState(42)), 40, vocab);
-        int[] c = sampleSequence(new Sampler(p, Sampler.initialState(43)), 40, vocab);
+        int[] a = sampleSequence(seeded(p, 42), 40, vocab);
+        int[] b = sampleSequence(seeded(p, 42), 40, vocab);
+        int[] c = sampleSequence(seeded(p, 43), 40, vocab);
         assertArrayEquals(a, b);
         assertFalse(Arrays.equals(a, c), "seeds 42 and 43 gave the same 40 tokens");
-        assertNotEquals(Sampler.initialState(42), Sampler.initialState(43));
-        assertNotEquals(0L, Sampler.initialState(0));
+        assertNotEquals(RandomStream.initialState(42), RandomStream.initialState(43));
+        assertNotEquals(0L, RandomStream.initialState(0));
     }
 
     @Test
     void topKOneAndTinyTopPEqualGreedy() {
         int vocab = 500;
-        Sampler greedy = new Sampler(SamplingParams.greedy(1), Sampler.initialState(1));
-        Sampler topK1 = new Sampler(params(1.3f, 1f, 1), Sampler.initialState(1));
-        Sampler tinyTopP = new Sampler(params(0.8f, 1e-6f, 0), Sampler.initialState(1));
-        Sampler both = new Sampler(params(2f, 1e-6f, 50), Sampler.initialState(1));
+        Seeded greedy = seeded(SamplingParams.greedy(1), 1);
+        Seeded topK1 = seeded(params(1.3f, 1f, 1), 1);
+        Seeded tinyTopP = seeded(params(0.8f, 1e-6f, 0), 1);
+        Seeded both = seeded(params(2f, 1e-6f, 50), 1);
         for (int step = 0; step < 30; step++) {
             float[] logits = logits(vocab, step);
             int expected = greedy.sample(logits, 0, vocab);
@@ -85,7 +106,7 @@ class SamplerTest {
     @Test
     void frequenciesFollowTheSoftmax() {
         float[] logits = {0f, (float) Math.log(2), (float) Math.log(3), (float) Math.log(4)}; // p = 0.1..0.4
-        Sampler sampler = new Sampler(params(1f, 1f, 0), Sampler.initialState(2024));
+        Seeded sampler = seeded(params(1f, 1f, 0), 2024);
         int draws = 100_000;
         int[] counts = new int[4];
         for (int i = 0; i < draws; i++) {
@@ -103,7 +124,7 @@ class SamplerTest {
         int draws = 50_000;
         // temperature 0.5 squares the probabilities: 1,4,9,16 / 30
         int[] counts = new int[4];
-        Sampler cold = new Sampler(params(0.5f, 1f, 0), Sampler.initialState(9));
+        Seeded cold = seeded(params(0.5f, 1f, 0), 9);
         for (int i = 0; i < draws; i++) {
             counts[cold.sample(logits, 0, 4)]++;
         }
@@ -112,7 +133,7 @@ class SamplerTest {
 
         // top_k = 2 keeps tokens 3 and 2, renormalised to 4/7 and 3/7
         counts = new int[4];
-        Sampler topK = new Sampler(params(1f, 1f, 2), Sampler.initialState(10));
+        Seeded topK = seeded(params(1f, 1f, 2), 10);
         for (int i = 0; i < draws; i++) {
             counts[topK.sample(logits, 0, 4)]++;
         }
@@ -121,7 +142,7 @@ class SamplerTest {
 
         // top_p = 0.65: 0.4 + 0.3 = 0.7 >= 0.65, so tokens 3 and 2 only
         counts = new int[4];
-        Sampler topP = new Sampler(params(1f, 0.65f, 0), Sampler.initialState(11));
+        Seeded topP = seeded(params(1f, 0.65f, 0), 11);
         for (int i = 0; i < draws; i++) {
             counts[topP.sample(logits, 0, 4)]++;
         }
@@ -133,14 +154,14 @@ class SamplerTest {
     void exportedStateResumesTheStream() {
         int vocab = 1000;
         SamplingParams p = params(0.9f, 0.95f, 40);
-        Sampler original = new Sampler(p, Sampler.initialState(77));
+        Seeded original = seeded(p, 77);
         int[] full = sampleSequence(original, 20, vocab);
 
-        Sampler first = new Sampler(p, Sampler.initialState(77));
+        Seeded first = seeded(p, 77);
         for (int t = 0; t < 10; t++) {
             assertEquals(full[t], first.sample(logits(vocab, t), 0, vocab));
         }
-        Sampler resumed = new Sampler(p, first.rngState());
+        Seeded resumed = resumed(p, first.rngState());
         for (int t = 10; t < 20; t++) {
             assertEquals(full[t], resumed.sample(logits(vocab, t), 0, vocab), "token " + t + " after resume");
         }
@@ -151,8 +172,8 @@ class SamplerTest {
     void exactlyOneDrawPerSampledToken() {
         SamplingParams full = params(1f, 1f, 0);
         SamplingParams restricted = params(0.7f, 0.5f, 3);
-        Sampler a = new Sampler(full, Sampler.initialState(3));
-        Sampler b = new Sampler(restricted, Sampler.initialState(3));
+        Seeded a = seeded(full, 3);
+        Seeded b = seeded(restricted, 3);
         for (int t = 0; t < 25; t++) {
             a.sample(logits(64, t), 0, 64);
             b.sample(logits(64, t), 0, 64);
@@ -173,13 +194,13 @@ class SamplerTest {
             logits[i] = (float) Math.log(0.025);
         }
         java.util.Set<Integer> seen = new java.util.TreeSet<>();
-        Sampler two = new Sampler(params(1f, 0.74f, 0), Sampler.initialState(5));
+        Seeded two = seeded(params(1f, 0.74f, 0), 5);
         for (int i = 0; i < 2000; i++) {
             seen.add(two.sample(logits, 0, vocab));
         }
         assertEquals(java.util.Set.of(7, 500), seen);
         int[] counts = new int[vocab];
-        Sampler three = new Sampler(params(1f, 0.76f, 0), Sampler.initialState(5));
+        Seeded three = seeded(params(1f, 0.76f, 0), 5);
         for (int i = 0; i < 20_000; i++) {
             counts[three.sample(logits, 0, vocab)]++;
         }
@@ -204,15 +225,14 @@ class SamplerTest {
 
     @Test
     void badLogitsAndStateAreRefused() {
-        Sampler sampler = new Sampler(params(1f, 1f, 0), Sampler.initialState(1));
+        Seeded sampler = seeded(params(1f, 1f, 0), 1);
         IllegalArgumentException nan = assertThrows(IllegalArgumentException.class,
                 () -> sampler.sample(new float[] {0f, Float.NaN}, 0, 2));
         assertTrue(nan.getMessage().contains("token 1"), nan.getMessage());
         assertThrows(IllegalArgumentException.class,
                 () -> sampler.sample(new float[] {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY}, 0, 2));
         assertThrows(IllegalArgumentException.class, () -> sampler.sample(new float[3], 1, 3));
-        assertThrows(IllegalArgumentException.class,
-                () -> new Sampler(SamplingParams.greedy(1), 0L));
+        assertThrows(IllegalArgumentException.class, () -> new RandomStream(0L));
         // a -infinity logit is just an impossible token
         assertEquals(1, sampler.sample(new float[] {Float.NEGATIVE_INFINITY, 0f}, 0, 2));
     }

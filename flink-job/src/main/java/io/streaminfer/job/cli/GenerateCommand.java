@@ -3,15 +3,16 @@ package io.streaminfer.job.cli;
 import io.streaminfer.engine.BlockingReplica;
 import io.streaminfer.engine.GenerationRequest;
 import io.streaminfer.engine.GenerationResult;
+import io.streaminfer.engine.InvalidRequestException;
+import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.ReplicaConfig;
+import io.streaminfer.engine.RequestPreparation;
 import io.streaminfer.engine.SamplingParams;
 import java.io.PrintWriter;
 import java.time.Duration;
 import io.streaminfer.job.JobOptions;
-import io.streaminfer.model.Llama2cCheckpoint;
 import io.streaminfer.model.ShardSpec;
 import io.streaminfer.job.convert.SeedDerivation;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -61,6 +62,7 @@ public final class GenerateCommand implements Callable<Integer>, CheckedCommand 
     private boolean json;
 
     private SamplingParams params;
+    private ModelDescription description;
 
     public SamplingParams params() {
         return params;
@@ -80,11 +82,12 @@ public final class GenerateCommand implements Callable<Integer>, CheckedCommand 
             }
             // Refuse a TP degree the model cannot be split by before any weight is touched: the header
             // is all it takes.
-            try (Llama2cCheckpoint header = Llama2cCheckpoint.open(Path.of(model))) {
-                ShardSpec.check(header.config(), tp);
+            try {
+                description = ModelDescription.load(ReplicaConfig.defaults(model, tokenizer, tp));
             } catch (java.io.IOException e) {
                 throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
             }
+            ShardSpec.check(description.config(), tp);
             if (threads != null && threads < 1) {
                 throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
             }
@@ -105,10 +108,26 @@ public final class GenerateCommand implements Callable<Integer>, CheckedCommand 
         int threadsPerRank = threads != null ? threads : EngineRuns.defaultThreads(tp);
         ReplicaConfig config = ReplicaConfig.defaults(model, tokenizer, tp)
                 .withBackend(EngineRuns.backendName(backend, kernel), threadsPerRank).withBatch(1, 256);
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        GenerationRequest request;
+        try {
+            // Tokenized once, by the rule the jobs apply: a prompt too long for the context is refused
+            // before any weight loads, in the words a job's dead letter gives.
+            request = RequestPreparation.of(description, description.loadTokenizer())
+                    .tokenize(GenerationRequest.ofText("generate", prompt, params));
+        } catch (InvalidRequestException e) {
+            err.println(spec.qualifiedName() + ": error: " + e.getMessage());
+            err.flush();
+            return Cli.EXIT_FAILURE;
+        } catch (java.io.IOException e) {
+            throw new CommandLine.ExecutionException(spec.commandLine(), "--tokenizer " + tokenizer + ": "
+                    + e.getMessage(), e);
+        }
         GenerationResult result;
         long start = System.nanoTime();
         try (BlockingReplica replica = new BlockingReplica(config, Duration.ofHours(24))) {
-            result = replica.runOne(GenerationRequest.ofText("generate", prompt, params));
+            result = replica.runOne(request);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Cli.EXIT_FAILURE;
@@ -116,8 +135,6 @@ public final class GenerateCommand implements Callable<Integer>, CheckedCommand 
             throw new CommandLine.ExecutionException(spec.commandLine(), EngineRuns.describe(e), e);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         if (!result.ok()) {
             err.println(spec.qualifiedName() + ": error: " + result.error());
             err.flush();

@@ -1,19 +1,25 @@
 package io.streaminfer.job.convert;
 
 import io.streaminfer.engine.GenerationRequest;
+import io.streaminfer.engine.InvalidRequestException;
+import io.streaminfer.engine.ModelDescription;
+import io.streaminfer.engine.RequestPreparation;
 import io.streaminfer.engine.SamplingParams;
+import io.streaminfer.model.TextTokenizer;
 import io.streaminfer.schemas.PromptRecord;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.ToIntFunction;
 
 /**
- * Turns a PromptRecord into a {@link GenerationRequest}, or into the reason it cannot run. Every input
- * gives exactly one of the two; nothing throws. Defaults for absent sampling fields: max_tokens 256,
- * temperature 1.0, top_p 1.0, top_k 0 (off), seed {@link SeedDerivation#seedFromId(String)}, no stops,
- * no logprobs.
+ * The one place where a PromptRecord becomes a {@link GenerationRequest}, or the reason it cannot run.
+ * Every input gives exactly one of the two; nothing throws. The record's fields are checked here; its
+ * prompt (and target) are tokenized once, by the engine's {@link RequestPreparation}, which also applies
+ * the one length rule with the replica's context: the request carries its token ids to the replica, which
+ * does not tokenize again, and a prompt too long for the context is refused here, with the engine's words,
+ * whichever path it came by. Defaults for absent sampling fields: max_tokens 256, temperature 1.0, top_p
+ * 1.0, top_k 0 (off), seed {@link SeedDerivation#seedFromId(String)}, no stops, no logprobs.
  *
- * <p>Not serializable (it holds the tokenizer's counter): build one per subtask, e.g. in {@code open()}.
+ * <p>Not serializable (it holds the tokenizer): build one per subtask, e.g. in {@code open()}.
  */
 public final class PromptValidator {
     public static final int DEFAULT_MAX_TOKENS = 256;
@@ -22,21 +28,21 @@ public final class PromptValidator {
     public static final int DEFAULT_TOP_K = 0;
 
     private final String modelName;
-    private final ToIntFunction<String> tokenCounter;
-    private final int contextLength;
+    private final RequestPreparation preparation;
 
     /**
-     * @param modelName the loaded model; a record naming another model is rejected
-     * @param tokenCounter tokens a text prompt takes as the replica encodes it (BOS included)
-     * @param contextLength the model's context (seq_len)
+     * @param model the loaded model's facts: its name (a record naming another model is rejected), vocabulary
+     *     and the context each sequence gets
+     * @param tokenizer the model's tokenizer, loaded from {@code model}; null refuses text prompts
      */
-    public PromptValidator(String modelName, ToIntFunction<String> tokenCounter, int contextLength) {
-        this.modelName = Objects.requireNonNull(modelName, "modelName");
-        this.tokenCounter = Objects.requireNonNull(tokenCounter, "tokenCounter");
-        if (contextLength < 2) {
-            throw new IllegalArgumentException("contextLength must be >= 2, got " + contextLength);
+    public PromptValidator(ModelDescription model, TextTokenizer tokenizer) {
+        Objects.requireNonNull(model, "model");
+        if (model.contextLength() < 2) {
+            throw new IllegalArgumentException("the context must hold at least 2 positions, got "
+                    + model.contextLength());
         }
-        this.contextLength = contextLength;
+        this.modelName = model.modelName();
+        this.preparation = RequestPreparation.of(model, tokenizer);
     }
 
     public ValidationResult validate(PromptRecord record) {
@@ -93,7 +99,6 @@ public final class PromptValidator {
         }
 
         int[] tokenIds = null;
-        int promptTokens;
         if (ids != null) {
             if (ids.isEmpty()) {
                 return ValidationResult.invalid("prompt_token_ids must not be empty");
@@ -106,29 +111,17 @@ public final class PromptValidator {
                 }
                 tokenIds[i] = t;
             }
-            promptTokens = tokenIds.length;
-        } else {
-            promptTokens = tokenCounter.applyAsInt(prompt);
-        }
-        String target = r.getTarget();
-        if (target != null) {
-            // Scoring feeds prompt + target; the counter counts BOS and the dummy-prefix space for the
-            // target too, so this errs on the safe side by a token or two.
-            int total = promptTokens + tokenCounter.applyAsInt(target);
-            if (total > contextLength) {
-                return ValidationResult.invalid("prompt and target take " + total
-                        + " tokens, more than the context of " + contextLength);
-            }
-        } else if (promptTokens >= contextLength) {
-            // At least one position must remain for a generated token.
-            return ValidationResult.invalid("prompt takes " + promptTokens + " tokens; the context holds "
-                    + contextLength + ", so at most " + (contextLength - 1) + " leave room to generate");
         }
 
         long seed = r.getSeed() != null ? r.getSeed() : SeedDerivation.seedFromId(id);
         boolean logprobs = Boolean.TRUE.equals(r.getLogprobs());
         SamplingParams params = new SamplingParams(temperature, topP, topK, maxTokens, seed, stop, logprobs);
-        return ValidationResult.valid(new GenerationRequest(id, prompt, tokenIds, target, params));
+        GenerationRequest request = new GenerationRequest(id, prompt, tokenIds, r.getTarget(), params);
+        try {
+            return ValidationResult.valid(preparation.tokenize(request));
+        } catch (InvalidRequestException e) {
+            return ValidationResult.invalid(e.getMessage());
+        }
     }
 
     private static <T> T orDefault(T value, T fallback) {

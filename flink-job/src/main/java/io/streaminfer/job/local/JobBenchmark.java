@@ -2,18 +2,16 @@ package io.streaminfer.job.local;
 
 import io.streaminfer.engine.BlockingReplica;
 import io.streaminfer.engine.GenerationRequest;
-import io.streaminfer.engine.GenerationResult;
+import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.codec.AvroCodec;
 import io.streaminfer.job.convert.PromptValidator;
 import io.streaminfer.job.kafka.EmbeddedKafka;
 import io.streaminfer.job.pipeline.EngineSettings;
-import io.streaminfer.model.Llama2cCheckpoint;
-import io.streaminfer.model.Llama2cTokenizer;
+import io.streaminfer.job.pipeline.InferencePipeline;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.PromptRecord;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -124,13 +122,8 @@ public final class JobBenchmark {
 
     /** Runs the prompts on dp bare replicas at once; returns {tokens, nanos}. */
     private static long[] engine(ReplicaConfig replica, int dp, List<PromptRecord> prompts) throws Exception {
-        int vocabulary;
-        try (Llama2cCheckpoint header = Llama2cCheckpoint.open(Path.of(replica.modelPath()))) {
-            vocabulary = header.config().vocabularySize();
-        }
-        Llama2cTokenizer tokenizer = Llama2cTokenizer.load(Path.of(replica.tokenizerPath()), vocabulary);
-        PromptValidator validator = new PromptValidator(replica.modelName(),
-                t -> tokenizer.encode(t, true, false).length, replica.maxContext());
+        ModelDescription model = InferencePipeline.describe(replica);
+        PromptValidator validator = new PromptValidator(model, model.loadTokenizer());
         List<List<GenerationRequest>> shares = new ArrayList<>();
         for (int r = 0; r < dp; r++) {
             shares.add(new ArrayList<>());

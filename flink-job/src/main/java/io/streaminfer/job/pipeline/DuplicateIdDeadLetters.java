@@ -38,7 +38,8 @@ final class DuplicateIdDeadLetters implements MapFunction<InferenceInput, DeadLe
     static PromptRecord toPromptRecord(InferenceInput input, String model) {
         GenerationRequest request = input.request();
         SamplingParams params = request.params();
-        int[] tokenIds = request.promptTokenIds();
+        // The validated request carries the prompt's token ids along with its text: the record had one of them.
+        int[] tokenIds = request.prompt() != null ? null : request.promptTokenIds();
         return PromptRecord.newBuilder()
                 .setId(request.id())
                 .setKey(input.key())

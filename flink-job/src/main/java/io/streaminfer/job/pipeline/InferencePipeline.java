@@ -1,5 +1,6 @@
 package io.streaminfer.job.pipeline;
 
+import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.codec.RecordTypes;
 import io.streaminfer.job.convert.CompletionConverter;
@@ -11,6 +12,7 @@ import io.streaminfer.operator.InferenceTypes;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.DeadLetterRecord;
 import io.streaminfer.schemas.PromptRecord;
+import java.io.IOException;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -28,10 +30,26 @@ public final class InferencePipeline {
 
     private InferencePipeline() {}
 
+    /**
+     * The model's facts, read once here on the client from {@code replica}'s checkpoint header and shipped
+     * to the subtasks with the job: validation never reopens the checkpoint.
+     */
+    public static ModelDescription describe(ReplicaConfig replica) {
+        try {
+            return ModelDescription.load(replica);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--model " + replica.modelPath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * @param replica what every subtask's replica starts from
+     * @param model the model's facts, read once on the client from {@code replica}'s checkpoint
+     */
     public static Outputs attach(DataStream<Either<DeadLetterRecord, PromptRecord>> prompts, ReplicaConfig replica,
-                                 int dataParallelism) {
+                                 ModelDescription model, int dataParallelism) {
         SingleOutputStreamOperator<InferenceInput> valid = prompts
-                .process(new PromptValidation(replica), InferenceTypes.input())
+                .process(new PromptValidation(model), InferenceTypes.input())
                 .name("validate").uid("validate");
         SingleOutputStreamOperator<InferenceOutput> results = valid
                 .keyBy(new RoutingKey())

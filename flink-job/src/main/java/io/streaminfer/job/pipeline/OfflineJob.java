@@ -1,5 +1,6 @@
 package io.streaminfer.job.pipeline;
 
+import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.codec.JsonLinesCodec;
@@ -44,6 +45,7 @@ public final class OfflineJob {
 
     public static void build(StreamExecutionEnvironment env, Configuration conf) {
         ReplicaConfig replica = EngineSettings.replicaConfig(conf);
+        ModelDescription model = InferencePipeline.describe(replica);
         int dp = conf.get(JobOptions.DATA_PARALLELISM);
         env.setRuntimeMode(RuntimeExecutionMode.BATCH);
         String input = conf.get(JobOptions.INPUT_PATH);
@@ -64,7 +66,7 @@ public final class OfflineJob {
                     .filter(line -> !line.isBlank()).name("skip-blank-lines")
                     .map(new ParseJsonLine(input), RecordTypes.promptOrDeadLetter()).name("parse-json-lines");
         }
-        InferencePipeline.Outputs outputs = InferencePipeline.attach(prompts, replica, dp);
+        InferencePipeline.Outputs outputs = InferencePipeline.attach(prompts, replica, model, dp);
         DataStream<CompletionRecord> completions = outputs.completions()
                 .map(new ProgressReporter(total), RecordTypes.completion()).setParallelism(dp).name("progress");
 

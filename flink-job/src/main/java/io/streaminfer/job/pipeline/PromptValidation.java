@@ -1,17 +1,14 @@
 package io.streaminfer.job.pipeline;
 
-import io.streaminfer.engine.ReplicaConfig;
+import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.job.codec.AvroCodec;
 import io.streaminfer.job.codec.DeadLetters;
 import io.streaminfer.job.codec.RecordTypes;
 import io.streaminfer.job.convert.PromptValidator;
 import io.streaminfer.job.convert.ValidationResult;
-import io.streaminfer.model.Llama2cCheckpoint;
-import io.streaminfer.model.Llama2cTokenizer;
 import io.streaminfer.operator.InferenceInput;
 import io.streaminfer.schemas.DeadLetterRecord;
 import io.streaminfer.schemas.PromptRecord;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -24,31 +21,27 @@ import org.apache.flink.util.OutputTag;
  * Decoded prompts become inference inputs; undecodable bytes (already dead letters) and prompts that fail
  * validation go to the {@link #DEAD_LETTERS} side output with the reason and the original bytes. Every
  * input record yields exactly one of the two.
+ *
+ * <p>The model's facts come with the function (a {@link ModelDescription} read once on the client); each
+ * subtask loads only the tokenizer, in {@link #open}, and tokenizes every prompt once: the request it
+ * emits carries the token ids the replica runs.
  */
 public final class PromptValidation extends ProcessFunction<Either<DeadLetterRecord, PromptRecord>, InferenceInput> {
     private static final long serialVersionUID = 1L;
 
     public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>("dead-letters", RecordTypes.deadLetter());
 
-    private final ReplicaConfig config;
+    private final ModelDescription model;
     private transient PromptValidator validator;
     private transient AvroCodec<PromptRecord> codec;
 
-    public PromptValidation(ReplicaConfig config) {
-        this.config = config;
+    public PromptValidation(ModelDescription model) {
+        this.model = model;
     }
 
     @Override
     public void open(OpenContext openContext) throws Exception {
-        int contextLength;
-        int vocabulary;
-        try (Llama2cCheckpoint header = Llama2cCheckpoint.open(Path.of(config.modelPath()))) {
-            vocabulary = header.config().vocabularySize();
-            contextLength = config.maxContext() == 0 ? header.config().contextLength() : config.maxContext();
-        }
-        Llama2cTokenizer tokenizer = Llama2cTokenizer.load(Path.of(config.tokenizerPath()), vocabulary);
-        validator = new PromptValidator(config.modelName(), text -> tokenizer.encode(text, true, false).length,
-                contextLength);
+        validator = new PromptValidator(model, model.loadTokenizer());
         codec = new AvroCodec<>(PromptRecord.class);
     }
 

@@ -1,5 +1,6 @@
 package io.streaminfer.job.pipeline;
 
+import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.codec.AvroKafkaSerializationSchema;
@@ -44,6 +45,7 @@ public final class StreamingJob {
     public static void build(StreamExecutionEnvironment env, Configuration conf,
                              UnaryOperator<DataStream<CompletionRecord>> beforeSink) {
         ReplicaConfig replica = EngineSettings.replicaConfig(conf);
+        ModelDescription model = InferencePipeline.describe(replica);
         env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
         // While a replica is full the operator waits inside processElement, so an aligned barrier would
         // wait behind the queued prompts and completions would commit late. Unaligned barriers overtake
@@ -76,7 +78,7 @@ public final class StreamingJob {
                 .fromSource(source, WatermarkStrategy.noWatermarks(), "prompts")
                 .uid("prompts-source");
 
-        InferencePipeline.Outputs outputs = InferencePipeline.attach(prompts, replica,
+        InferencePipeline.Outputs outputs = InferencePipeline.attach(prompts, replica, model,
                 conf.get(JobOptions.DATA_PARALLELISM));
 
         String prefix = conf.get(JobOptions.TRANSACTIONAL_ID_PREFIX);

@@ -9,15 +9,53 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streaminfer.engine.GenerationRequest;
+import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.SamplingParams;
+import io.streaminfer.model.ModelConfig;
+import io.streaminfer.model.TextTokenizer;
 import io.streaminfer.schemas.PromptRecord;
 import java.util.List;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 class PromptValidatorTest {
-    /** One token per character plus BOS: a stand-in tokenizer that makes lengths easy to reason about. */
-    private final PromptValidator validator = new PromptValidator("stories260K", text -> text.length() + 1, 16);
+    /** One token per character (its code) plus BOS: a stand-in tokenizer that makes lengths easy to reason about. */
+    static class CharTokenizer implements TextTokenizer {
+        @Override
+        public int vocabularySize() {
+            return 512;
+        }
+
+        @Override
+        public int[] encode(String text, boolean addSpecialTokens) {
+            int[] ids = new int[text.length() + (addSpecialTokens ? 1 : 0)];
+            int n = 0;
+            if (addSpecialTokens) {
+                ids[n++] = 1;
+            }
+            for (char c : text.toCharArray()) {
+                ids[n++] = c;
+            }
+            return ids;
+        }
+
+        @Override
+        public String decode(int[] ids) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public StreamDecoder streamDecoder(int[] context) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    /** A model of 512 tokens whose replicas give each sequence 16 positions. */
+    static ModelDescription model(int context) {
+        return new ModelDescription("stories260K", ModelConfig.llama2c(8, 16, 1, 2, 2, 512, 16, true), context, null);
+    }
+
+    private final PromptValidator validator = new PromptValidator(model(16), new CharTokenizer());
 
     private static PromptRecord.Builder base() {
         return PromptRecord.newBuilder().setId("req-1").setPrompt("Once");
@@ -40,7 +78,8 @@ class PromptValidatorTest {
         SamplingParams p = req.params();
         assertEquals("req-1", req.id());
         assertEquals("Once", req.prompt());
-        assertNull(req.promptTokenIds());
+        assertArrayEquals(new int[] {1, 'O', 'n', 'c', 'e'}, req.promptTokenIds(), "tokenized once, here");
+        assertNull(req.targetTokenIds());
         assertEquals(256, p.maxTokens());
         assertEquals(1.0f, p.temperature());
         assertEquals(1.0f, p.topP());
@@ -58,6 +97,7 @@ class PromptValidatorTest {
         GenerationRequest req = validator.validate(rec).request();
         assertArrayEquals(new int[] {1, 300, 7}, req.promptTokenIds());
         assertEquals("end", req.target());
+        assertArrayEquals(new int[] {'e', 'n', 'd'}, req.targetTokenIds());
         assertEquals(new SamplingParams(0f, 0.5f, 3, 5, 99L, List.of("."), true), req.params());
     }
 
@@ -87,22 +127,37 @@ class PromptValidatorTest {
     }
 
     @Test
-    void rejectsPromptsThatLeaveNoRoomInTheContext() {
-        // 14 chars + BOS = 15 tokens < 16: one position left to generate.
-        assertTrue(validator.validate(base().setPrompt("a".repeat(14)).build()).isValid());
-        assertTrue(reasonFor(b -> b.setPrompt("a".repeat(15))).contains("takes 16 tokens"));
-        assertTrue(reasonFor(b -> b.setPrompt(null).setPromptTokenIds(java.util.Collections.nCopies(16, 5)))
-                .contains("takes 16 tokens"));
-        // Scoring: prompt (5) + target (11) = 16 fits exactly; one more does not.
-        assertTrue(validator.validate(base().setTarget("a".repeat(10)).build()).isValid());
-        assertTrue(reasonFor(b -> b.setTarget("a".repeat(11))).contains("prompt and target take 17"));
+    void rejectsPromptsTheContextCannotHoldByTheEnginesRule() {
+        // 15 chars + BOS = 16 tokens fill the context of 16: the token predicted at its last position is
+        // generated (run.c's rule, and the replica's). One more does not fit.
+        assertTrue(validator.validate(base().setPrompt("a".repeat(15)).build()).isValid());
+        assertTrue(reasonFor(b -> b.setPrompt("a".repeat(16))).contains("takes 17 tokens"));
+        assertTrue(validator.validate(base().setPrompt(null).setPromptTokenIds(java.util.Collections.nCopies(16, 5))
+                .build()).isValid());
+        assertTrue(reasonFor(b -> b.setPrompt(null).setPromptTokenIds(java.util.Collections.nCopies(17, 5)))
+                .contains("takes 17 tokens"));
+        // Scoring feeds all but the last target token: prompt (5) + target (12) = 17 fits; one more does not.
+        assertTrue(validator.validate(base().setTarget("a".repeat(12)).build()).isValid());
+        assertTrue(reasonFor(b -> b.setTarget("a".repeat(13))).contains("prompt and target take 18"));
+        // The replica's context, not the model's: a description of 8 positions refuses a 9-token prompt.
+        PromptValidator small = new PromptValidator(model(8), new CharTokenizer());
+        assertTrue(small.validate(base().setPrompt("a".repeat(7)).build()).isValid());
+        assertFalse(small.validate(base().setPrompt("a".repeat(8)).build()).isValid());
+    }
+
+    @Test
+    void tokenIdsOutsideTheVocabularyAreRefusedHere() {
+        assertTrue(reasonFor(b -> b.setPrompt(null).setPromptTokenIds(List.of(1, 512))).contains("vocabulary"));
     }
 
     @Test
     void aFailingTokenizerStillGivesOneAnswer() {
-        PromptValidator broken = new PromptValidator("m", text -> {
-            throw new IllegalStateException("tokenizer exploded");
-        }, 16);
+        PromptValidator broken = new PromptValidator(model(16), new CharTokenizer() {
+            @Override
+            public int[] encode(String text, boolean addSpecialTokens) {
+                throw new IllegalStateException("tokenizer exploded");
+            }
+        });
         ValidationResult r = broken.validate(base().build());
         assertFalse(r.isValid());
         assertTrue(r.reason().contains("tokenizer exploded"), r.reason());
@@ -110,7 +165,7 @@ class PromptValidatorTest {
 
     @Test
     void checksItsOwnArguments() {
-        assertThrows(IllegalArgumentException.class, () -> new PromptValidator("m", String::length, 1));
+        assertThrows(IllegalArgumentException.class, () -> new PromptValidator(model(1), new CharTokenizer()));
         assertThrows(IllegalArgumentException.class, () -> new ValidationResult(null, null));
     }
 }

@@ -3,16 +3,15 @@ package io.streaminfer.job.pipeline;
 import io.streaminfer.engine.BlockingReplica;
 import io.streaminfer.engine.GenerationRequest;
 import io.streaminfer.engine.GenerationResult;
+import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.TestModels;
 import io.streaminfer.job.codec.AvroCodec;
 import io.streaminfer.job.convert.PromptValidator;
-import io.streaminfer.model.Llama2cTokenizer;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.DeadLetterRecord;
 import io.streaminfer.schemas.PromptRecord;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -133,9 +132,8 @@ final class JobFixtures {
     /** What the engine alone gives for these prompts, validated as the job validates them. */
     static Map<String, GenerationResult> expected(Configuration conf, List<PromptRecord> prompts) throws Exception {
         ReplicaConfig replica = EngineSettings.replicaConfig(conf).withBatch(1, 256);
-        Llama2cTokenizer tokenizer = Llama2cTokenizer.load(Path.of(replica.tokenizerPath()), 512);
-        PromptValidator validator = new PromptValidator(replica.modelName(),
-                t -> tokenizer.encode(t, true, false).length, 512);
+        ModelDescription model = InferencePipeline.describe(replica);
+        PromptValidator validator = new PromptValidator(model, model.loadTokenizer());
         List<GenerationRequest> requests = prompts.stream().map(p -> validator.validate(p).request()).toList();
         try (BlockingReplica engine = new BlockingReplica(replica, Duration.ofMinutes(2))) {
             return engine.run(requests);

@@ -1,0 +1,73 @@
+package io.streaminfer.engine;
+
+import io.streaminfer.model.Checkpoint;
+import io.streaminfer.model.Checkpoints;
+import io.streaminfer.model.ModelConfig;
+import io.streaminfer.model.TextTokenizer;
+import io.streaminfer.model.tokenizer.TokenizerFiles;
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.file.Path;
+
+/**
+ * The facts about a replica's model that everything besides the forward pass needs: its name, its
+ * configuration (vocabulary, context, BOS and EOS ids), the context each sequence gets, and where its
+ * tokenizer is. Built once (on the job's client, from the checkpoint's header) and shipped to the subtasks,
+ * which load the tokenizer from it and never reopen the checkpoint to validate.
+ *
+ * <p>This class is the one place the engine opens model files: {@link #openCheckpoint} and
+ * {@link #loadTokenizer}. Format detection lives behind them.
+ *
+ * @param modelName the name records carry (and prompts may ask for)
+ * @param config the checkpoint's configuration
+ * @param contextLength positions each sequence may use: the replica's {@code maxContext} when set, at most
+ *     the model's context length
+ * @param tokenizerPath the tokenizer file, or null when the replica runs token ids only
+ */
+public record ModelDescription(String modelName, ModelConfig config, int contextLength, String tokenizerPath)
+        implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public ModelDescription {
+        if (modelName == null || config == null) {
+            throw new IllegalArgumentException("a model description needs a name and a configuration");
+        }
+        if (contextLength < 1 || contextLength > config.contextLength()) {
+            throw new IllegalArgumentException("context length " + contextLength + " must be within [1, "
+                    + config.contextLength() + "]");
+        }
+        tokenizerPath = tokenizerPath == null || tokenizerPath.isBlank() ? null : tokenizerPath;
+    }
+
+    /** The description of {@code replica}'s model, from its checkpoint's header (closed again at once). */
+    public static ModelDescription load(ReplicaConfig replica) throws IOException {
+        try (Checkpoint checkpoint = openCheckpoint(replica)) {
+            return of(replica, checkpoint.config());
+        }
+    }
+
+    /** The description of {@code replica}'s model, whose configuration has been read already. */
+    public static ModelDescription of(ReplicaConfig replica, ModelConfig config) {
+        int context = replica.maxContext() == 0 ? config.contextLength()
+                : Math.min(replica.maxContext(), config.contextLength());
+        return new ModelDescription(replica.modelName(), config, context, replica.tokenizerPath());
+    }
+
+    /** Opens (maps) {@code replica}'s checkpoint, whatever its format. */
+    public static Checkpoint openCheckpoint(ReplicaConfig replica) throws IOException {
+        return Checkpoints.open(Path.of(replica.modelPath()));
+    }
+
+    /** Whether the model comes with a tokenizer (else requests must carry token ids). */
+    public boolean hasTokenizer() {
+        return tokenizerPath != null;
+    }
+
+    /**
+     * Loads the tokenizer, whatever its format (a llama2.c {@code tokenizer.bin} of the model's vocabulary, a
+     * Hugging Face tokenizer.json or a directory holding one), or returns null when there is none.
+     */
+    public TextTokenizer loadTokenizer() throws IOException {
+        return tokenizerPath == null ? null : TokenizerFiles.open(Path.of(tokenizerPath), config.vocabularySize());
+    }
+}
