@@ -7,6 +7,7 @@ import io.streaminfer.model.TextTokenizer;
 import io.streaminfer.model.tokenizer.TokenizerFiles;
 import java.io.IOException;
 import java.io.Serializable;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -22,7 +23,8 @@ import java.nio.file.Path;
  * @param config the checkpoint's configuration
  * @param contextLength positions each sequence may use: the replica's {@code maxContext} when set, at most
  *     the model's context length
- * @param tokenizerPath the tokenizer file, or null when the replica runs token ids only
+ * @param tokenizerPath the tokenizer file (by default the one a Hugging Face directory or a GGUF file carries),
+ *     or null when the replica runs token ids only
  */
 public record ModelDescription(String modelName, ModelConfig config, int contextLength, String tokenizerPath)
         implements Serializable {
@@ -50,7 +52,22 @@ public record ModelDescription(String modelName, ModelConfig config, int context
     public static ModelDescription of(ReplicaConfig replica, ModelConfig config) {
         int context = replica.maxContext() == 0 ? config.contextLength()
                 : Math.min(replica.maxContext(), config.contextLength());
-        return new ModelDescription(replica.modelName(), config, context, replica.tokenizerPath());
+        String tokenizer = replica.tokenizerPath() != null && !replica.tokenizerPath().isBlank()
+                ? replica.tokenizerPath() : tokenizerInside(Path.of(replica.modelPath()));
+        return new ModelDescription(replica.modelName(), config, context, tokenizer);
+    }
+
+    /** The tokenizer a model path carries: a Hugging Face directory's tokenizer.json, a GGUF file's vocabulary. */
+    static String tokenizerInside(Path model) {
+        try {
+            if (Files.isDirectory(model)) {
+                return Files.isRegularFile(model.resolve("tokenizer.json")) ? model.toString() : null;
+            }
+            return Files.isRegularFile(model) && Checkpoints.detect(model) == Checkpoints.Format.GGUF
+                    ? model.toString() : null;
+        } catch (IOException e) {
+            return null; // opening the checkpoint names the problem
+        }
     }
 
     /** Opens (maps) {@code replica}'s checkpoint, whatever its format. */
@@ -68,6 +85,15 @@ public record ModelDescription(String modelName, ModelConfig config, int context
      * Hugging Face tokenizer.json or a directory holding one), or returns null when there is none.
      */
     public TextTokenizer loadTokenizer() throws IOException {
-        return tokenizerPath == null ? null : TokenizerFiles.open(Path.of(tokenizerPath), config.vocabularySize());
+        if (tokenizerPath == null) {
+            return null;
+        }
+        TextTokenizer tokenizer = TokenizerFiles.open(Path.of(tokenizerPath), config.vocabularySize());
+        if (tokenizer.vocabularySize() > config.vocabularySize()) {
+            throw new IOException(tokenizerPath + ": the tokenizer has " + tokenizer.vocabularySize()
+                    + " tokens but the model's vocabulary has " + config.vocabularySize()
+                    + ": is it the tokenizer of another model?");
+        }
+        return tokenizer;
     }
 }

@@ -28,9 +28,11 @@ public final class GenerateCommand implements Callable<Integer>, CheckedCommand 
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "FILE", description = "Checkpoint file (llama2.c format).")
+    @Option(names = "--model", paramLabel = "PATH", description = "A llama2.c checkpoint, a GGUF file or a Hugging "
+            + "Face model directory (the format is detected).")
     private String model;
-    @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer file (llama2.c format).")
+    @Option(names = "--tokenizer", paramLabel = "PATH", description = "A llama2.c tokenizer.bin, a tokenizer.json or a "
+            + "directory holding one. Default: the tokenizer a GGUF file or a Hugging Face directory carries.")
     private String tokenizer;
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", defaultValue = "",
             description = "Prompt text. Default: empty (the model starts from BOS).")
@@ -74,20 +76,25 @@ public final class GenerateCommand implements Callable<Integer>, CheckedCommand 
     public void check() {
         try {
             FileChecks.requireGiven("--model", model);
-            FileChecks.readableFile("--model", model);
-            FileChecks.requireGiven("--tokenizer", tokenizer);
-            FileChecks.readableFile("--tokenizer", tokenizer);
+            FileChecks.readableFileOrDirectory("--model", model);
+            if (tokenizer != null) {
+                FileChecks.readableFileOrDirectory("--tokenizer", tokenizer);
+            }
             if (tp < 1) {
                 throw new IllegalArgumentException("--tp must be >= 1, got " + tp);
             }
             // Refuse a TP degree the model cannot be split by before any weight is touched: the header
             // is all it takes.
-            try {
-                description = ModelDescription.load(ReplicaConfig.defaults(model, tokenizer, tp));
+            ReplicaConfig replica = ReplicaConfig.defaults(model, tokenizer, tp);
+            try (io.streaminfer.model.Checkpoint checkpoint = ModelDescription.openCheckpoint(replica)) {
+                description = ModelDescription.of(replica, checkpoint.config());
+                ShardSpec.check(checkpoint, tp);
             } catch (java.io.IOException e) {
                 throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
             }
-            ShardSpec.check(description.config(), tp);
+            if (!description.hasTokenizer()) {
+                throw new IllegalArgumentException("missing --tokenizer: " + model + " carries no tokenizer");
+            }
             if (threads != null && threads < 1) {
                 throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
             }
