@@ -113,7 +113,7 @@ class CliTest {
         assertUsageError(execute("generate", "--model", dir.resolve("none.bin").toString(), "--tokenizer",
                 tokenizer.toString()), "--model: no such file");
         assertUsageError(execute("generate", "--model", dir.toString(), "--tokenizer", tokenizer.toString()),
-                "--model: is a directory");
+                "is a directory without config.json: not a Hugging Face model directory");
         assertUsageError(execute("generate", "--tokenizer", tokenizer.toString()), "missing --model");
         assertUsageError(execute("run", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
                 "--input", dir.resolve("absent.jsonl").toString(), "--output", dir.resolve("out").toString()),
