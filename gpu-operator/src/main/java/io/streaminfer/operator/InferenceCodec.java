@@ -53,8 +53,10 @@ final class InferenceCodec {
     static final int LAYOUT_1 = 1;
     /** Each element begins with its layout byte. */
     static final int LAYOUT_2 = 2;
+    /** Requests carry their target's token ids. */
+    static final int LAYOUT_3 = 3;
     /** The layout this release writes. */
-    static final int CURRENT_LAYOUT = LAYOUT_2;
+    static final int CURRENT_LAYOUT = LAYOUT_3;
 
     private InferenceCodec() {
     }
@@ -158,6 +160,9 @@ final class InferenceCodec {
         writeString(out, r.prompt());
         writeInts(out, r.promptTokenIds());
         writeString(out, r.target());
+        if (layout >= LAYOUT_3) {
+            writeInts(out, r.targetTokenIds());
+        }
         SamplingParams p = r.params();
         out.writeFloat(p.temperature());
         out.writeFloat(p.topP());
@@ -176,6 +181,7 @@ final class InferenceCodec {
         String prompt = readString(in);
         int[] tokens = readInts(in);
         String target = readString(in);
+        int[] targetTokens = layout >= LAYOUT_3 ? readInts(in) : null;
         float temperature = in.readFloat();
         float topP = in.readFloat();
         int topK = in.readInt();
@@ -188,7 +194,7 @@ final class InferenceCodec {
         }
         boolean logprobs = in.readBoolean();
         return new GenerationRequest(id, prompt, tokens, target,
-                new SamplingParams(temperature, topP, topK, maxTokens, seed, stop, logprobs));
+                new SamplingParams(temperature, topP, topK, maxTokens, seed, stop, logprobs), targetTokens);
     }
 
     private static void writeResultFields(DataOutput out, GenerationResult r, int layout) throws IOException {

@@ -37,6 +37,8 @@ final class SavepointFixtures {
     /** Resource names of the fixtures the first format wrote (commit before the versioned serializers). */
     static final String OPERATOR_V1 = "savepoints/inference-operator-v1.snapshot";
     static final String TYPES_V1 = "savepoints/inference-types-v1.snapshot";
+    static final String OPERATOR_V2 = "savepoints/inference-operator-v2.snapshot";
+    static final String TYPES_V2 = "savepoints/inference-types-v2.snapshot";
 
     /** Emitted before the snapshot, so not in it. */
     static final String EARLY = "early-g";

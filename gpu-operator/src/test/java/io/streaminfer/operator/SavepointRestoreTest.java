@@ -36,6 +36,11 @@ class SavepointRestoreTest {
     }
 
     @Test
+    void v2OperatorSavepointResumesEveryInFlightRequestAndCompletesEachExactlyOnce() throws Exception {
+        assertResumesTheFixtureRequests(SavepointFixtures.readResource(SavepointFixtures.OPERATOR_V2));
+    }
+
+    @Test
     void currentFormatOperatorSnapshotRoundTrips() throws Exception {
         AtomicReference<FakeReplica> fake = new AtomicReference<>();
         OperatorSubtaskState state;
@@ -48,9 +53,18 @@ class SavepointRestoreTest {
 
     @Test
     void v1TypedStateRestoresEveryElementAndIsRewrittenInTheCurrentFormat() throws Exception {
+        assertTypedStateRestoresAndRewrites(SavepointFixtures.TYPES_V1);
+    }
+
+    @Test
+    void v2TypedStateRestoresEveryElementAndIsRewrittenInTheCurrentFormat() throws Exception {
+        assertTypedStateRestoresAndRewrites(SavepointFixtures.TYPES_V2);
+    }
+
+    private static void assertTypedStateRestoresAndRewrites(String fixture) throws Exception {
         OperatorSubtaskState rewritten;
         try (var harness = SavepointFixtures.typedStateHarness()) {
-            harness.initializeState(SavepointFixtures.readResource(SavepointFixtures.TYPES_V1));
+            harness.initializeState(SavepointFixtures.readResource(fixture));
             harness.open();
             assertHoldsTheFixtureElements((TypedStateOperator) harness.getOperator());
             rewritten = harness.snapshot(2L, 2L);

@@ -100,8 +100,8 @@ class StateVersionsTest {
                 "newer release");
 
         IOException layout = assertThrows(IOException.class,
-                () -> snapshot.readSnapshot(4, new DataInputDeserializer(new byte[] {0, 0, 0, 3}), LOADER));
-        assertMessage(layout, "layout 3", "reads layouts 1 to 2", "newer release");
+                () -> snapshot.readSnapshot(4, new DataInputDeserializer(new byte[] {0, 0, 0, 4}), LOADER));
+        assertMessage(layout, "layout 4", "reads layouts 1 to 3", "newer release");
     }
 
     // ---- element layouts ----
@@ -121,7 +121,7 @@ class StateVersionsTest {
     void layout2IsTheLayoutByteThenTheFieldsOfLayout1() throws IOException {
         CodecSerializer<InferenceInput> v1 = InferenceTypes.InputSerializer.forLayout(InferenceCodec.LAYOUT_1);
         byte[] old = bytes(v1, INPUT);
-        byte[] current = bytes(InferenceTypes.InputSerializer.INSTANCE, INPUT);
+        byte[] current = bytes(InferenceTypes.InputSerializer.forLayout(InferenceCodec.LAYOUT_2), INPUT);
         assertArrayEquals(old, Arrays.copyOfRange(current, 1, current.length));
         assertEquals(INPUT, read(v1, old), "a restore serializer writes and reads its own layout");
 
@@ -130,11 +130,27 @@ class StateVersionsTest {
     }
 
     @Test
+    void layout3CarriesATargetsTokenIdsAndOlderLayoutsReadNone() throws IOException {
+        InferenceInput scoring = new InferenceInput(new io.streaminfer.engine.GenerationRequest("s", "Once upon",
+                new int[] {1, 403, 407}, " a time", io.streaminfer.engine.SamplingParams.greedy(1),
+                new int[] {261, 378}), "k", java.util.Map.of());
+        InferenceInput back = read(InferenceTypes.InputSerializer.INSTANCE,
+                bytes(InferenceTypes.InputSerializer.INSTANCE, scoring));
+        assertEquals(scoring, back);
+        assertArrayEquals(new int[] {261, 378}, back.request().targetTokenIds());
+        CodecSerializer<InferenceInput> v2 = InferenceTypes.InputSerializer.forLayout(InferenceCodec.LAYOUT_2);
+        InferenceInput old = read(v2, bytes(v2, scoring));
+        assertEquals(null, old.request().targetTokenIds(), "layout 2 cannot say them: the replica splits the texts");
+        assertEquals(scoring.request().target(), old.request().target());
+        assertEquals(InferenceCodec.LAYOUT_2, bytes(v2, scoring)[0]);
+    }
+
+    @Test
     void anElementOfANewerLayoutFailsNamingItsLayout() throws IOException {
         byte[] input = bytes(InferenceTypes.InputSerializer.INSTANCE, INPUT);
-        input[0] = 3;
+        input[0] = 4;
         IOException e = assertThrows(IOException.class, () -> read(InferenceTypes.InputSerializer.INSTANCE, input));
-        assertMessage(e, "input element has layout 3", "reads layouts 1 to 2", "newer release");
+        assertMessage(e, "input element has layout 4", "reads layouts 1 to 3", "newer release");
 
         byte[] output = bytes(InferenceTypes.OutputSerializer.INSTANCE, OUTPUT);
         output[0] = 0;
