@@ -24,32 +24,43 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Our renders against @huggingface/jinja's (resources chat/goldens.json, made by src/test/goldens/chat): every
+ * Our renders against two oracles' (made by src/test/goldens/chat): @huggingface/jinja's (chat/goldens.json, what
+ * transformers.js runs) and Python Jinja2's set up as transformers does (chat/goldens-jinja2.json). Every
  * conversation with every template, compared as exact strings; a template's raise_exception must come back as a
- * ChatTemplateException with the same message. Renders where @huggingface/jinja itself fails are not compared.
+ * ChatTemplateException with the same message. Renders where an oracle itself fails are not compared with it.
  * The shared templates (and Mistral's) must all pass; any other mismatch must be listed, with its reason, in
- * chat/known-differences.json.
+ * chat/known-differences.json under its oracle.
  */
 class ChatTemplateGoldenTest {
     /** Templates that must match every golden. */
     static final List<String> REQUIRED = List.of("llama3-instruct", "qwen3", "mistral");
     static final Clock GOLDEN_CLOCK = Clock.fixed(Instant.parse("2025-03-07T09:05:00Z"), ZoneOffset.UTC);
 
-    private static JsonNode goldens;
+    private static JsonNode cases;
+    /** The renders of each oracle: @huggingface/jinja (goldens.json) and Python's Jinja2 (goldens-jinja2.json). */
+    private static Map<String, JsonNode> oracles;
     private static Map<String, JsonNode> templates;
-    private static Map<String, String> knownDifferences;
+    /** Per oracle: "template/case" -> why our render differs from that oracle's. */
+    private static Map<String, Map<String, String>> knownDifferences;
 
     @BeforeAll
     static void load() throws IOException {
         ObjectMapper json = new ObjectMapper();
-        goldens = json.readTree(resource("goldens.json"));
+        JsonNode hf = json.readTree(resource("goldens.json"));
+        cases = hf.get("cases");
+        oracles = new LinkedHashMap<>();
+        oracles.put("@huggingface/jinja", hf);
+        oracles.put("jinja2", json.readTree(resource("goldens-jinja2.json")));
         templates = new LinkedHashMap<>();
         for (JsonNode t : json.readTree(resource("templates.json")).get("templates")) {
             templates.put(t.get("id").asText(), t);
         }
-        knownDifferences = new TreeMap<>();
-        json.readTree(resource("known-differences.json")).fields()
-                .forEachRemaining(e -> knownDifferences.put(e.getKey(), e.getValue().asText()));
+        knownDifferences = new LinkedHashMap<>();
+        json.readTree(resource("known-differences.json")).fields().forEachRemaining(oracle -> {
+            Map<String, String> byKey = new TreeMap<>();
+            oracle.getValue().fields().forEachRemaining(e -> byKey.put(e.getKey(), e.getValue().asText()));
+            knownDifferences.put(oracle.getKey(), byKey);
+        });
     }
 
     private static InputStream resource(String name) {
@@ -61,39 +72,51 @@ class ChatTemplateGoldenTest {
     }
 
     @Test
-    void sharedTemplatesMatchEveryGolden() {
+    void sharedTemplatesMatchEveryGoldenOfBothOracles() {
         Path dir = sharedTokenizers();
-        Map<String, Tally> tallies = compare(id -> templates.containsKey(id) ? null
-                : ChatTemplate.fromTokenizerConfig(dir.resolve(id).resolve("tokenizer_config.json")), true);
-        report(tallies);
-        assertTrue(tallies.keySet().containsAll(List.of("llama3-instruct", "qwen3")), tallies.keySet().toString());
-        for (Tally tally : tallies.values()) {
-            assertEquals(List.of(), tally.failures, tally.template + " must match every golden");
+        for (String oracle : oracles.keySet()) {
+            Map<String, Tally> tallies = compare(oracle, id -> templates.containsKey(id) ? null
+                    : ChatTemplate.fromTokenizerConfig(dir.resolve(id).resolve("tokenizer_config.json")), true);
+            report(oracle, tallies);
+            assertTrue(tallies.keySet().containsAll(List.of("llama3-instruct", "qwen3")), tallies.keySet().toString());
+            for (Tally tally : tallies.values()) {
+                assertEquals(List.of(), tally.failures, tally.template + " must match every golden of " + oracle);
+            }
         }
     }
 
     @Test
-    void npmTemplatesMatchTheirGoldensButTheListedDifferences() {
-        Map<String, Tally> tallies = compare(id -> {
+    void npmTemplatesMatchHuggingfaceJinjaButTheListedDifferences() {
+        npmTemplatesMatch("@huggingface/jinja");
+    }
+
+    @Test
+    void npmTemplatesMatchPythonJinja2ButTheListedDifferences() {
+        npmTemplatesMatch("jinja2");
+    }
+
+    private void npmTemplatesMatch(String oracle) {
+        Map<String, Tally> tallies = compare(oracle, id -> {
             JsonNode t = templates.get(id);
             return t == null ? null : ChatTemplate.of(t.get("chat_template").asText(), text(t, "bos_token"),
                     text(t, "eos_token"));
         }, false);
-        report(tallies);
+        report(oracle, tallies);
+        Map<String, String> known = knownDifferences.getOrDefault(oracle, Map.of());
         List<String> unexplained = new ArrayList<>();
         List<String> stale = new ArrayList<>();
         for (Tally tally : tallies.values()) {
             for (String failure : tally.failures) {
                 String key = failure.substring(0, failure.indexOf(' '));
-                if (REQUIRED.contains(tally.template) || !knownDifferences.containsKey(key)) {
+                if (REQUIRED.contains(tally.template) || !known.containsKey(key)) {
                     unexplained.add(failure);
                 }
             }
-            tally.passedKeys.stream().filter(knownDifferences::containsKey).forEach(stale::add);
+            tally.passedKeys.stream().filter(known::containsKey).forEach(stale::add);
         }
-        assertEquals(List.of(), stale, "listed in known-differences.json but now matching: remove them");
+        assertEquals(List.of(), stale, "listed in known-differences.json but now matching " + oracle + ": remove them");
         if (!unexplained.isEmpty()) {
-            fail(unexplained.size() + " renders differ from @huggingface/jinja:\n" + String.join("\n", unexplained));
+            fail(unexplained.size() + " renders differ from " + oracle + ":\n" + String.join("\n", unexplained));
         }
     }
 
@@ -122,21 +145,21 @@ class ChatTemplateGoldenTest {
         ChatTemplate open(String id) throws IOException;
     }
 
-    private Map<String, Tally> compare(TemplateSource source, boolean shared) {
-        Map<String, JsonNode> cases = new LinkedHashMap<>();
-        for (JsonNode c : goldens.get("cases")) {
-            cases.put(c.get("id").asText(), c);
+    private Map<String, Tally> compare(String oracle, TemplateSource source, boolean shared) {
+        Map<String, JsonNode> caseById = new LinkedHashMap<>();
+        for (JsonNode c : cases) {
+            caseById.put(c.get("id").asText(), c);
         }
         Map<String, Tally> tallies = new LinkedHashMap<>();
         Map<String, ChatTemplate> opened = new LinkedHashMap<>();
-        for (JsonNode golden : goldens.get("renders")) {
+        for (JsonNode golden : oracles.get(oracle).get("renders")) {
             String id = golden.get("template").asText();
             if (shared == templates.containsKey(id)) {
                 continue;
             }
             Tally tally = tallies.computeIfAbsent(id, Tally::new);
             String key = id + "/" + golden.get("case").asText();
-            if (golden.has("oracle_error")) {
+            if (golden.has("oracle_error") || golden.has("python_error")) {
                 tally.notCompared++;
                 continue;
             }
@@ -153,7 +176,7 @@ class ChatTemplateGoldenTest {
                 tally.fail(key, "does not load: " + e.getMessage());
                 continue;
             }
-            JsonNode c = cases.get(golden.get("case").asText());
+            JsonNode c = caseById.get(golden.get("case").asText());
             String outcome = outcome(template, c);
             String expected = golden.has("expected") ? "text " + golden.get("expected").asText()
                     : "raises " + golden.get("raised").asText();
@@ -202,14 +225,14 @@ class ChatTemplateGoldenTest {
         return "\"" + s.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t") + "\"";
     }
 
-    private static void report(Map<String, Tally> tallies) {
-        StringBuilder out = new StringBuilder("chat template goldens (ours vs @huggingface/jinja "
-                + goldens.path("oracle").path("version").asText() + "):\n");
+    private static void report(String oracle, Map<String, Tally> tallies) {
+        StringBuilder out = new StringBuilder("chat template goldens (ours vs " + oracle + " "
+                + oracles.get(oracle).path("oracle").path("version").asText() + "):\n");
         int passed = 0;
         int compared = 0;
         for (Tally t : tallies.values()) {
             out.append(String.format("  %-34s %3d/%3d%s%n", t.template, t.passed, t.passed + t.failures.size(),
-                    t.notCompared > 0 ? "  (" + t.notCompared + " not compared: @huggingface/jinja fails)" : ""));
+                    t.notCompared > 0 ? "  (" + t.notCompared + " not compared: the oracle fails)" : ""));
             passed += t.passed;
             compared += t.passed + t.failures.size();
         }
