@@ -243,6 +243,29 @@ final class HfExtensions {
         }
     }
 
+    /**
+     * The top scope of one render, under the Jinjava's shared global context (filters, tests, functions, tags): a
+     * Context made without a parent would build every library again (most of a render's time), and one made under
+     * the global would report every resolved name up into it, from every thread. This one keeps them.
+     */
+    static final class RenderScope extends Context {
+        RenderScope(Context global, Map<String, ?> variables, Map<Library, java.util.Set<String>> disabled) {
+            super(global, variables, disabled);
+        }
+
+        @Override
+        public void addResolvedExpression(String expression) {
+        }
+
+        @Override
+        public void addResolvedValue(String value) {
+        }
+
+        @Override
+        public void addResolvedFunction(String function) {
+        }
+    }
+
     /** Makes {@link FailFastInterpreter}s. */
     static final class Interpreters implements InterpreterFactory {
         @Override
@@ -267,6 +290,18 @@ final class HfExtensions {
 
         FailFastInterpreter(JinjavaInterpreter orig) {
             super(orig);
+        }
+
+        /** Strings print as they are: Jinjava's Python-style printer (kept for lists and dicts) escapes controls. */
+        @Override
+        public String getAsString(Object object) {
+            if (object instanceof String s) {
+                return s;
+            }
+            if (object instanceof SafeString s) {
+                return s.getValue();
+            }
+            return super.getAsString(object);
         }
 
         @Override

@@ -67,7 +67,7 @@ final class PythonStrings {
                     return parts;
                 }
                 if (maxsplit >= 0 && parts.size() == maxsplit) {
-                    parts.add(rstrip(s.substring(i), null));
+                    parts.add(s.substring(i)); // the rest as it is, trailing whitespace and all
                     return parts;
                 }
                 int start = i;

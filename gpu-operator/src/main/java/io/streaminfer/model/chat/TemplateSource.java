@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -54,6 +55,8 @@ final class TemplateSource {
     /** The open {@code for} and {@code if} blocks, innermost first ({@code if}s have no target). */
     private final Deque<Loop> loops = new ArrayDeque<>();
     private int loopCount;
+    private final Set<String> filters = new TreeSet<>();
+    private final Set<String> tests = new TreeSet<>();
 
     /** An open block: for a loop, what it iterates, where its tag was written, where it collects its items. */
     private static final class Loop {
@@ -75,13 +78,18 @@ final class TemplateSource {
         this.source = source;
     }
 
+    /** The Jinjava source of a Jinja2 template, and the filters and tests that it names. */
+    record Rewritten(String source, Set<String> filters, Set<String> tests) {
+    }
+
     /** The Jinjava source for a Jinja2 template. */
-    static String rewrite(String template) {
+    static Rewritten rewrite(String template) {
         String source = template.replace("\r\n", "\n").replace('\r', '\n');
         if (source.endsWith("\n")) {
             source = source.substring(0, source.length() - 1);
         }
-        return new TemplateSource(source).template();
+        TemplateSource rewriter = new TemplateSource(source);
+        return new Rewritten(rewriter.template(), Set.copyOf(rewriter.filters), Set.copyOf(rewriter.tests));
     }
 
     /**
@@ -332,6 +340,13 @@ final class TemplateSource {
                     continue;
                 }
             }
+            if (item instanceof Token t && t.kind() == Kind.NAME && previous(items, i) instanceof Token p) {
+                if (p.is(Kind.OPERATOR, "|")) {
+                    filters.add(t.text());
+                } else if (p.is(Kind.NAME, "is") && !t.text().equals("not") || p.is(Kind.NAME, "not") && isTestNot(items, i)) {
+                    tests.add(t.text());
+                }
+            }
             if (item instanceof Group g) {
                 out.append(emitGroup(g, endsOperand(previous(items, i))));
             } else {
@@ -416,6 +431,17 @@ final class TemplateSource {
             }
         }
         return null;
+    }
+
+    /** Whether the {@code not} before item {@code i} is the one of {@code is not test}. */
+    private static boolean isTestNot(List<Object> items, int i) {
+        int not = -1;
+        for (int j = i - 1; j >= 0 && not < 0; j--) {
+            if (!(items.get(j) instanceof Token t && t.kind() == Kind.SPACE)) {
+                not = j;
+            }
+        }
+        return not >= 0 && previous(items, not) instanceof Token p && p.is(Kind.NAME, "is");
     }
 
     private static int next(List<Object> items, int from) {
