@@ -182,12 +182,16 @@ final class PythonStrings {
         return titleCase(first) + s.substring(Character.charCount(first)).toLowerCase(java.util.Locale.ROOT);
     }
 
+    /** Title case of one code point, with the special casings that expand ('ß' -> "Ss", 'ﬁ' -> "Fi"). */
     private static String titleCase(int c) {
         int title = Character.toTitleCase(c);
         if (title != c || !Character.isLowerCase(c)) {
             return new String(Character.toChars(title));
         }
-        return new String(Character.toChars(c)).toUpperCase(java.util.Locale.ROOT); // e.g. 'ß' -> "SS"
+        String upper = new String(Character.toChars(c)).toUpperCase(java.util.Locale.ROOT);
+        return upper.length() <= 1 ? upper
+                : upper.substring(0, upper.offsetByCodePoints(0, 1))
+                        + upper.substring(upper.offsetByCodePoints(0, 1)).toLowerCase(java.util.Locale.ROOT);
     }
 
     /** Code-point length, as Python's {@code len(s)}. */

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -83,6 +84,14 @@ class ChatTemplateGoldenTest {
                 assertEquals(List.of(), tally.failures, tally.template + " must match every golden of " + oracle);
             }
         }
+    }
+
+    @Test
+    void theSharedMistralConfigHasNoTemplateAndSaysSo() {
+        Path config = sharedTokenizers().resolve("mistral").resolve("tokenizer_config.json");
+        ChatTemplateException e = assertThrows(ChatTemplateException.class, () -> ChatTemplate.fromTokenizerConfig(config));
+        assertEquals(config + " has no chat_template: this model cannot render messages; send a prompt instead",
+                e.getMessage());
     }
 
     @Test
