@@ -2,6 +2,7 @@ package io.streaminfer.model.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
@@ -100,16 +101,16 @@ public final class ChatTemplate {
      */
     public static ChatTemplate fromTokenizerConfig(Path tokenizerConfig, String templateName) {
         try {
-            JsonNode config = new ObjectMapper().readTree(tokenizerConfig.toFile());
-            if (!config.hasNonNull("chat_template")) {
+            ObjectMapper json = new ObjectMapper();
+            JsonNode config = json.readTree(tokenizerConfig.toFile());
+            if (!config.hasNonNull("chat_template") && config instanceof ObjectNode object) {
                 Path dir = tokenizerConfig.toAbsolutePath().getParent();
                 Path jinja = dir.resolve("chat_template.jinja");
-                Path json = dir.resolve("chat_template.json");
+                Path separate = dir.resolve("chat_template.json");
                 if (Files.isRegularFile(jinja)) {
-                    ((com.fasterxml.jackson.databind.node.ObjectNode) config).put("chat_template", Files.readString(jinja));
-                } else if (Files.isRegularFile(json)) {
-                    ((com.fasterxml.jackson.databind.node.ObjectNode) config)
-                            .set("chat_template", new ObjectMapper().readTree(json.toFile()).get("chat_template"));
+                    object.put("chat_template", Files.readString(jinja));
+                } else if (Files.isRegularFile(separate)) {
+                    object.set("chat_template", json.readTree(separate.toFile()).get("chat_template"));
                 }
             }
             return fromTokenizerConfig(config, templateName, tokenizerConfig.toString());

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What Hugging Face adds to Jinja2 for chat templates, and what Jinjava lacks of Jinja2, as Jinjava extensions:
@@ -249,7 +250,7 @@ final class HfExtensions {
      * the global would report every resolved name up into it, from every thread. This one keeps them.
      */
     static final class RenderScope extends Context {
-        RenderScope(Context global, Map<String, ?> variables, Map<Library, java.util.Set<String>> disabled) {
+        RenderScope(Context global, Map<String, ?> variables, Map<Library, Set<String>> disabled) {
             super(global, variables, disabled);
         }
 

@@ -2,6 +2,7 @@ package io.streaminfer.model.chat;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Python's {@code str} methods that chat templates call ({@code content.strip('\n')}, {@code .split('</think>')},
@@ -163,7 +164,7 @@ final class PythonStrings {
             i += Character.charCount(c);
             boolean cased = Character.isUpperCase(c) || Character.isLowerCase(c) || Character.isTitleCase(c);
             if (cased) {
-                out.append(previousCased ? new String(Character.toChars(c)).toLowerCase(java.util.Locale.ROOT)
+                out.append(previousCased ? new String(Character.toChars(c)).toLowerCase(Locale.ROOT)
                         : titleCase(c));
             } else {
                 out.appendCodePoint(c);
@@ -179,7 +180,7 @@ final class PythonStrings {
             return s;
         }
         int first = s.codePointAt(0);
-        return titleCase(first) + s.substring(Character.charCount(first)).toLowerCase(java.util.Locale.ROOT);
+        return titleCase(first) + s.substring(Character.charCount(first)).toLowerCase(Locale.ROOT);
     }
 
     /** Title case of one code point, with the special casings that expand ('ß' -> "Ss", 'ﬁ' -> "Fi"). */
@@ -188,10 +189,10 @@ final class PythonStrings {
         if (title != c || !Character.isLowerCase(c)) {
             return new String(Character.toChars(title));
         }
-        String upper = new String(Character.toChars(c)).toUpperCase(java.util.Locale.ROOT);
+        String upper = new String(Character.toChars(c)).toUpperCase(Locale.ROOT);
         return upper.length() <= 1 ? upper
                 : upper.substring(0, upper.offsetByCodePoints(0, 1))
-                        + upper.substring(upper.offsetByCodePoints(0, 1)).toLowerCase(java.util.Locale.ROOT);
+                        + upper.substring(upper.offsetByCodePoints(0, 1)).toLowerCase(Locale.ROOT);
     }
 
     /** Code-point length, as Python's {@code len(s)}. */

@@ -1,5 +1,9 @@
 package io.streaminfer.model.chat;
 
+import io.streaminfer.model.chat.CodeTokens.Group;
+import io.streaminfer.model.chat.CodeTokens.Kind;
+import io.streaminfer.model.chat.CodeTokens.Token;
+
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -8,6 +12,14 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import static io.streaminfer.model.chat.CodeTokens.endsOperand;
+import static io.streaminfer.model.chat.CodeTokens.indexOfName;
+import static io.streaminfer.model.chat.CodeTokens.isTestNot;
+import static io.streaminfer.model.chat.CodeTokens.next;
+import static io.streaminfer.model.chat.CodeTokens.notOperandEnd;
+import static io.streaminfer.model.chat.CodeTokens.previous;
+import static io.streaminfer.model.chat.CodeTokens.split;
 
 /**
  * The pre-pass that turns a Jinja2 chat template into source that Jinjava parses to the same meaning. It splits the
@@ -29,21 +41,7 @@ import java.util.regex.Pattern;
 final class TemplateSource {
     private static final Pattern RAW_START = Pattern.compile("\\{%([-+]?)\\s*raw\\s*(-%}\\s*|%})");
     private static final Pattern RAW_END = Pattern.compile("\\{%([-+]?)\\s*endraw\\s*(\\+%}|-%}\\s*|%}\n?)");
-    private static final Set<String> KEYWORDS = Set.of("and", "or", "not", "if", "elif", "else", "in", "is", "do", "print", "return");
     private static final Set<String> TWO_CHAR_OPERATORS = Set.of("==", "!=", "<=", ">=", "//", "**");
-
-    private enum Kind { NAME, NUMBER, STRING, OPERATOR, SPACE }
-
-    /** A token as it is to be written ({@code text} of a string literal is already rewritten). */
-    private record Token(Kind kind, String text) {
-        boolean is(Kind k, String s) {
-            return kind == k && text.equals(s);
-        }
-    }
-
-    /** A bracketed group: its opening character, what is inside, its closing character (none if unclosed). */
-    private record Group(char open, List<Object> items, String close) {
-    }
 
     private final String source;
     private final StringBuilder out = new StringBuilder();
@@ -228,14 +226,6 @@ final class TemplateSource {
         loops.push(loop);
     }
 
-    private static int indexOfName(List<Object> items, String name, int from) {
-        for (int i = from; i < items.size(); i++) {
-            if (items.get(i) instanceof Token t && t.is(Kind.NAME, name)) {
-                return i;
-            }
-        }
-        return -1;
-    }
 
     private int nextTag(int from) {
         for (int i = source.indexOf('{', from); i >= 0 && i + 1 < source.length(); i = source.indexOf('{', i + 1)) {
@@ -398,71 +388,9 @@ final class TemplateSource {
         return emit(argument.subList(0, equals + 1)) + "(" + emit(value) + ")";
     }
 
-    /**
-     * Where the operand of a unary {@code not} ends: Jinja2's {@code not} takes a whole comparison, and tests and
-     * filters bind tighter still, so it reaches the next {@code and}, {@code or}, {@code if}, {@code else}, comma or
-     * colon at its level.
-     */
-    private static int notOperandEnd(List<Object> items, int from) {
-        for (int i = from; i < items.size(); i++) {
-            if (items.get(i) instanceof Token t && (t.kind() == Kind.NAME && Set.of("and", "or", "if", "else").contains(t.text())
-                    || t.is(Kind.OPERATOR, ",") || t.is(Kind.OPERATOR, ":"))) {
-                return i;
-            }
-        }
-        return items.size();
-    }
 
-    /** Whether an item can end an operand: a name that is not a keyword, a literal, or a bracketed group. */
-    private static boolean endsOperand(Object item) {
-        if (item instanceof Group) {
-            return true;
-        }
-        if (!(item instanceof Token t)) {
-            return false;
-        }
-        return t.kind() == Kind.NUMBER || t.kind() == Kind.STRING || t.kind() == Kind.NAME && !KEYWORDS.contains(t.text());
-    }
 
-    private static Object previous(List<Object> items, int i) {
-        for (int j = i - 1; j >= 0; j--) {
-            if (!(items.get(j) instanceof Token t && t.kind() == Kind.SPACE)) {
-                return items.get(j);
-            }
-        }
-        return null;
-    }
 
-    /** Whether the {@code not} before item {@code i} is the one of {@code is not test}. */
-    private static boolean isTestNot(List<Object> items, int i) {
-        int not = -1;
-        for (int j = i - 1; j >= 0 && not < 0; j--) {
-            if (!(items.get(j) instanceof Token t && t.kind() == Kind.SPACE)) {
-                not = j;
-            }
-        }
-        return not >= 0 && previous(items, not) instanceof Token p && p.is(Kind.NAME, "is");
-    }
 
-    private static int next(List<Object> items, int from) {
-        for (int j = from; j < items.size(); j++) {
-            if (!(items.get(j) instanceof Token t && t.kind() == Kind.SPACE)) {
-                return j;
-            }
-        }
-        return -1;
-    }
 
-    private static List<List<Object>> split(List<Object> items, String separator) {
-        List<List<Object>> parts = new ArrayList<>();
-        int start = 0;
-        for (int i = 0; i < items.size(); i++) {
-            if (items.get(i) instanceof Token t && t.is(Kind.OPERATOR, separator)) {
-                parts.add(items.subList(start, i));
-                start = i + 1;
-            }
-        }
-        parts.add(items.subList(start, items.size()));
-        return parts;
-    }
 }
