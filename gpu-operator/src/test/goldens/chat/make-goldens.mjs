@@ -123,6 +123,18 @@ const conversations = [
   { id: "invalid_alternation", messages: [user("First."), user("Second.")], generation: [true] },
   { id: "assistant_first", messages: [assistant("I start."), user("OK.")], generation: [true] },
   { id: "system_only", messages: [system(SYSTEM)], generation: [true] },
+  {
+    id: "tool_results",
+    messages: [
+      system(SYSTEM),
+      user("What's the weather in Paris and in Rome?"),
+      assistant("I will look both up."),
+      { role: "tool", content: '{"city": "Paris", "temperature": 21}' },
+      { role: "tool", content: '{"city": "Rome", "temperature": 25}' },
+      user("Which is warmer?"),
+    ],
+    generation: [true],
+  },
   { id: "date_string", messages: [user("What day is it?")], extra: { date_string: "14 Mar 2025" }, generation: [true] },
   {
     id: "text_parts",

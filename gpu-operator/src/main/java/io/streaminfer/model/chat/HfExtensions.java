@@ -2,11 +2,11 @@ package io.streaminfer.model.chat;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.el.ext.NamedParameter;
 import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.InterpreterFactory;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.TemplateError;
-import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import com.hubspot.jinjava.lib.tag.Tag;
 import com.hubspot.jinjava.objects.SafeString;
@@ -18,7 +18,7 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.TextStyle;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -26,9 +26,9 @@ import java.util.Set;
 
 /**
  * What Hugging Face adds to Jinja2 for chat templates, and what Jinjava lacks of Jinja2, as Jinjava extensions:
- * the {@code raise_exception} and {@code strftime_now} functions, the {@code tojson} filter with
- * {@code json.dumps}'s arguments, Python's {@code trim}, the {@code items} filter, the {@code {% generation %}}
- * block (rendered as its body), and an interpreter that stops at the first fatal error. Nothing here holds state.
+ * the {@code raise_exception}, {@code strftime_now} and {@code dict} functions, the filters of {@link HfFilters}, the
+ * {@code {% generation %}} block (rendered as its body), and an interpreter that stops at the first fatal error.
+ * Nothing here holds state.
  */
 final class HfExtensions {
     private HfExtensions() {
@@ -39,14 +39,13 @@ final class HfExtensions {
         Context global = jinjava.getGlobalContext();
         global.registerFunction(function("raise_exception", "raiseException", Object.class));
         global.registerFunction(function("strftime_now", "strftimeNow", String.class));
-        global.registerFilter(new ToJson());
-        global.registerFilter(new Trim());
-        global.registerFilter(new Items());
+        global.registerFunction(function("dict", "dict", Object[].class));
+        HfFilters.register(global);
         global.registerTag(new Generation());
     }
 
-    /** The functions Hugging Face adds to Jinja2's globals. */
-    static final List<String> FUNCTIONS = List.of("raise_exception", "strftime_now");
+    /** Jinja2's global functions and those Hugging Face adds, which {@code is defined} finds. */
+    static final List<String> FUNCTIONS = List.of("raise_exception", "strftime_now", "dict", "namespace", "range");
 
     /**
      * What a template sees under a function's name as a variable ({@code {% if strftime_now is defined %}}): Jinjava
@@ -86,6 +85,22 @@ final class HfExtensions {
     /** {@code raise_exception(message)}: ends the render; ChatTemplate reports the message. */
     static Object raiseException(Object message) {
         throw new TemplateRaised(String.valueOf(message));
+    }
+
+    /** {@code dict(a=1, b=2)}, or {@code dict(mapping, c=3)}: a new mapping. */
+    static Map<String, Object> dict(Object... parameters) {
+        Map<String, Object> dict = new LinkedHashMap<>();
+        for (Object parameter : parameters) {
+            if (parameter instanceof NamedParameter named) {
+                dict.put(named.getName(), named.getValue());
+            } else if (parameter instanceof Map<?, ?> map) {
+                map.forEach((key, value) -> dict.put(String.valueOf(key), value));
+            } else {
+                throw new IllegalArgumentException("dict() takes a mapping and keyword arguments, not "
+                        + PythonMethods.typeName(parameter));
+            }
+        }
+        return dict;
     }
 
     /** {@code strftime_now(format)}: the time of the ChatTemplate's clock, in its zone, C-locale names. */
@@ -134,90 +149,6 @@ final class HfExtensions {
             }
         }
         return out.toString();
-    }
-
-    /**
-     * {@code tojson(indent=None, ensure_ascii=False, separators=None, sort_keys=False)}, positionally or by name:
-     * Hugging Face's filter, which is Python's {@code json.dumps} (Jinjava's own writes compact JSON).
-     */
-    static final class ToJson implements Filter {
-        @Override
-        public String getName() {
-            return "tojson";
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            Object indent = argument(args, kwargs, 0, "indent");
-            Object ensureAscii = argument(args, kwargs, 1, "ensure_ascii");
-            Object separators = argument(args, kwargs, 2, "separators");
-            Object sortKeys = argument(args, kwargs, 3, "sort_keys");
-            String indentText = indent == null ? null
-                    : indent instanceof Number n ? " ".repeat(Math.max(0, n.intValue())) : indent.toString();
-            List<String> separatorPair = null;
-            if (separators instanceof List<?> pair && pair.size() == 2) {
-                separatorPair = List.of(String.valueOf(pair.get(0)), String.valueOf(pair.get(1)));
-            }
-            return new PythonJson(Boolean.TRUE.equals(ensureAscii), indentText, separatorPair,
-                    Boolean.TRUE.equals(sortKeys)).dumps(var);
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            return PythonJson.DEFAULT.dumps(var);
-        }
-
-        private static Object argument(Object[] args, Map<String, Object> kwargs, int i, String name) {
-            return kwargs.containsKey(name) ? kwargs.get(name) : i < args.length ? args[i] : null;
-        }
-    }
-
-    /** {@code trim(chars=None)}: Python's {@code str.strip} (Jinjava's trims ASCII control characters only). */
-    static final class Trim implements Filter {
-        @Override
-        public String getName() {
-            return "trim";
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            Object chars = kwargs.containsKey("chars") ? kwargs.get("chars") : args.length > 0 ? args[0] : null;
-            if (var instanceof SafeString safe) {
-                return new SafeString(PythonStrings.strip(safe.getValue(), chars == null ? null : chars.toString()));
-            }
-            return PythonStrings.strip(var == null ? "" : interpreter.getAsString(var),
-                    chars == null ? null : chars.toString());
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            return filter(var, interpreter, args, Map.of());
-        }
-
-        @Override
-        public boolean preserveSafeString() {
-            return false;
-        }
-    }
-
-    /** {@code items}: a mapping's (key, value) pairs, for {@code {% for k, v in d | items %}}. */
-    static final class Items implements Filter {
-        @Override
-        public String getName() {
-            return "items";
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            if (var == null) {
-                return List.of();
-            }
-            if (!(var instanceof Map<?, ?> map)) {
-                throw new IllegalArgumentException("Can only get item pairs from a mapping, not "
-                        + PythonMethods.typeName(var));
-            }
-            return new ArrayList<>(map.entrySet());
-        }
     }
 
     /** transformers' {@code {% generation %}...{% endgeneration %}} marks assistant text; it renders its body. */

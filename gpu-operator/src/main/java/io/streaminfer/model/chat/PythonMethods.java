@@ -2,10 +2,13 @@ package io.streaminfer.model.chat;
 
 import com.hubspot.jinjava.el.ext.NamedParameter;
 import com.hubspot.jinjava.objects.SafeString;
+import com.hubspot.jinjava.objects.collections.PyList;
 import jinjava.javax.el.ELContext;
 import jinjava.javax.el.ELResolver;
 
 import java.beans.FeatureDescriptor;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
@@ -17,7 +20,8 @@ import java.util.Set;
 /**
  * Answers Python method calls that Jinjava would look up as Java methods: {@code str} methods on strings
  * ({@code .strip('\n')}, {@code .startswith(...)}, {@code .split(...)}, ...) and the slice calls that
- * {@link TemplateSource} writes for {@code x[a:b:c]} ({@code x.__slice__(a, b, c)}), on strings and lists.
+ * {@link TemplateSource} writes for {@code x[a:b:c]} ({@code x.__slice__(a, b, c)}), on strings and lists, and
+ * {@code dict.items()} as pairs.
  * Placed before Jinjava's resolvers; everything else falls through to them. Stateless.
  */
 final class PythonMethods extends ELResolver {
@@ -41,6 +45,8 @@ final class PythonMethods extends ELResolver {
                 return null;
             }
             result = stringMethod(base.toString(), name, args);
+        } else if (name.equals("items") && base instanceof Map<?, ?> map && args.length == 0) {
+            result = pairs(map);
         } else if (SLICE.equals(name) && (base instanceof List<?> || base instanceof Object[])) {
             List<?> list = base instanceof List<?> l ? l : List.of((Object[]) base);
             result = Slices.slice(list, index(args, 0), index(args, 1), index(args, 2));
@@ -49,6 +55,13 @@ final class PythonMethods extends ELResolver {
         }
         context.setPropertyResolved(true);
         return result;
+    }
+
+    /** {@code dict.items()}: (key, value) pairs that a loop unpacks and {@code item[0]} indexes. */
+    static List<PyList> pairs(Map<?, ?> map) {
+        List<PyList> pairs = new ArrayList<>(map.size());
+        map.forEach((key, value) -> pairs.add(new PyList(new ArrayList<>(Arrays.asList(key, value)))));
+        return pairs;
     }
 
     private static Object stringMethod(String s, String name, Object[] args) {

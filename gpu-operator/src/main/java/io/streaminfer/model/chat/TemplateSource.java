@@ -50,14 +50,18 @@ final class TemplateSource {
     private int pos;
     /** Whether the last tag's end took a line break with it: Jinja2's {@code line_starting}. */
     private boolean lineStarting = true;
-    /** The open {@code for} and {@code if} blocks, innermost first ({@code if}s have no target). */
-    private final Deque<Loop> loops = new ArrayDeque<>();
-    private int loopCount;
+    /** The open {@code for}, {@code if} and {@code filter} blocks, innermost first. */
+    private final Deque<Block> blocks = new ArrayDeque<>();
+    private int generated;
     private final Set<String> filters = new TreeSet<>();
     private final Set<String> tests = new TreeSet<>();
 
-    /** An open block: for a loop, what it iterates, where its tag was written, where it collects its items. */
-    private static final class Loop {
+    /**
+     * An open block. A loop knows what it iterates and where its tag was written, to collect its items into a
+     * variable when it needs them ({@code items}); a filter block knows its filter.
+     */
+    private static final class Block {
+        final String kind;
         final String target;
         final String sequence;
         final int tagStart;
@@ -65,7 +69,8 @@ final class TemplateSource {
         String items;
         boolean hasElse;
 
-        Loop(String target, String sequence, int tagStart) {
+        Block(String kind, String target, String sequence, int tagStart) {
+            this.kind = kind;
             this.target = target;
             this.sequence = sequence;
             this.tagStart = tagStart;
@@ -154,41 +159,47 @@ final class TemplateSource {
     }
 
     /**
-     * Writes a block tag. Loops get what Jinjava lacks: a loop filter ({@code for x in xs if c}) becomes a first
-     * loop that collects the items, and {@code {% else %}} of a loop (rendered when it ran no iteration) becomes an
-     * {@code if} on the collected items after it.
+     * Writes a block tag, with what Jinjava lacks: a loop filter ({@code for x in xs if c}) becomes a first loop that
+     * collects the items; a loop's {@code {% else %}} (rendered when it ran no iteration) an {@code if} on the
+     * collected items after it; {@code {% filter f %}...{% endfilter %}} a block {@code set} and {@code {{ v|f }}}.
      */
     private void blockTag(List<Object> code) {
         int first = next(code, 0);
         String name = first >= 0 && code.get(first) instanceof Token t && t.kind() == Kind.NAME ? t.text() : "";
-        Loop top = loops.peek();
+        Block top = blocks.peek();
         switch (name) {
             case "for" -> {
                 forTag(code, first);
                 return;
             }
-            case "if" -> loops.push(new Loop(null, null, -1));
-            case "endif" -> {
-                if (top != null && top.target == null) {
-                    loops.pop();
+            case "if" -> blocks.push(new Block("if", null, null, -1));
+            case "filter" -> {
+                Block filter = new Block("filter", null, emit(code.subList(first + 1, code.size())).strip(), -1);
+                filter.items = "__filter" + generated++;
+                blocks.push(filter);
+                out.append("{% set ").append(filter.items).append(" %}");
+                return;
+            }
+            case "endif", "endfilter" -> {
+                if (top != null && top.kind.equals(name.substring(3))) {
+                    blocks.pop();
+                    if (top.kind.equals("filter")) {
+                        out.append("{% endset %}{{ ").append(top.items).append('|').append(top.sequence).append(" }}");
+                        return;
+                    }
                 }
             }
             case "else" -> {
-                if (top != null && top.target != null) {
-                    if (top.items == null) { // collect the items after all, to know whether there were any
-                        top.items = "__loop" + loopCount++;
-                        String collect = "{% set " + top.items + " = " + top.sequence + " %}{% for " + top.target
-                                + " in " + top.items + " %}";
-                        out.replace(top.tagStart, top.tagEnd, collect);
-                    }
+                if (top != null && top.kind.equals("for")) {
+                    collect(top);
                     top.hasElse = true;
                     out.append("{% endfor %}{% if not ").append(top.items).append(" %}");
                     return;
                 }
             }
             case "endfor" -> {
-                if (top != null && top.target != null) {
-                    loops.pop();
+                if (top != null && top.kind.equals("for")) {
+                    blocks.pop();
                     if (top.hasElse) {
                         out.append("{% endif %}");
                         return;
@@ -210,11 +221,11 @@ final class TemplateSource {
         }
         String target = emit(code.subList(first + 1, in)).strip();
         String sequence = emit(code.subList(in + 1, filter < 0 ? code.size() : filter)).strip();
-        Loop loop = new Loop(target, sequence, out.length());
+        Block loop = new Block("for", target, sequence, out.length());
         if (filter < 0) {
             out.append("{% for ").append(target).append(" in ").append(sequence).append(" %}");
         } else {
-            loop.items = "__loop" + loopCount++;
+            loop.items = "__loop" + generated++;
             String item = split(code.subList(first + 1, in), ",").size() > 1 ? "[" + target + "]" : target;
             out.append("{% set ").append(loop.items).append(" = [] %}{% for ").append(target).append(" in ")
                     .append(sequence).append(" %}{% if ").append(emit(code.subList(filter + 1, code.size())))
@@ -223,9 +234,28 @@ final class TemplateSource {
                     .append(" %}");
         }
         loop.tagEnd = out.length();
-        loops.push(loop);
+        blocks.push(loop);
     }
 
+    /** Makes a loop iterate a variable holding its items, rewriting its tag (the innermost or the top one). */
+    private void collect(Block loop) {
+        if (loop.items == null) {
+            loop.items = "__loop" + generated++;
+            out.replace(loop.tagStart, loop.tagEnd, "{% set " + loop.items + " = " + loop.sequence + " %}{% for "
+                    + loop.target + " in " + loop.items + " %}");
+        }
+    }
+
+    /** {@code loop.previtem} / {@code loop.nextitem} (Jinjava has neither) as the items around the current one. */
+    private String neighbour(String which) {
+        Block loop = blocks.stream().filter(b -> b.kind.equals("for")).findFirst().orElse(null);
+        if (loop == null) {
+            return "loop." + which;
+        }
+        collect(loop);
+        return which.equals("previtem") ? "(" + loop.items + "[loop.index0 - 1] if not loop.first else none)"
+                : "(" + loop.items + "[loop.index0 + 1] if not loop.last else none)";
+    }
 
     private int nextTag(int from) {
         for (int i = source.indexOf('{', from); i >= 0 && i + 1 < source.length(); i = source.indexOf('{', i + 1)) {
@@ -329,6 +359,13 @@ final class TemplateSource {
                     i = end - 1;
                     continue;
                 }
+            }
+            if (item instanceof Token t && t.is(Kind.NAME, "loop") && i + 2 < items.size()
+                    && items.get(i + 1) instanceof Token dot && dot.is(Kind.OPERATOR, ".")
+                    && items.get(i + 2) instanceof Token n && (n.is(Kind.NAME, "previtem") || n.is(Kind.NAME, "nextitem"))) {
+                out.append(neighbour(n.text()));
+                i += 2;
+                continue;
             }
             if (item instanceof Token t && t.kind() == Kind.NAME && previous(items, i) instanceof Token p) {
                 if (p.is(Kind.OPERATOR, "|")) {

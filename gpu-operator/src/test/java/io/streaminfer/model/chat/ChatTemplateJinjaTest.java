@@ -131,6 +131,33 @@ class ChatTemplateJinjaTest {
     }
 
     @Test
+    void filterBlocksAndLoopNeighbours() {
+        assertEquals("A2|[x]", render("{% filter upper %}a{{ messages|length }}{% endfilter %}|"
+                + "{% set s %}{% filter trim %}  x  {% endfilter %}{% endset %}[{{ s }}]"));
+        assertEquals("-<system>user;system<user>-;", render("{% for m in messages %}"
+                + "{{ loop.previtem.role if loop.previtem else '-' }}<{{ m.role }}>"
+                + "{{ loop.nextitem.role if loop.nextitem else '-' }};{% endfor %}"));
+    }
+
+    @Test
+    void dictRoundItemsMaxMinAsJinja2() {
+        assertEquals("{'a': 1, 'b': 'x'}|{\"a\": 1}|2.0|4.0|2.67|3.0|7", render("{{ dict(a=1, b='x') }}|"
+                + "{{ dict(a=1)|tojson }}|{{ 2.5|round }}|{{ 3.5|round }}|{{ 2.675|round(2) }}|"
+                + "{{ 2.1|round(method='ceil') }}|{{ 7|round }}"));
+        assertEquals("x1y2|x=1", render("{% for item in {'x': 1, 'y': 2}.items() %}{{ item[0] }}{{ item[1] }}"
+                + "{% endfor %}|{% for k, v in {'x': 1}|items %}{{ k }}={{ v }}{% endfor %}"));
+        assertEquals("3|A|user", render("{{ [3, 1, 2]|max }}|{{ ['b', 'A', 'c']|min }}|"
+                + "{{ (messages|max(attribute='role')).role }}"));
+    }
+
+    @Test
+    void stringsAndMappingsAreIterableAsInPython() {
+        assertEquals("True|True|False|True|True|False", render("{{ 'abc' is iterable }}|{{ {} is iterable }}|"
+                + "{{ 3 is iterable }}|{{ 'abc' is sequence }}|{{ {'a': 1} is sequence }}|{{ none is iterable }}")
+                .replace("true", "True").replace("false", "False"));
+    }
+
+    @Test
     void notBindsLooserThanTestsAndComparisons() {
         Map<String, ?> extra = Map.of("x", "user");
         assertEquals("False|True|True|False", render("{{ not x is defined }}|{{ not y is defined }}|"
