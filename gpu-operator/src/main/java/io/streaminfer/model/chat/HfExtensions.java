@@ -18,11 +18,13 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.TextStyle;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * What Hugging Face adds to Jinja2 for chat templates, and what Jinjava lacks of Jinja2, as Jinjava extensions:
@@ -42,6 +44,7 @@ final class HfExtensions {
         global.registerFunction(function("dict", "dict", Object[].class));
         HfFilters.register(global);
         global.registerTag(new Generation());
+        global.registerTag(new Iteration());
     }
 
     /** Jinja2's global functions and those Hugging Face adds, which {@code is defined} finds. */
@@ -195,6 +198,35 @@ final class HfExtensions {
 
         @Override
         public void addResolvedFunction(String function) {
+        }
+    }
+
+    /**
+     * {@code {% __iteration__ x, y %}}, which {@link TemplateSource} puts at the start of every loop body: Jinja2 gives
+     * each iteration a fresh scope, Jinjava one scope to the whole loop, so what the last iteration set is dropped
+     * here (all but {@code loop} and the loop variables), and names set outside the loop show through again.
+     */
+    static final class Iteration implements Tag {
+        static final String NAME = "__iteration__";
+        private static final long serialVersionUID = 1L;
+        private static final Pattern NAMES = Pattern.compile("[\\s,()]+");
+
+        @Override
+        public String getName() {
+            return NAME;
+        }
+
+        @Override
+        public String getEndTagName() {
+            return null;
+        }
+
+        @Override
+        public String interpret(TagNode tagNode, JinjavaInterpreter interpreter) {
+            Set<String> keep = new HashSet<>(List.of(NAMES.split(tagNode.getHelpers().trim())));
+            keep.add("loop");
+            interpreter.getContext().getScope().keySet().removeIf(name -> !keep.contains(name));
+            return "";
         }
     }
 

@@ -159,7 +159,8 @@ final class TemplateSource {
     }
 
     /**
-     * Writes a block tag, with what Jinjava lacks: a loop filter ({@code for x in xs if c}) becomes a first loop that
+     * Writes a block tag, with what Jinjava lacks: each loop body starts with {@link HfExtensions.Iteration} (a fresh
+     * scope per iteration); a loop filter ({@code for x in xs if c}) becomes a first loop that
      * collects the items; a loop's {@code {% else %}} (rendered when it ran no iteration) an {@code if} on the
      * collected items after it; {@code {% filter f %}...{% endfilter %}} a block {@code set} and {@code {{ v|f }}}.
      */
@@ -234,6 +235,7 @@ final class TemplateSource {
                     .append(" %}");
         }
         loop.tagEnd = out.length();
+        out.append("{% ").append(HfExtensions.Iteration.NAME).append(' ').append(target).append(" %}");
         blocks.push(loop);
     }
 

@@ -131,6 +131,14 @@ class ChatTemplateJinjaTest {
     }
 
     @Test
+    void eachIterationHasAFreshScopeAsInJinja2() {
+        assertEquals("[U][outer][outer]|3", render("{% set role = 'outer' %}"
+                + "{% for m in [{'role': 'user'}, {'role': 'system'}] %}{% if m.role == 'user' %}{% set role = 'U' %}"
+                + "{% endif %}[{{ role }}]{% endfor %}[{{ role }}]|{% set ns = namespace(n=0) %}"
+                + "{% for i in range(3) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}"));
+    }
+
+    @Test
     void filterBlocksAndLoopNeighbours() {
         assertEquals("A2|[x]", render("{% filter upper %}a{{ messages|length }}{% endfilter %}|"
                 + "{% set s %}{% filter trim %}  x  {% endfilter %}{% endset %}[{{ s }}]"));
