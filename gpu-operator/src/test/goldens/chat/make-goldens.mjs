@@ -146,6 +146,39 @@ const conversations = [
   },
 ];
 
+// Random conversations (fixed seed): roles mostly alternating, content pieced from text that templates trip on.
+function randomConversations(count) {
+  let seed = 20250307;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0; // mulberry32
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = (list) => list[Math.floor(random() * list.length)];
+  const pieces = ["Hello", " world", "\n", "\n\n", "  ", "\t", "'quote'", '"dq"', "\\", "\\n", "{{ x }}", "{% if %}",
+    "{#c#}", "<think>", "</think>", "<|im_end|>", "</s>", "[INST]", "é", "日本", "🚀", "\u00a0", "a.b", "x: y", "", "\r\n",
+    "%s", "{}", "None", "true"];
+  const extras = [{}, { enable_thinking: false }, { enable_thinking: true }, { date_string: "1 Jan 2025" }];
+  return Array.from({ length: count }, (_, i) => {
+    const start = random() < 0.3 ? 1 : 0;
+    const messages = Array.from({ length: 1 + Math.floor(random() * 6) }, (_, j) => {
+      const role = j === 0 && random() < 0.4 ? "system"
+        : random() < 0.85 ? ["user", "assistant"][(j + start) % 2] : pick(["system", "user", "assistant", "tool"]);
+      // @huggingface/jinja 0.5.11 ignores the argument of strip/lstrip/rstrip (it strips all whitespace), and
+      // Qwen-style templates lstrip('\n') an assistant's text and strip('\n') its reasoning: so no assistant text
+      // starts with other whitespace, and text with a think tag has none. (Python's behaviour there is in the
+      // whitespace case against Jinja2 and in ChatTemplateJinjaTest.)
+      let content = Array.from({ length: Math.floor(random() * 7) }, () => pick(pieces)).join("");
+      if (role === "assistant") content = content.replace(/^[ \t\r\u00a0]+/, "");
+      if (content.includes("think>")) content = content.replace(/[ \t\r\u00a0]+/g, "");
+      return { role, content };
+    });
+    return { id: `random_${i}`, messages, extra: pick(extras), generation: [random() < 0.6] };
+  });
+}
+conversations.push(...randomConversations(16));
+
 const cases = conversations.flatMap((c) =>
   (c.generation ?? [true, false]).map((generation) => ({
     id: `${c.id}${generation ? "+gen" : ""}`,

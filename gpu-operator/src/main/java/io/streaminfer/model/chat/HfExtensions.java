@@ -42,6 +42,7 @@ final class HfExtensions {
         global.registerFunction(function("raise_exception", "raiseException", Object.class));
         global.registerFunction(function("strftime_now", "strftimeNow", String.class));
         global.registerFunction(function("dict", "dict", Object[].class));
+        global.registerFunction(function(PY_EQ, "pythonEquals", Object.class, Object.class));
         HfFilters.register(global);
         global.registerTag(new Generation());
         global.registerTag(new Iteration());
@@ -88,6 +89,29 @@ final class HfExtensions {
     /** {@code raise_exception(message)}: ends the render; ChatTemplate reports the message. */
     static Object raiseException(Object message) {
         throw new TemplateRaised(String.valueOf(message));
+    }
+
+    /** The function {@link TemplateSource} calls for {@code ==} with a boolean on one side. */
+    static final String PY_EQ = "__py_eq";
+
+    /** Python's {@code a == b}: numbers and booleans by value (True == 1), strings by text, else same type and equal. */
+    static boolean pythonEquals(Object a, Object b) {
+        if (a == null || b == null) {
+            return a == b;
+        }
+        boolean numericA = a instanceof Number || a instanceof Boolean;
+        boolean numericB = b instanceof Number || b instanceof Boolean;
+        if (numericA || numericB) {
+            return numericA && numericB && numeric(a) == numeric(b);
+        }
+        if ((a instanceof String || a instanceof SafeString) && (b instanceof String || b instanceof SafeString)) {
+            return a.toString().equals(b.toString());
+        }
+        return a.equals(b);
+    }
+
+    private static double numeric(Object value) {
+        return value instanceof Boolean bool ? (bool ? 1 : 0) : ((Number) value).doubleValue();
     }
 
     /** {@code dict(a=1, b=2)}, or {@code dict(mapping, c=3)}: a new mapping. */

@@ -166,6 +166,14 @@ class ChatTemplateJinjaTest {
     }
 
     @Test
+    void equalityWithBooleansIsPythons() {
+        assertEquals("False|True|True|True|False|False|False|out|[False, 2]", render("{{ '' == false }}|"
+                + "{{ '' != false }}|{{ 0 == false }}|{{ 1 == true }}|{{ none == false }}|{{ 'a' == true }}|"
+                + "{% set y = s == false %}{{ y }}|{% if s and s != false %}in{% else %}out{% endif %}|"
+                + "{{ [s == false, 2] }}", Map.of("s", "")).replace("true", "True").replace("false", "False"));
+    }
+
+    @Test
     void notBindsLooserThanTestsAndComparisons() {
         Map<String, ?> extra = Map.of("x", "user");
         assertEquals("False|True|True|False", render("{{ not x is defined }}|{{ not y is defined }}|"
