@@ -103,4 +103,64 @@ final class CodeTokens {
         parts.add(items.subList(start, items.size()));
         return parts;
     }
+
+    /**
+     * {@code x == false}, {@code x != true}: Jinjava (as EL does) turns the other side into a boolean first, so
+     * {@code '' == false} holds; Python's {@code ==} does not. Such comparisons become {@code __py_eq(x, false)}.
+     */
+    static List<Object> booleanComparisons(List<Object> items) {
+        for (int op = 0; op < items.size(); op++) {
+            if (!(items.get(op) instanceof Token t && (t.is(Kind.OPERATOR, "==") || t.is(Kind.OPERATOR, "!=")))) {
+                continue;
+            }
+            int before = previousIndex(items, op);
+            int after = next(items, op + 1);
+            if (!(isBooleanLiteral(items, before) || isBooleanLiteral(items, after))) {
+                continue;
+            }
+            int start = op;
+            while (start > 0 && !isComparisonBoundary(items.get(start - 1))) {
+                start--;
+            }
+            int end = op + 1;
+            while (end < items.size() && !isComparisonBoundary(items.get(end))) {
+                end++;
+            }
+            List<Object> arguments = new ArrayList<>(items.subList(start, op));
+            arguments.add(new Token(Kind.OPERATOR, ","));
+            arguments.addAll(items.subList(op + 1, end));
+            List<Object> rewritten = new ArrayList<>(items.subList(0, start));
+            rewritten.add(new Token(Kind.SPACE, " "));
+            if (t.is(Kind.OPERATOR, "!=")) {
+                rewritten.add(new Token(Kind.NAME, "not"));
+                rewritten.add(new Token(Kind.SPACE, " "));
+            }
+            rewritten.add(new Token(Kind.NAME, HfExtensions.PY_EQ));
+            rewritten.add(new Group('(', arguments, ")"));
+            rewritten.add(new Token(Kind.SPACE, " "));
+            rewritten.addAll(items.subList(end, items.size()));
+            return booleanComparisons(rewritten);
+        }
+        return items;
+    }
+
+    static boolean isBooleanLiteral(List<Object> items, int i) {
+        return i >= 0 && items.get(i) instanceof Token t && t.kind() == Kind.NAME
+                && Set.of("true", "false", "True", "False").contains(t.text());
+    }
+
+    /** What ends a comparison's operand: a keyword, an assignment, a comma or colon, another comparison. */
+    static boolean isComparisonBoundary(Object item) {
+        return item instanceof Token t && (t.kind() == Kind.NAME && KEYWORDS.contains(t.text())
+                || t.kind() == Kind.OPERATOR && Set.of("=", ",", ":", "==", "!=", "<", ">", "<=", ">=").contains(t.text()));
+    }
+
+    static int previousIndex(List<Object> items, int i) {
+        for (int j = i - 1; j >= 0; j--) {
+            if (!(items.get(j) instanceof Token t && t.kind() == Kind.SPACE)) {
+                return j;
+            }
+        }
+        return -1;
+    }
 }
