@@ -55,7 +55,6 @@ public final class ChatTemplate {
 
     private final String template;
     private final Map<String, String> specialTokens;
-    private final Clock clock;
     private final boolean readsParts;
     private final JinjavaConfig config;
     private final Jinjava jinjava;
@@ -64,9 +63,8 @@ public final class ChatTemplate {
     private ChatTemplate(String template, Map<String, String> specialTokens, Clock clock) {
         this.template = Objects.requireNonNull(template, "template");
         this.specialTokens = Map.copyOf(specialTokens);
-        this.clock = Objects.requireNonNull(clock, "clock");
         this.readsParts = READS_PARTS.matcher(template).find();
-        this.config = jinjavaConfig(clock);
+        this.config = jinjavaConfig(Objects.requireNonNull(clock, "clock"));
         this.jinjava = new Jinjava(config);
         jinjava.setResourceLocator((name, charset, interpreter) -> {
             throw new IOException("a chat template cannot read other templates (" + name + ")");
@@ -294,17 +292,15 @@ public final class ChatTemplate {
                 .withInterperterFactory(new HfExtensions.Interpreters())
                 .withDateTimeProvider(clock::millis)
                 .withTimeZone(clock.getZone())
+                // Python's meanings. (No whitespace markers or comments reach Jinjava, so the whitespace overrides
+                // ParseWhitespaceControlStrictly and UseTrimmingForNotesAndExpressions have nothing left to do.)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
-                        .withParseWhitespaceControlStrictly(true)
-                        .withUseTrimmingForNotesAndExpressions(true)
-                        .withUseSnakeCasePropertyNaming(true)
-                        .withKeepNullableLoopValues(true)
-                        .withEvaluateMapKeys(true)
-                        .withIterateOverMapKeys(true)
+                        .withIterateOverMapKeys(true) // for k in dict: its keys
+                        .withUsePyishObjectMapper(true) // lists and dicts print as ['a', 1] and {'k': 'v'}
+                        .withEvaluateMapKeys(true) // {k: v} takes the value of k
+                        .withKeepNullableLoopValues(true) // a None item is None, not the outer variable
                         .withUseNaturalOperatorPrecedence(true)
-                        .withUsePyishObjectMapper(true)
-                        .withHandleBackslashInQuotesOnly(true)
-                        .withWhitespaceRequiredWithinTokens(false)
+                        .withHandleBackslashInQuotesOnly(true) // a backslash in text is text
                         .build())
                 .build();
     }
