@@ -12,19 +12,24 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.IntSupplier;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
- * The split samplers draw exactly what the frozen {@link LegacySampler} drew: same token, same stream
- * state after it, and the same refusal (message and no draw) for rows it refused, on many seeds, sampler
- * shapes, vocabulary sizes and logit shapes (flat, peaked, ties, -infinity, huge ranges).
+ * The split samplers draw exactly what the pre-split sampler drew: same token, same stream state after it,
+ * and the same refusal (message and no draw) for rows it refused, on many seeds, sampler shapes, vocabulary
+ * sizes and logit shapes (flat, peaked, ties, -infinity, huge ranges).
  *
- * <p>What the legacy sampler drew is recorded in {@code src/test/resources/golden/sampler_equivalence.txt},
+ * <p>What the pre-split sampler drew is recorded in {@code src/test/resources/golden/sampler_equivalence.txt},
  * one line per case: {@code draw} lines (a trial's parameters, seed, offset and initial stream state, then
  * each step's token and the stream state after it), {@code refuse} lines (outcome and stream state of a bad
- * row) and {@code score} lines (log-probability bits and argmax). The cases themselves are not stored: each
- * test rebuilds them from its fixed {@link SplittableRandom} seed and {@link #logits} recipe, and its lines
- * must equal the recorded ones. To record them again (only on purpose):
+ * row, or the outcome of a range that does not fit) and {@code score} lines (log-probability bits and
+ * argmax). The cases themselves are not stored: each test rebuilds them from its fixed
+ * {@link SplittableRandom} seed and {@link #logits} recipe, and the lines its samplers give must equal the
+ * recorded ones.
+ *
+ * <p>The file was recorded at commit 0d2843a ("SamplerEquivalenceTest compares against a golden recorded
+ * from LegacySampler"), which still holds the frozen copy of the old sampler ({@code LegacySampler}) and a
+ * {@code recordGolden} test that writes these same lines from it. To record again (only on purpose: the
+ * file is the proof that the split changed no draw), check that commit out and run
  * {@code mvn -B -o -q test -pl comm,gpu-operator -Dtest=SamplerEquivalenceTest#recordGolden
  * -Dsurefire.failIfNoSpecifiedTests=false -Dstreaminfer.sampler.golden.write=true}.
  */
@@ -43,77 +48,20 @@ class SamplerEquivalenceTest {
             new SamplingParams(1f, 1f, 2, 1, 5, List.of(), false), new SamplingParams(1f, 0.5f, 2, 1, 5, List.of(), false));
 
     /** One request's sampler and the stream it draws from. */
-    private interface Draws {
-        int sample(float[] logits, int offset, int vocabularySize);
-
-        long state();
-    }
-
-    /** A sampler implementation under comparison: the split samplers, or the legacy one that recorded the golden. */
-    private interface Implementation {
-        Draws open(SamplingParams params, long seed);
-
-        float logProbability(float[] logits, int offset, int vocabularySize, int token);
-
-        int argmax(float[] logits, int offset, int vocabularySize);
-    }
-
-    private static final Implementation SPLIT = new Implementation() {
-        @Override
-        public Draws open(SamplingParams params, long seed) {
+    private record Draws(TokenSampler sampler, RandomStream stream) {
+        static Draws open(SamplingParams params, long seed) {
             RandomStream stream = RandomStream.seeded(seed);
-            TokenSampler sampler = Sampler.forParams(params, stream);
-            return new Draws() {
-                @Override
-                public int sample(float[] logits, int offset, int vocabularySize) {
-                    return sampler.sample(logits, offset, vocabularySize);
-                }
-
-                @Override
-                public long state() {
-                    return stream.state();
-                }
-            };
+            return new Draws(Sampler.forParams(params, stream), stream);
         }
 
-        @Override
-        public float logProbability(float[] logits, int offset, int vocabularySize, int token) {
-            return Sampler.logProbability(logits, offset, vocabularySize, token);
+        int sample(float[] logits, int offset, int vocabularySize) {
+            return sampler.sample(logits, offset, vocabularySize);
         }
 
-        @Override
-        public int argmax(float[] logits, int offset, int vocabularySize) {
-            return Sampler.argmax(logits, offset, vocabularySize);
+        long state() {
+            return stream.state();
         }
-    };
-
-    private static final Implementation LEGACY = new Implementation() {
-        @Override
-        public Draws open(SamplingParams params, long seed) {
-            LegacySampler legacy = new LegacySampler(params, LegacySampler.initialState(seed));
-            return new Draws() {
-                @Override
-                public int sample(float[] logits, int offset, int vocabularySize) {
-                    return legacy.sample(logits, offset, vocabularySize);
-                }
-
-                @Override
-                public long state() {
-                    return legacy.rngState();
-                }
-            };
-        }
-
-        @Override
-        public float logProbability(float[] logits, int offset, int vocabularySize, int token) {
-            return LegacySampler.logProbability(logits, offset, vocabularySize, token);
-        }
-
-        @Override
-        public int argmax(float[] logits, int offset, int vocabularySize) {
-            return LegacySampler.argmax(logits, offset, vocabularySize);
-        }
-    };
+    }
 
     /** A logits row of one of several shapes. */
     private static float[] logits(SplittableRandom random, int vocab) {
@@ -139,7 +87,7 @@ class SamplerEquivalenceTest {
      * One line a trial: {@code draw T p k V seed offset initialState: token@state ...}, six steps drawn from
      * logits placed at the offset of a three-row batch.
      */
-    private static List<String> draws(Implementation implementation) {
+    private static List<String> draws() {
         SplittableRandom random = new SplittableRandom(20240611);
         List<String> lines = new ArrayList<>();
         for (int trial = 0; trial < TRIALS; trial++) {
@@ -149,7 +97,7 @@ class SamplerEquivalenceTest {
             int vocab = VOCABULARIES[random.nextInt(VOCABULARIES.length)];
             long seed = random.nextLong();
             SamplingParams params = new SamplingParams(temperature, topP, topK, 16, seed, List.of(), false);
-            Draws draws = implementation.open(params, seed);
+            Draws draws = Draws.open(params, seed);
             int offset = random.nextInt(3) * vocab;
             StringBuilder line = new StringBuilder("draw " + temperature + " " + topP + " " + topK + " " + vocab
                     + " " + seed + " " + offset + " " + Long.toHexString(draws.state()) + ":");
@@ -168,16 +116,16 @@ class SamplerEquivalenceTest {
      * One line a refused row ({@code refuse T p k row: outcome, state}), then two for ranges that do not fit
      * and for no logits at all ({@code refuse T p k range|null: outcome}).
      */
-    private static List<String> refusals(Implementation implementation) {
+    private static List<String> refusals() {
         List<String> lines = new ArrayList<>();
         for (SamplingParams params : REFUSING) {
             String shape = "refuse " + params.temperature() + " " + params.topP() + " " + params.topK() + " ";
             for (float[] row : BAD_ROWS) {
-                Draws draws = implementation.open(params, 5);
+                Draws draws = Draws.open(params, 5);
                 String outcome = outcome(() -> draws.sample(row, 0, row.length));
                 lines.add(shape + Arrays.toString(row) + ": " + outcome + ", " + Long.toHexString(draws.state()));
             }
-            Draws draws = implementation.open(params, 5);
+            Draws draws = Draws.open(params, 5);
             lines.add(shape + "range: " + outcome(() -> draws.sample(new float[3], 1, 3)));
             lines.add(shape + "null: " + outcome(() -> draws.sample(null, 0, 3)));
         }
@@ -185,7 +133,7 @@ class SamplerEquivalenceTest {
     }
 
     /** One line a row: {@code score V token: logProbabilityBits argmax}. */
-    private static List<String> scores(Implementation implementation) {
+    private static List<String> scores() {
         SplittableRandom random = new SplittableRandom(7);
         List<String> lines = new ArrayList<>();
         for (int trial = 0; trial < 300; trial++) {
@@ -193,37 +141,25 @@ class SamplerEquivalenceTest {
             float[] row = logits(random, vocab);
             int token = random.nextInt(vocab);
             lines.add("score " + vocab + " " + token + ": "
-                    + Integer.toHexString(Float.floatToRawIntBits(implementation.logProbability(row, 0, vocab, token)))
-                    + " " + implementation.argmax(row, 0, vocab));
+                    + Integer.toHexString(Float.floatToRawIntBits(Sampler.logProbability(row, 0, vocab, token)))
+                    + " " + Sampler.argmax(row, 0, vocab));
         }
         return lines;
     }
 
     @Test
-    void sameTokensAndStreamStatesAsTheLegacySampler() throws IOException {
-        assertGolden("draw", draws(SPLIT), TRIALS);
+    void sameTokensAndStreamStatesAsThePreSplitSampler() throws IOException {
+        assertGolden("draw", draws(), TRIALS);
     }
 
     @Test
     void sameRefusalsAndNoDrawOnThem() throws IOException {
-        assertGolden("refuse", refusals(SPLIT), REFUSING.size() * (BAD_ROWS.length + 2));
+        assertGolden("refuse", refusals(), REFUSING.size() * (BAD_ROWS.length + 2));
     }
 
     @Test
     void sameLogProbabilitiesAndArgmax() throws IOException {
-        assertGolden("score", scores(SPLIT), 300);
-    }
-
-    /** Records the golden from the legacy sampler; runs only with -Dstreaminfer.sampler.golden.write=true. */
-    @Test
-    @EnabledIfSystemProperty(named = "streaminfer.sampler.golden.write", matches = "true")
-    void recordGolden() throws IOException {
-        List<String> lines = new ArrayList<>();
-        lines.add("# What LegacySampler drew; see SamplerEquivalenceTest for the recipe and how to record again.");
-        lines.addAll(draws(LEGACY));
-        lines.addAll(refusals(LEGACY));
-        lines.addAll(scores(LEGACY));
-        Files.write(GOLDEN, lines, StandardCharsets.UTF_8);
+        assertGolden("score", scores(), 300);
     }
 
     /** The recorded lines of a section equal {@code actual}, case by case, and there are {@code cases} of them. */
