@@ -2,25 +2,19 @@ package io.streaminfer.job.cli;
 
 import io.streaminfer.compute.StorageKind;
 import io.streaminfer.engine.EngineBenchmark;
-import io.streaminfer.job.JobOptions;
 import io.streaminfer.model.ShardSpec;
 import io.streaminfer.model.SyntheticCheckpoint;
 import java.io.PrintWriter;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code streaminfer bench}: engine throughput at several batch sizes, against the box's limits. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure decode throughput of the engine alone at each batch size, with the box's limits.")
-public final class BenchCommand implements Callable<Integer>, CheckedCommand {
-    @Spec
-    private CommandSpec spec;
-
+public final class BenchCommand extends CliCommand {
     @Option(names = "--model", paramLabel = "PATH|synthetic:...", description = "A llama2.c checkpoint file, a "
             + "Hugging Face model directory, or a synthetic model, e.g. synthetic:stories15M or "
             + "synthetic:dim=288,hidden=768,layers=6,heads=6,vocab=32000,seq_len=256.")
@@ -34,11 +28,8 @@ public final class BenchCommand implements Callable<Integer>, CheckedCommand {
     private int tokens;
     @Option(names = "--warmup-tokens", paramLabel = "N", defaultValue = "32", description = "Untimed decode steps first, and at least 2 s of them (JIT). Default: ${DEFAULT-VALUE}.")
     private int warmupTokens;
-    @Option(names = "--tp", paramLabel = "N", defaultValue = "1", description = "Tensor-parallel degree. Default: ${DEFAULT-VALUE}.")
-    private int tp;
-    @Option(names = "--backend", paramLabel = "cpu|cuda", defaultValue = "cpu",
-            converter = Cli.BackendConverter.class, description = "Compute backend. Default: ${DEFAULT-VALUE}.")
-    private JobOptions.Backend backend;
+    @Mixin
+    private EngineFlags engine;
     @Option(names = "--kernels", paramLabel = "NAME", split = ",", defaultValue = "vector,openblas",
             description = "CPU kernels to compare, the default first. Default: ${DEFAULT-VALUE}.")
     private List<String> kernels;
@@ -46,12 +37,9 @@ public final class BenchCommand implements Callable<Integer>, CheckedCommand {
             description = "Storage kinds to convert the model's matrices to at load and measure in turn: f32, bf16, "
                     + "f16, q8_0, q4_0. Default: ${DEFAULT-VALUE}.")
     private List<String> weights;
-    @Option(names = "--threads", paramLabel = "N", description = "Compute threads per TP rank. Default: cores / tp.")
-    private Integer threads;
     @Option(names = "--json", description = "Print the results as one JSON object.")
     private boolean json;
 
-    private boolean checked;
     private List<StorageKind> kinds;
 
     private static StorageKind storageKind(String name) {
@@ -68,56 +56,46 @@ public final class BenchCommand implements Callable<Integer>, CheckedCommand {
     }
 
     @Override
-    public void check() {
-        try {
-            FileChecks.requireGiven("--model", model);
-            if (SyntheticCheckpoint.isDescription(model)) {
-                ShardSpec.check(SyntheticCheckpoint.parseDescription(model), tp);
-            } else {
-                FileChecks.readableFileOrDirectory("--model", model);
-            }
-            for (String k : kernels) {
-                EngineRuns.checkKernel(backend, k);
-            }
-            kinds = weights.stream().map(BenchCommand::storageKind).toList();
-            if (threads != null && threads < 1) {
-                throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
-            }
-            for (int b : batches) {
-                if (b < 1) {
-                    throw new IllegalArgumentException("--batch sizes must be >= 1, got " + b);
-                }
-            }
-            if (promptTokens < 1 || tokens < 1 || warmupTokens < 0 || tp < 1) {
-                throw new IllegalArgumentException("--prompt-tokens, --tokens and --tp must be >= 1 and "
-                        + "--warmup-tokens >= 0");
-            }
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+    void checkFlags() {
+        FileChecks.requireGiven("--model", model);
+        if (SyntheticCheckpoint.isDescription(model)) {
+            ShardSpec.check(SyntheticCheckpoint.parseDescription(model), engine.tp);
+        } else {
+            FileChecks.readableFileOrDirectory("--model", model);
         }
-        checked = true;
+        for (String k : kernels) {
+            EngineRuns.checkKernel(engine.backend, k);
+        }
+        kinds = weights.stream().map(BenchCommand::storageKind).toList();
+        engine.checkThreads();
+        for (int b : batches) {
+            if (b < 1) {
+                throw new IllegalArgumentException("--batch sizes must be >= 1, got " + b);
+            }
+        }
+        if (promptTokens < 1 || tokens < 1 || warmupTokens < 0 || engine.tp < 1) {
+            throw new IllegalArgumentException("--prompt-tokens, --tokens and --tp must be >= 1 and "
+                    + "--warmup-tokens >= 0");
+        }
     }
 
     @Override
-    public Integer call() {
-        if (!checked) {
-            check();
-        }
-        int threadsPerRank = threads != null ? threads : EngineRuns.defaultThreads(tp);
-        List<String> backends = kernels.stream().map(k -> EngineRuns.backendName(backend, k)).toList();
+    Integer run() {
+        int threadsPerRank = engine.threadsPerRank();
+        List<String> backends = kernels.stream().map(engine::backendName).toList();
         EngineBenchmark.Report report;
         try {
             report = EngineBenchmark.run(new EngineBenchmark.Options(model, batches, tokens, warmupTokens, promptTokens,
-                    tp, threadsPerRank, backends, kinds));
+                    engine.tp, threadsPerRank, backends, kinds));
         } catch (Exception e) {
-            throw new CommandLine.ExecutionException(spec.commandLine(), EngineRuns.describe(e), e);
+            throw new CommandLine.ExecutionException(spec().commandLine(), EngineRuns.describe(e), e);
         }
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = spec().commandLine().getOut();
         out.println(json ? report.json() : report.table());
         if (!json) {
             out.println("reproduce: java -jar flink-job/target/streaminfer.jar bench --model " + model + " --batch-sizes "
                     + batches.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
-                    + " --prompt-tokens " + promptTokens + " --tokens " + tokens + " --tp " + tp + " --threads "
+                    + " --prompt-tokens " + promptTokens + " --tokens " + tokens + " --tp " + engine.tp + " --threads "
                     + threadsPerRank + " --weights " + String.join(",", weights));
         }
         out.flush();

@@ -6,22 +6,16 @@ import io.streaminfer.model.SyntheticCheckpoint;
 import io.streaminfer.job.local.JobBenchmark;
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code streaminfer bench-job}: the same prompts through the bare engine and through the Kafka job. */
 @Command(name = "bench-job", mixinStandardHelpOptions = true,
         description = "Measure Flink's overhead: throughput of the streaming job (embedded Kafka in and out, "
                 + "exactly once, MiniCluster) next to the bare engine's on the same prompts.")
-public final class BenchJobCommand implements Callable<Integer>, CheckedCommand {
-    @Spec
-    private CommandSpec spec;
-
+public final class BenchJobCommand extends CliCommand {
     @Option(names = "--model", paramLabel = "PATH|synthetic:...", required = true,
             description = "A llama2.c checkpoint file, a Hugging Face model directory, or a synthetic model such as "
                     + "synthetic:stories15M.")
@@ -43,23 +37,19 @@ public final class BenchJobCommand implements Callable<Integer>, CheckedCommand 
     private long checkpointMillis;
 
     @Override
-    public void check() {
-        try {
-            if (!SyntheticCheckpoint.isDescription(model)) {
-                FileChecks.readableFileOrDirectory("--model", model);
-            }
-            FileChecks.readableFile("--tokenizer", tokenizer);
-            if (prompts < 1 || maxTokens < 1 || tp < 1 || dp < 1 || maxBatch < 1 || checkpointMillis < 1) {
-                throw new IllegalArgumentException("--prompts, --max-tokens, --tp, --parallelism, --max-batch and "
-                        + "--checkpoint-interval must be >= 1");
-            }
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+    void checkFlags() {
+        if (!SyntheticCheckpoint.isDescription(model)) {
+            FileChecks.readableFileOrDirectory("--model", model);
+        }
+        FileChecks.readableFile("--tokenizer", tokenizer);
+        if (prompts < 1 || maxTokens < 1 || tp < 1 || dp < 1 || maxBatch < 1 || checkpointMillis < 1) {
+            throw new IllegalArgumentException("--prompts, --max-tokens, --tp, --parallelism, --max-batch and "
+                    + "--checkpoint-interval must be >= 1");
         }
     }
 
     @Override
-    public Integer call() throws Exception {
+    Integer run() throws Exception {
         Configuration conf = new Configuration();
         conf.set(JobOptions.MODEL_PATH, ModelFiles.resolve(model).toString());
         conf.set(JobOptions.TOKENIZER_PATH, tokenizer);
@@ -67,12 +57,12 @@ public final class BenchJobCommand implements Callable<Integer>, CheckedCommand 
         conf.set(JobOptions.DATA_PARALLELISM, dp);
         conf.set(JobOptions.MAX_BATCH, maxBatch);
         conf.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(checkpointMillis));
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter err = spec().commandLine().getErr();
         JobBenchmark.Result result = JobBenchmark.run(conf, prompts, maxTokens, line -> {
             err.println("bench-job: " + line);
             err.flush();
         });
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = spec().commandLine().getOut();
         out.print(result.table());
         out.printf("reproduce: java -jar flink-job/target/streaminfer.jar bench-job --model %s --tokenizer %s --prompts %d "
                 + "--max-tokens %d --tp %d --parallelism %d --max-batch %d%n", model, tokenizer, prompts, maxTokens, tp, dp,

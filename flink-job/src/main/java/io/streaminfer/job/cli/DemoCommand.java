@@ -3,76 +3,47 @@ package io.streaminfer.job.cli;
 import io.streaminfer.job.JobOptions;
 import java.nio.file.Path;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
 import io.streaminfer.job.local.Demo;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code streaminfer demo}: the whole pipeline in one process, with an embedded broker and a MiniCluster. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run everything in this process: an embedded Kafka broker, a Flink MiniCluster and the job; "
                 + "produce sample prompts and print the completions."})
-public final class DemoCommand implements Callable<Integer>, CheckedCommand {
-    @Spec
-    private CommandSpec spec;
-
+public final class DemoCommand extends JobCommand {
     @Option(names = "--models-dir", paramLabel = "DIR",
             description = "Where the demo looks for stories260K.bin and tok512.bin when --model/--tokenizer are not "
                     + "given. Default: ../shared/models, then ../../shared/models.")
     private Path modelsDir;
 
-    private FlagBinder flags;
-    private Configuration configuration;
     /** Said when the command runs, not when it is checked (the Vector-API relaunch checks twice). */
     private String syntheticNotice;
 
     public static CommandLine commandLine() {
-        DemoCommand command = new DemoCommand();
-        CommandLine cl = new CommandLine(command);
-        command.flags = new FlagBinder(cl.getCommandSpec(), JobOptions.demoFlags());
-        return cl;
-    }
-
-    public Configuration configuration() {
-        return configuration;
+        return commandLine(new DemoCommand(), JobOptions.demoFlags());
     }
 
     @Override
-    public void check() {
-        try {
-            Configuration given = flags.toConfiguration();
-            Optional<Path> shared = sharedModels();
-            boolean haveModel = given.getOptional(JobOptions.MODEL_PATH).isPresent()
-                    || shared.map(d -> java.nio.file.Files.isRegularFile(d.resolve("stories260K.bin"))).orElse(false);
-            if (!haveModel) {
-                syntheticModel(given);
-            }
-            configuration = JobConfigChecks.checkDemo(given, shared);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+    Configuration checked(Configuration given) {
+        Optional<Path> shared = sharedModels();
+        boolean haveModel = given.getOptional(JobOptions.MODEL_PATH).isPresent()
+                || shared.map(d -> java.nio.file.Files.isRegularFile(d.resolve("stories260K.bin"))).orElse(false);
+        if (!haveModel) {
+            syntheticModel(given);
         }
+        return JobConfigChecks.checkDemo(given, shared);
     }
 
     @Override
-    public Integer call() {
-        if (configuration == null) {
-            check();
-        }
+    int runJob(Configuration configuration, CommandLine commandLine) throws Exception {
         if (syntheticNotice != null) {
-            spec.commandLine().getErr().println(syntheticNotice);
-            spec.commandLine().getErr().flush();
+            commandLine.getErr().println(syntheticNotice);
+            commandLine.getErr().flush();
         }
-        try {
-            return Demo.run(configuration, spec.commandLine().getOut());
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
-        } catch (Exception e) {
-            throw new CommandLine.ExecutionException(spec.commandLine(), EngineRuns.describe(e), e);
-        }
+        return Demo.run(configuration, commandLine.getOut());
     }
 
     /**

@@ -10,24 +10,18 @@ import io.streaminfer.engine.RequestPreparation;
 import io.streaminfer.engine.SamplingParams;
 import java.io.PrintWriter;
 import java.time.Duration;
-import io.streaminfer.job.JobOptions;
 import io.streaminfer.model.ShardSpec;
 import io.streaminfer.job.convert.SeedDerivation;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code streaminfer generate}: one prompt, straight through the engine, no Flink. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate a completion for one prompt with the engine alone (no Flink, no Kafka).")
-public final class GenerateCommand implements Callable<Integer>, CheckedCommand {
-    @Spec
-    private CommandSpec spec;
-
+public final class GenerateCommand extends CliCommand {
     @Option(names = "--model", paramLabel = "PATH", description = "A llama2.c checkpoint, a GGUF file or a Hugging "
             + "Face model directory (the format is detected).")
     private String model;
@@ -49,17 +43,11 @@ public final class GenerateCommand implements Callable<Integer>, CheckedCommand 
     private Long seed;
     @Option(names = "--stop", paramLabel = "TEXT", description = "A string that ends the completion; repeatable.")
     private List<String> stop = List.of();
-    @Option(names = "--tp", paramLabel = "N", defaultValue = "1", description = "Tensor-parallel degree. Default: ${DEFAULT-VALUE}.")
-    private int tp;
-    @Option(names = "--backend", paramLabel = "cpu|cuda", defaultValue = "cpu",
-            converter = Cli.BackendConverter.class, description = "Compute backend. Default: ${DEFAULT-VALUE}.")
-    private JobOptions.Backend backend;
+    @Mixin
+    private EngineFlags engine;
     @Option(names = "--kernel", paramLabel = "NAME", defaultValue = "vector",
             description = "CPU kernel: vector (batch-invariant, default), openblas (fast path, not batch-invariant) or scalar (reference).")
     private String kernel;
-    @Option(names = "--threads", paramLabel = "N",
-            description = "Compute threads per TP rank. Default: cores / tp.")
-    private Integer threads;
     @Option(names = "--json", description = "Print one JSON object: prompt_token_ids, token_ids, text, finish_reason, timings.")
     private boolean json;
 
@@ -70,53 +58,40 @@ public final class GenerateCommand implements Callable<Integer>, CheckedCommand 
         return params;
     }
 
-    private boolean checked;
-
     @Override
-    public void check() {
-        try {
-            FileChecks.requireGiven("--model", model);
-            FileChecks.readableFileOrDirectory("--model", model);
-            if (tokenizer != null) {
-                FileChecks.readableFileOrDirectory("--tokenizer", tokenizer);
-            }
-            if (tp < 1) {
-                throw new IllegalArgumentException("--tp must be >= 1, got " + tp);
-            }
-            // Refuse a TP degree the model cannot be split by before any weight is touched: the header
-            // is all it takes.
-            ReplicaConfig replica = ReplicaConfig.defaults(model, tokenizer, tp);
-            try (io.streaminfer.model.Checkpoint checkpoint = ModelDescription.openCheckpoint(replica)) {
-                description = ModelDescription.of(replica, checkpoint.config());
-                ShardSpec.check(checkpoint, tp);
-            } catch (java.io.IOException e) {
-                throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
-            }
-            if (!description.hasTokenizer()) {
-                throw new IllegalArgumentException("missing --tokenizer: " + model + " carries no tokenizer");
-            }
-            if (threads != null && threads < 1) {
-                throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
-            }
-            EngineRuns.checkKernel(backend, kernel);
-            long s = seed != null ? seed : SeedDerivation.seedFromId(prompt);
-            params = new SamplingParams(temperature, topP, topK, maxTokens, s, stop, false);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+    void checkFlags() {
+        FileChecks.requireGiven("--model", model);
+        FileChecks.readableFileOrDirectory("--model", model);
+        if (tokenizer != null) {
+            FileChecks.readableFileOrDirectory("--tokenizer", tokenizer);
         }
-        checked = true;
+        if (engine.tp < 1) {
+            throw new IllegalArgumentException("--tp must be >= 1, got " + engine.tp);
+        }
+        // Refuse a TP degree the model cannot be split by before any weight is touched: the header
+        // is all it takes.
+        ReplicaConfig replica = ReplicaConfig.defaults(model, tokenizer, engine.tp);
+        try (io.streaminfer.model.Checkpoint checkpoint = ModelDescription.openCheckpoint(replica)) {
+            description = ModelDescription.of(replica, checkpoint.config());
+            ShardSpec.check(checkpoint, engine.tp);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
+        }
+        if (!description.hasTokenizer()) {
+            throw new IllegalArgumentException("missing --tokenizer: " + model + " carries no tokenizer");
+        }
+        engine.checkThreads();
+        EngineRuns.checkKernel(engine.backend, kernel);
+        long s = seed != null ? seed : SeedDerivation.seedFromId(prompt);
+        params = new SamplingParams(temperature, topP, topK, maxTokens, s, stop, false);
     }
 
     @Override
-    public Integer call() {
-        if (!checked) {
-            check();
-        }
-        int threadsPerRank = threads != null ? threads : EngineRuns.defaultThreads(tp);
-        ReplicaConfig config = ReplicaConfig.defaults(model, tokenizer, tp)
-                .withBackend(EngineRuns.backendName(backend, kernel), threadsPerRank).withBatch(1, 256);
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+    Integer run() {
+        ReplicaConfig config = ReplicaConfig.defaults(model, tokenizer, engine.tp)
+                .withBackend(engine.backendName(kernel), engine.threadsPerRank()).withBatch(1, 256);
+        PrintWriter out = spec().commandLine().getOut();
+        PrintWriter err = spec().commandLine().getErr();
         GenerationRequest request;
         try {
             // Tokenized once, by the rule the jobs apply: a prompt too long for the context is refused
@@ -124,11 +99,11 @@ public final class GenerateCommand implements Callable<Integer>, CheckedCommand 
             request = RequestPreparation.of(description, description.loadTokenizer())
                     .tokenize(GenerationRequest.ofText("generate", prompt, params));
         } catch (InvalidRequestException e) {
-            err.println(spec.qualifiedName() + ": error: " + e.getMessage());
+            err.println(spec().qualifiedName() + ": error: " + e.getMessage());
             err.flush();
             return Cli.EXIT_FAILURE;
         } catch (java.io.IOException e) {
-            throw new CommandLine.ExecutionException(spec.commandLine(), "--tokenizer " + tokenizer + ": "
+            throw new CommandLine.ExecutionException(spec().commandLine(), "--tokenizer " + tokenizer + ": "
                     + e.getMessage(), e);
         }
         GenerationResult result;
@@ -139,11 +114,11 @@ public final class GenerateCommand implements Callable<Integer>, CheckedCommand 
             Thread.currentThread().interrupt();
             return Cli.EXIT_FAILURE;
         } catch (Exception e) {
-            throw new CommandLine.ExecutionException(spec.commandLine(), EngineRuns.describe(e), e);
+            throw new CommandLine.ExecutionException(spec().commandLine(), EngineRuns.describe(e), e);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         if (!result.ok()) {
-            err.println(spec.qualifiedName() + ": error: " + result.error());
+            err.println(spec().qualifiedName() + ": error: " + result.error());
             err.flush();
             return Cli.EXIT_FAILURE;
         }

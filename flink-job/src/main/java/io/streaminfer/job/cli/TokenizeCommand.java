@@ -16,14 +16,11 @@ import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code streaminfer tokenize}: text on stdin to token ids on stdout, one line each, with the tokenizer a
@@ -33,10 +30,7 @@ import picocli.CommandLine.Spec;
         description = {"Encode text from stdin with a tokenizer and print the ids, one output line per input line.",
             "With --json each input line is {\"text\": ...} and each answer {\"ids\": [...], \"text\": <decode of the ids>},"
                 + " or {\"error\": ...} for a bad line; without it each line is the text and the answer its ids."})
-public final class TokenizeCommand implements Callable<Integer>, CheckedCommand {
-    @Spec
-    private CommandSpec spec;
-
+public final class TokenizeCommand extends CliCommand {
     @Option(names = "--tokenizer", paramLabel = "PATH", description = "A Hugging Face tokenizer.json, a model directory "
             + "holding one (its tokenizer_config.json is read too), or a llama2.c tokenizer.bin.")
     private String tokenizerPath;
@@ -60,29 +54,22 @@ public final class TokenizeCommand implements Callable<Integer>, CheckedCommand 
     }
 
     @Override
-    public void check() {
+    void checkFlags() {
+        FileChecks.requireGiven("--tokenizer", tokenizerPath);
+        Path path = FileChecks.readableFileOrDirectory("--tokenizer", tokenizerPath);
+        if (vocabSize != null && vocabSize < 1) {
+            throw new IllegalArgumentException("--vocab-size must be >= 1, got " + vocabSize);
+        }
         try {
-            FileChecks.requireGiven("--tokenizer", tokenizerPath);
-            Path path = FileChecks.readableFileOrDirectory("--tokenizer", tokenizerPath);
-            if (vocabSize != null && vocabSize < 1) {
-                throw new IllegalArgumentException("--vocab-size must be >= 1, got " + vocabSize);
-            }
-            try {
-                tokenizer = TokenizerFiles.open(path, vocabSize == null ? 0 : vocabSize);
-            } catch (IOException | RuntimeException e) {
-                throw new IllegalArgumentException("--tokenizer: " + e.getMessage(), e); // the message names the file
-            }
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+            tokenizer = TokenizerFiles.open(path, vocabSize == null ? 0 : vocabSize);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException("--tokenizer: " + e.getMessage(), e); // the message names the file
         }
     }
 
     @Override
-    public Integer call() throws IOException {
-        if (tokenizer == null) {
-            check();
-        }
-        PrintWriter out = spec.commandLine().getOut();
+    Integer run() throws IOException {
+        PrintWriter out = spec().commandLine().getOut();
         BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
         for (String line; (line = reader.readLine()) != null; ) {
             out.println(json ? answerJson(line) : answerPlain(line));
