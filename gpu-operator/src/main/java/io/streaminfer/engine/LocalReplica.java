@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -176,40 +177,32 @@ public final class LocalReplica implements InferenceReplica {
 
     @Override
     public RequestProgress progress(String id) {
-        lock.lock();
-        try {
+        return underLock(() -> {
             Sequence s = byId.get(id);
             return s == null ? null : s.progress();
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     @Override
     public int running() {
-        lock.lock();
-        try {
-            return running.size();
-        } finally {
-            lock.unlock();
-        }
+        return underLock(running::size);
     }
 
     @Override
     public int waiting() {
-        lock.lock();
-        try {
-            return waiting.size();
-        } finally {
-            lock.unlock();
-        }
+        return underLock(waiting::size);
     }
 
     @Override
     public double kvCacheUsage() {
+        return underLock(kv::usage);
+    }
+
+    /** What {@code read} sees while holding the replica's lock. */
+    private <T> T underLock(Supplier<T> read) {
         lock.lock();
         try {
-            return kv.usage();
+            return read.get();
         } finally {
             lock.unlock();
         }

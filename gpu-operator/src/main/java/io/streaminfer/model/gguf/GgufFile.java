@@ -22,8 +22,12 @@ import java.util.Map;
  * tensor (string name, u32 n_dims, u64 dims with ne[0] fastest, u32 ggml type, u64 offset from the data
  * start); then the tensor data, which starts at the next multiple of {@code general.alignment} (default 32).
  * Strings are a u64 byte length and UTF-8 bytes. Nothing of the tensor data is read here.
+ *
+ * @param tensors tensor entries in file order
+ * @param dataStart absolute offset of the data section
  */
-public final class GgufFile {
+public record GgufFile(Path path, int version, GgufMetadata metadata, List<TensorInfo> tensors, int alignment,
+                       long dataStart, long fileSize) {
     /** "GGUF" read as a little-endian u32. */
     static final int MAGIC = 0x46554747;
     public static final int DEFAULT_ALIGNMENT = 32;
@@ -51,23 +55,9 @@ public final class GgufFile {
         }
     }
 
-    private final Path path;
-    private final int version;
-    private final GgufMetadata metadata;
-    private final List<TensorInfo> tensors;
-    private final int alignment;
-    private final long dataStart;
-    private final long fileSize;
-
-    private GgufFile(Path path, int version, GgufMetadata metadata, List<TensorInfo> tensors, int alignment,
-                     long dataStart, long fileSize) {
-        this.path = path;
-        this.version = version;
-        this.metadata = metadata;
-        this.tensors = List.copyOf(tensors);
-        this.alignment = alignment;
-        this.dataStart = dataStart;
-        this.fileSize = fileSize;
+    /** Copies {@code tensors}. */
+    public GgufFile {
+        tensors = List.copyOf(tensors);
     }
 
     /**
@@ -158,36 +148,6 @@ public final class GgufFile {
             throw new IOException(path + ": " + ALIGNMENT_KEY + " = " + a + " is not a power of two");
         }
         return (int) a;
-    }
-
-    public Path path() {
-        return path;
-    }
-
-    public int version() {
-        return version;
-    }
-
-    public GgufMetadata metadata() {
-        return metadata;
-    }
-
-    /** Tensor entries in file order. */
-    public List<TensorInfo> tensors() {
-        return tensors;
-    }
-
-    public int alignment() {
-        return alignment;
-    }
-
-    /** Absolute offset of the data section. */
-    public long dataStart() {
-        return dataStart;
-    }
-
-    public long fileSize() {
-        return fileSize;
     }
 
     /** Reads little-endian values, naming what it was reading when the file ends. */

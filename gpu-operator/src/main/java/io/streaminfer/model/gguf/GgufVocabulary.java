@@ -1,5 +1,6 @@
 package io.streaminfer.model.gguf;
 
+import io.streaminfer.model.ByteTokens;
 import io.streaminfer.model.Llama2cTokenizer;
 import io.streaminfer.model.TextTokenizer;
 import java.io.IOException;
@@ -86,7 +87,7 @@ public final class GgufVocabulary {
         for (int id = 0; id < vocab; id++) {
             int type = types == null ? 1 : types[id];
             pieces[id] = tokens.get(id).replace(SPACE_MARKER, ' ').getBytes(StandardCharsets.UTF_8);
-            int rawByte = type == BYTE ? byteValue(tokens.get(id)) : -1;
+            int rawByte = type == BYTE ? ByteTokens.value(tokens.get(id)) : -1;
             if (rawByte >= 0 && byteTokens[rawByte] < 0) {
                 byteTokens[rawByte] = id;
             }
@@ -99,16 +100,6 @@ public final class GgufVocabulary {
                 bos >= 0 && m.bool("tokenizer.ggml.add_bos_token", true),
                 eos >= 0 && m.bool("tokenizer.ggml.add_eos_token", false),
                 m.bool("tokenizer.ggml.add_space_prefix", true), true));
-    }
-
-    /** The byte of a {@code <0xXX>} token, or -1. */
-    private static int byteValue(String token) {
-        if (token.length() != 6 || !token.startsWith("<0x") || token.charAt(5) != '>') {
-            return -1;
-        }
-        int high = Character.digit(token.charAt(3), 16);
-        int low = Character.digit(token.charAt(4), 16);
-        return high < 0 || low < 0 ? -1 : high * 16 + low;
     }
 
     private static int id(GgufMetadata m, String which, int vocab) {

@@ -32,25 +32,33 @@ final class BpeModel {
     private BpeModel(Map<String, Integer> vocab, PairTable merges, boolean byteFallback, int unknown,
             boolean fuseUnknown, boolean ignoreMerges) {
         this.vocab = vocab;
+        this.idOfBmpChar = singleCharIds(vocab);
         this.merges = merges;
+        this.byteToken = byteFallback ? byteTokens(vocab) : null;
         this.unknown = unknown;
         this.fuseUnknown = fuseUnknown;
         this.ignoreMerges = ignoreMerges;
-        this.idOfBmpChar = new int[65536];
-        Arrays.fill(idOfBmpChar, -1);
+    }
+
+    /** (65536) The id of each single-char token in the BMP, -1 if none. */
+    private static int[] singleCharIds(Map<String, Integer> vocab) {
+        int[] ids = new int[65536];
+        Arrays.fill(ids, -1);
         for (Map.Entry<String, Integer> e : vocab.entrySet()) {
             if (e.getKey().length() == 1) {
-                idOfBmpChar[e.getKey().charAt(0)] = e.getValue();
+                ids[e.getKey().charAt(0)] = e.getValue();
             }
         }
-        if (byteFallback) {
-            byteToken = new int[256];
-            for (int b = 0; b < 256; b++) {
-                byteToken[b] = vocab.getOrDefault(String.format("<0x%02X>", b), -1);
-            }
-        } else {
-            byteToken = null;
+        return ids;
+    }
+
+    /** (256) The id of each {@code <0xXX>} token, -1 if absent. */
+    private static int[] byteTokens(Map<String, Integer> vocab) {
+        int[] ids = new int[256];
+        for (int b = 0; b < 256; b++) {
+            ids[b] = vocab.getOrDefault(String.format("<0x%02X>", b), -1);
         }
+        return ids;
     }
 
     /** @throws IllegalArgumentException naming what is unsupported or inconsistent */

@@ -1,6 +1,7 @@
 package io.streaminfer.model.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.streaminfer.model.ByteTokens;
 import io.streaminfer.model.Utf8Stream;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,26 +21,15 @@ import java.util.List;
  * Rust ByteFallback writes one U+FFFD per byte of an invalid run instead). Unknown ids (negative, past the
  * vocabulary) read as nothing, as in Hugging Face's Rust decoder. Immutable; streams are per sequence.
  */
-final class TokenDecoder {
-    private final String[] text;       // (vocab) what a token reads as when it is text, after Replace steps
-    private final byte[][] bytes;      // (vocab) the bytes a token stands for, or null when it is text
-    private final boolean[] special;   // (vocab) left out when special tokens are skipped
-    private final char stripContent;
-    private final int stripStart;      // leading stripContent characters removed from the whole text
-    private final int stripStop;       // trailing ones
-    private final boolean firstTokenSpace; // Metaspace: the first token's leading space is dropped
-
-    private TokenDecoder(String[] text, byte[][] bytes, boolean[] special, char stripContent, int stripStart,
-            int stripStop, boolean firstTokenSpace) {
-        this.text = text;
-        this.bytes = bytes;
-        this.special = special;
-        this.stripContent = stripContent;
-        this.stripStart = stripStart;
-        this.stripStop = stripStop;
-        this.firstTokenSpace = firstTokenSpace;
-    }
-
+record TokenDecoder(
+        String[] text,          // (vocab) what a token reads as when it is text, after Replace steps
+        byte[][] bytes,         // (vocab) the bytes a token stands for, or null when it is text
+        boolean[] special,      // (vocab) left out when special tokens are skipped
+        char stripContent,
+        int stripStart,         // leading stripContent characters removed from the whole text
+        int stripStop,          // trailing ones
+        boolean firstTokenSpace // Metaspace: the first token's leading space is dropped
+) {
     /**
      * @param tokens (vocab) each id's token string, null for ids without one
      * @param added (vocab) added tokens, which a byte-level decoder passes through as text
@@ -136,7 +126,7 @@ final class TokenDecoder {
         }
         if (byteFallback) {
             for (int id = 0; id < n; id++) {
-                int b = text[id] == null ? -1 : byteToken(text[id]);
+                int b = text[id] == null ? -1 : ByteTokens.value(text[id]);
                 if (b >= 0) {
                     bytes[id] = new byte[] {(byte) b};
                     text[id] = null;
@@ -146,15 +136,6 @@ final class TokenDecoder {
         return new TokenDecoder(text, bytes, special, stripContent, stripStart, stripStop, firstTokenSpace);
     }
 
-    /** The byte of a {@code <0xXX>} token, or -1. */
-    private static int byteToken(String token) {
-        if (token.length() != 6 || !token.startsWith("<0x") || token.charAt(5) != '>') {
-            return -1;
-        }
-        int high = Character.digit(token.charAt(3), 16);
-        int low = Character.digit(token.charAt(4), 16);
-        return high < 0 || low < 0 ? -1 : high * 16 + low;
-    }
 
     String decode(int[] ids, boolean skipSpecial) {
         Stream stream = new Stream(skipSpecial);
