@@ -2,20 +2,18 @@ package io.streaminfer.comm;
 
 /** A group of one rank: every collective is a local copy or nothing at all. */
 final class SoloGroup implements CommGroup {
-    private final String name;
-    private final SoloCommunicator communicator;
+    private final SoloCommunicator communicator; // also keeps the group's name
     private final Runnable onClose;
     private boolean closed;
 
     SoloGroup(String name, Runnable onClose) {
-        this.name = name;
         this.communicator = new SoloCommunicator(name);
         this.onClose = onClose;
     }
 
     @Override
     public String name() {
-        return name;
+        return communicator.groupName();
     }
 
     @Override
@@ -26,7 +24,7 @@ final class SoloGroup implements CommGroup {
     @Override
     public Communicator communicator(int rank) {
         if (rank != 0) {
-            throw new IllegalArgumentException("group " + name + " has one rank; no rank " + rank);
+            throw new IllegalArgumentException("group " + name() + " has one rank; no rank " + rank);
         }
         return communicator;
     }

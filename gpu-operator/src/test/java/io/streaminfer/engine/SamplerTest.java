@@ -106,12 +106,8 @@ class SamplerTest {
     @Test
     void frequenciesFollowTheSoftmax() {
         float[] logits = {0f, (float) Math.log(2), (float) Math.log(3), (float) Math.log(4)}; // p = 0.1..0.4
-        Seeded sampler = seeded(params(1f, 1f, 0), 2024);
         int draws = 100_000;
-        int[] counts = new int[4];
-        for (int i = 0; i < draws; i++) {
-            counts[sampler.sample(logits, 0, 4)]++;
-        }
+        int[] counts = counts(seeded(params(1f, 1f, 0), 2024), logits, draws);
         for (int token = 0; token < 4; token++) {
             double expected = (token + 1) / 10.0;
             assertEquals(expected, counts[token] / (double) draws, 0.01, "frequency of token " + token);
@@ -123,31 +119,28 @@ class SamplerTest {
         float[] logits = {0f, (float) Math.log(2), (float) Math.log(3), (float) Math.log(4)};
         int draws = 50_000;
         // temperature 0.5 squares the probabilities: 1,4,9,16 / 30
-        int[] counts = new int[4];
-        Seeded cold = seeded(params(0.5f, 1f, 0), 9);
-        for (int i = 0; i < draws; i++) {
-            counts[cold.sample(logits, 0, 4)]++;
-        }
+        int[] counts = counts(seeded(params(0.5f, 1f, 0), 9), logits, draws);
         assertEquals(16 / 30.0, counts[3] / (double) draws, 0.015);
         assertEquals(1 / 30.0, counts[0] / (double) draws, 0.01);
 
         // top_k = 2 keeps tokens 3 and 2, renormalised to 4/7 and 3/7
-        counts = new int[4];
-        Seeded topK = seeded(params(1f, 1f, 2), 10);
-        for (int i = 0; i < draws; i++) {
-            counts[topK.sample(logits, 0, 4)]++;
-        }
+        counts = counts(seeded(params(1f, 1f, 2), 10), logits, draws);
         assertEquals(0, counts[0] + counts[1]);
         assertEquals(4 / 7.0, counts[3] / (double) draws, 0.015);
 
         // top_p = 0.65: 0.4 + 0.3 = 0.7 >= 0.65, so tokens 3 and 2 only
-        counts = new int[4];
-        Seeded topP = seeded(params(1f, 0.65f, 0), 11);
-        for (int i = 0; i < draws; i++) {
-            counts[topP.sample(logits, 0, 4)]++;
-        }
+        counts = counts(seeded(params(1f, 0.65f, 0), 11), logits, draws);
         assertEquals(0, counts[0] + counts[1]);
         assertEquals(4 / 7.0, counts[3] / (double) draws, 0.015);
+    }
+
+    /** How often each of the 4 tokens is drawn in {@code draws} samples. */
+    private static int[] counts(Seeded sampler, float[] logits, int draws) {
+        int[] counts = new int[4];
+        for (int i = 0; i < draws; i++) {
+            counts[sampler.sample(logits, 0, 4)]++;
+        }
+        return counts;
     }
 
     @Test

@@ -15,6 +15,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.apache.avro.LogicalType;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
@@ -127,25 +128,14 @@ public final class PlainJson {
         LogicalType logical = schema.getLogicalType();
         switch (schema.getType()) {
             case NULL:
-                if (value.isNull()) {
-                    return null;
-                }
-                throw mismatch(path, "null", value);
+                return expect(value.isNull(), () -> null, path, "null", value);
             case STRING:
-                if (value.isTextual()) {
-                    return value.textValue();
-                }
-                throw mismatch(path, "a string", value);
+                return expect(value.isTextual(), () -> value.textValue(), path, "a string", value);
             case BOOLEAN:
-                if (value.isBoolean()) {
-                    return value.booleanValue();
-                }
-                throw mismatch(path, "true or false", value);
+                return expect(value.isBoolean(), () -> value.booleanValue(), path, "true or false", value);
             case INT:
-                if (value.isIntegralNumber() && value.canConvertToInt()) {
-                    return value.intValue();
-                }
-                throw mismatch(path, "an integer (32-bit)", value);
+                return expect(value.isIntegralNumber() && value.canConvertToInt(), () -> value.intValue(), path,
+                        "an integer (32-bit)", value);
             case LONG:
                 if (value.isIntegralNumber() && value.canConvertToLong()) {
                     return logical instanceof LogicalTypes.TimestampMillis
@@ -154,15 +144,9 @@ public final class PlainJson {
                 throw mismatch(path, logical instanceof LogicalTypes.TimestampMillis
                         ? "epoch milliseconds (an integer)" : "an integer (64-bit)", value);
             case FLOAT:
-                if (value.isNumber()) {
-                    return value.floatValue();
-                }
-                throw mismatch(path, "a number", value);
+                return expect(value.isNumber(), () -> value.floatValue(), path, "a number", value);
             case DOUBLE:
-                if (value.isNumber()) {
-                    return value.doubleValue();
-                }
-                throw mismatch(path, "a number", value);
+                return expect(value.isNumber(), () -> value.doubleValue(), path, "a number", value);
             case BYTES:
                 if (value.isTextual()) {
                     try {
@@ -253,6 +237,15 @@ public final class PlainJson {
             default:
                 throw new IllegalStateException("plain JSON does not support schema type " + schema.getType());
         }
+    }
+
+    /** What {@code read} gives when {@code matches}; else the mismatch of {@code value} and {@code expected}. */
+    private static Object expect(boolean matches, Supplier<Object> read, String path, String expected, JsonNode value)
+            throws InvalidRecordException {
+        if (matches) {
+            return read.get();
+        }
+        throw mismatch(path, expected, value);
     }
 
     private static InvalidRecordException mismatch(String path, String expected, JsonNode got) {

@@ -15,6 +15,7 @@ import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
@@ -82,22 +83,26 @@ public final class StreamingJob {
                 conf.get(JobOptions.DATA_PARALLELISM));
 
         String prefix = conf.get(JobOptions.TRANSACTIONAL_ID_PREFIX);
-        beforeSink.apply(outputs.completions()).sinkTo(KafkaSink.<CompletionRecord>builder()
-                        .setBootstrapServers(servers)
-                        .setRecordSerializer(AvroKafkaSerializationSchema.completions(conf.get(JobOptions.OUTPUT_TOPIC)))
-                        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-                        .setTransactionalIdPrefix(prefix + "-completions")
-                        .setKafkaProducerConfig(producerProperties(kafka))
-                        .build())
+        beforeSink.apply(outputs.completions()).sinkTo(exactlyOnceSink(servers,
+                        AvroKafkaSerializationSchema.completions(conf.get(JobOptions.OUTPUT_TOPIC)),
+                        prefix + "-completions", kafka))
                 .name("completions-sink").uid("completions-sink");
-        outputs.deadLetters().sinkTo(KafkaSink.<DeadLetterRecord>builder()
-                        .setBootstrapServers(servers)
-                        .setRecordSerializer(AvroKafkaSerializationSchema.deadLetters(conf.get(JobOptions.DEAD_LETTER_TOPIC)))
-                        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-                        .setTransactionalIdPrefix(prefix + "-dead-letters")
-                        .setKafkaProducerConfig(producerProperties(kafka))
-                        .build())
+        outputs.deadLetters().sinkTo(exactlyOnceSink(servers,
+                        AvroKafkaSerializationSchema.deadLetters(conf.get(JobOptions.DEAD_LETTER_TOPIC)),
+                        prefix + "-dead-letters", kafka))
                 .name("dead-letters-sink").uid("dead-letters-sink");
+    }
+
+    /** A transactional sink of {@code serializer}'s records whose transactional ids start with {@code idPrefix}. */
+    private static <T> KafkaSink<T> exactlyOnceSink(String servers, KafkaRecordSerializationSchema<T> serializer,
+                                                    String idPrefix, Properties kafka) {
+        return KafkaSink.<T>builder()
+                .setBootstrapServers(servers)
+                .setRecordSerializer(serializer)
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix(idPrefix)
+                .setKafkaProducerConfig(producerProperties(kafka))
+                .build();
     }
 
     private static Properties producerProperties(Properties kafka) {

@@ -60,14 +60,7 @@ public final class GgufMetadata {
     }
 
     public Optional<String> optionalString(String key) {
-        Object v = values.get(key);
-        if (v == null) {
-            return Optional.empty();
-        }
-        if (!(v instanceof String s)) {
-            throw wrongType(key, "a string");
-        }
-        return Optional.of(s);
+        return optional(key, String.class, "a string");
     }
 
     public String string(String key) {
@@ -76,14 +69,8 @@ public final class GgufMetadata {
 
     /** An integer of any integer type. */
     public OptionalLong optionalInteger(String key) {
-        Object v = values.get(key);
-        if (v == null) {
-            return OptionalLong.empty();
-        }
-        if (!(v instanceof Long l)) {
-            throw wrongType(key, "an integer");
-        }
-        return OptionalLong.of(l);
+        Optional<Long> v = optional(key, Long.class, "an integer");
+        return v.isPresent() ? OptionalLong.of(v.get()) : OptionalLong.empty();
     }
 
     public long integer(String key) {
@@ -115,14 +102,19 @@ public final class GgufMetadata {
     }
 
     public boolean bool(String key, boolean fallback) {
+        return optional(key, Boolean.class, "a bool").orElse(fallback);
+    }
+
+    /** The value of {@code key} if there is one, which must be a {@code type} (else: "... is not {@code what}"). */
+    private <T> Optional<T> optional(String key, Class<T> type, String what) {
         Object v = values.get(key);
         if (v == null) {
-            return fallback;
+            return Optional.empty();
         }
-        if (!(v instanceof Boolean b)) {
-            throw wrongType(key, "a bool");
+        if (!type.isInstance(v)) {
+            throw wrongType(key, what);
         }
-        return b;
+        return Optional.of(type.cast(v));
     }
 
     /** An array of strings. */
