@@ -162,16 +162,26 @@ final class Probabilities {
 
     /** Min-heap by "goodness": a parent is never better than its children. */
     private void siftDownWorstAtRoot(int[] heap, int index, int size) {
+        siftDown(heap, index, size, false);
+    }
+
+    /** Max-heap by "goodness": a parent is never worse than its children. */
+    private void siftDownBestAtRoot(int[] heap, int index, int size) {
+        siftDown(heap, index, size, true);
+    }
+
+    /** Sifts {@code heap[index]} down a heap whose root is its best or its worst candidate. */
+    private void siftDown(int[] heap, int index, int size, boolean bestAtRoot) {
         int item = heap[index];
         while (true) {
             int child = 2 * index + 1;
             if (child >= size) {
                 break;
             }
-            if (child + 1 < size && better(heap[child], heap[child + 1])) {
-                child++; // the worse child
+            if (child + 1 < size && above(heap[child + 1], heap[child], bestAtRoot)) {
+                child++; // the child that belongs above the other
             }
-            if (!better(item, heap[child])) {
+            if (!above(heap[child], item, bestAtRoot)) {
                 break;
             }
             heap[index] = heap[child];
@@ -180,24 +190,9 @@ final class Probabilities {
         heap[index] = item;
     }
 
-    /** Max-heap by "goodness": a parent is never worse than its children. */
-    private void siftDownBestAtRoot(int[] heap, int index, int size) {
-        int item = heap[index];
-        while (true) {
-            int child = 2 * index + 1;
-            if (child >= size) {
-                break;
-            }
-            if (child + 1 < size && better(heap[child + 1], heap[child])) {
-                child++; // the better child
-            }
-            if (!better(heap[child], item)) {
-                break;
-            }
-            heap[index] = heap[child];
-            index = child;
-        }
-        heap[index] = item;
+    /** Whether candidate {@code a} belongs above {@code b}: better in a best-at-root heap, worse otherwise. */
+    private boolean above(int a, int b, boolean bestAtRoot) {
+        return bestAtRoot ? better(a, b) : better(b, a);
     }
 
     /** The total order of candidates: likelier first, lower id first on equal probability. */

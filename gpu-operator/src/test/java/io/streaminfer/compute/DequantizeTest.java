@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.function.IntBinaryOperator;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,6 +24,18 @@ class DequantizeTest {
         return ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
+    /** Blocks of an fp16 scale and {@code values} bytes each, byte i of block k being {@code value(k, i)}; flipped. */
+    private static ByteBuffer scaledBlocks(short[] scales, int values, IntBinaryOperator value) {
+        ByteBuffer b = buffer(scales.length * (2 + values));
+        for (int block = 0; block < scales.length; block++) {
+            b.putShort(scales[block]);
+            for (int i = 0; i < values; i++) {
+                b.put((byte) value.applyAsInt(block, i));
+            }
+        }
+        return b.flip();
+    }
+
     private static float[] row(WeightTensor t, int row) {
         float[] out = new float[t.cols()];
         t.readRow(row, 0, t.cols(), out, 0);
@@ -31,14 +44,9 @@ class DequantizeTest {
 
     @Test
     void q8_0IsTheSignedByteTimesTheScale() {
-        ByteBuffer b = buffer(2 * 34);
-        for (int block = 0; block < 2; block++) {
-            b.putShort(block == 0 ? HALF_HALF : HALF_TWO);
-            for (int i = 0; i < 32; i++) {
-                b.put((byte) (block == 0 ? i * 8 - 128 : 127 - i));
-            }
-        }
-        WeightTensor t = new WeightTensor("q8", StorageKind.Q8_0, 1, 64, b.flip());
+        ByteBuffer b = scaledBlocks(new short[] {HALF_HALF, HALF_TWO}, 32,
+                (block, i) -> block == 0 ? i * 8 - 128 : 127 - i);
+        WeightTensor t = new WeightTensor("q8", StorageKind.Q8_0, 1, 64, b);
         float[] y = row(t, 0);
         for (int i = 0; i < 32; i++) {
             assertEquals((i * 8 - 128) * 0.5f, y[i], "block 0 element " + i);
@@ -48,14 +56,8 @@ class DequantizeTest {
 
     @Test
     void q4_0HoldsTheFirstHalfInLowNibblesAndTheSecondInHighNibbles() {
-        ByteBuffer b = buffer(2 * 18);
-        for (int r = 0; r < 2; r++) {
-            b.putShort(r == 0 ? HALF_TWO : HALF_QUARTER);
-            for (int j = 0; j < 16; j++) {
-                b.put((byte) (j | ((15 - j) << 4)));
-            }
-        }
-        WeightTensor t = new WeightTensor("q4", StorageKind.Q4_0, 2, 32, b.flip());
+        ByteBuffer b = scaledBlocks(new short[] {HALF_TWO, HALF_QUARTER}, 16, (r, j) -> j | ((15 - j) << 4));
+        WeightTensor t = new WeightTensor("q4", StorageKind.Q4_0, 2, 32, b);
         float[] y0 = row(t, 0);
         float[] y1 = row(t, 1);
         for (int j = 0; j < 16; j++) {
@@ -133,14 +135,8 @@ class DequantizeTest {
 
     @Test
     void aColumnRangeOfWholeBlocksReadsThoseBlocksOnly() {
-        ByteBuffer b = buffer(3 * 34);
-        for (int block = 0; block < 3; block++) {
-            b.putShort(HALF_ONE);
-            for (int i = 0; i < 32; i++) {
-                b.put((byte) (block * 32 + i - 50));
-            }
-        }
-        WeightTensor t = new WeightTensor("q8", StorageKind.Q8_0, 1, 96, b.flip());
+        ByteBuffer b = scaledBlocks(new short[] {HALF_ONE, HALF_ONE, HALF_ONE}, 32, (block, i) -> block * 32 + i - 50);
+        WeightTensor t = new WeightTensor("q8", StorageKind.Q8_0, 1, 96, b);
         float[] all = row(t, 0);
         float[] middle = new float[40];
         t.readRow(0, 32, 32, middle, 8);

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -20,13 +22,27 @@ class MatmulAgreementTest {
         {13, 203, 672, 8}, {64, 288, 288, 2}, {9, 26, 300, 3}, {2, 3, 1, 1}, {33, 64, 520, 4},
     };
 
-    @Test
-    void allBackendsMatchTheDoubleReference() {
-        Random random = new Random(11);
+    /** A shape of {@link #SHAPES} with random operands x (m, k) and w (n, k). */
+    private record Case(int m, int n, int k, int segments, float[] x, float[] w) {}
+
+    /** Every shape, its operands drawn in order from one seeded stream. */
+    private static List<Case> cases(long seed) {
+        Random random = new Random(seed);
+        List<Case> cases = new ArrayList<>();
         for (int[] shape : SHAPES) {
-            int m = shape[0], n = shape[1], k = shape[2], segments = shape[3];
+            int m = shape[0], n = shape[1], k = shape[2];
             float[] x = MatrixFixtures.random(random, m * k);
             float[] w = MatrixFixtures.random(random, n * k);
+            cases.add(new Case(m, n, k, shape[3], x, w));
+        }
+        return cases;
+    }
+
+    @Test
+    void allBackendsMatchTheDoubleReference() {
+        for (Case c : cases(11)) {
+            int m = c.m(), n = c.n(), k = c.k(), segments = c.segments();
+            float[] x = c.x(), w = c.w();
             double[] expected = MatrixFixtures.reference(x, m, w, n, k);
             for (String name : Backends.NAMES) {
                 for (int threads : new int[] {1, 2}) {
@@ -48,15 +64,12 @@ class MatmulAgreementTest {
 
     @Test
     void vectorEqualsScalarBitwise() {
-        Random random = new Random(12);
-        for (int[] shape : SHAPES) {
-            int m = shape[0], n = shape[1], k = shape[2], segments = shape[3];
-            float[] x = MatrixFixtures.random(random, m * k);
-            float[] w = MatrixFixtures.random(random, n * k);
+        for (Case c : cases(12)) {
             try (MatmulKernel scalar = new ScalarMatmul(); MatmulKernel vector = new VectorMatmul(2, 0)) {
-                float[] expected = MatrixFixtures.product(scalar, x, m, w, n, k, segments);
-                float[] got = MatrixFixtures.product(vector, x, m, w, n, k, segments);
-                assertArrayEquals(expected, got, 0f, "m=" + m + " n=" + n + " k=" + k + " segments=" + segments);
+                float[] expected = MatrixFixtures.product(scalar, c.x(), c.m(), c.w(), c.n(), c.k(), c.segments());
+                float[] got = MatrixFixtures.product(vector, c.x(), c.m(), c.w(), c.n(), c.k(), c.segments());
+                assertArrayEquals(expected, got, 0f,
+                        "m=" + c.m() + " n=" + c.n() + " k=" + c.k() + " segments=" + c.segments());
             }
         }
     }

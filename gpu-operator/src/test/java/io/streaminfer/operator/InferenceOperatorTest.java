@@ -179,8 +179,7 @@ class InferenceOperatorTest {
     @Test
     void replicaFailureFailsTheTaskWithTheCause() throws Exception {
         AtomicReference<FakeReplica> fake = new AtomicReference<>();
-        var harness = openHarness(capacity -> 4, fake, null);
-        harness.processElement(new StreamRecord<>(InferenceInput.of(request("f0", 4))));
+        var harness = openHolding(capacity -> 4, fake, request("f0", 4));
 
         IOException cause = new IOException("rank 1 lost its device");
         fake.get().fail(cause);
@@ -191,8 +190,7 @@ class InferenceOperatorTest {
     @Test
     void replicaFailureWhileBackpressuredEndsTheYieldWithTheCause() throws Exception {
         AtomicReference<FakeReplica> fake = new AtomicReference<>();
-        var harness = openHarness(capacity -> 1, fake, null);
-        harness.processElement(new StreamRecord<>(InferenceInput.of(request("x0", 4))));
+        var harness = openHolding(capacity -> 1, fake, request("x0", 4));
 
         IOException cause = new IOException("allReduce timed out");
         Thread failer = new Thread(() -> {
@@ -242,6 +240,14 @@ class InferenceOperatorTest {
 
     private interface Capacity {
         int of(int subtask);
+    }
+
+    /** A fresh harness that has been given {@code first}. */
+    private OneInputStreamOperatorTestHarness<InferenceInput, InferenceOutput> openHolding(
+            Capacity capacity, AtomicReference<FakeReplica> created, GenerationRequest first) throws Exception {
+        var harness = openHarness(capacity, created, null);
+        harness.processElement(new StreamRecord<>(InferenceInput.of(first)));
+        return harness;
     }
 
     private OneInputStreamOperatorTestHarness<InferenceInput, InferenceOutput> openHarness(

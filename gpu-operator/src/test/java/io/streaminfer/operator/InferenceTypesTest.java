@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -102,18 +103,18 @@ class InferenceTypesTest {
         return back;
     }
 
+    /** The fields of a result that are compared with equals (the arrays are compared element by element). */
+    private static final List<Function<GenerationResult, Object>> SCALAR_FIELDS = List.of(
+            GenerationResult::id, GenerationResult::ok, GenerationResult::finishReason, GenerationResult::error,
+            GenerationResult::text, GenerationResult::score, GenerationResult::queuedMs,
+            GenerationResult::firstTokenMs, GenerationResult::totalMs);
+
     private static void assertResultEquals(GenerationResult expected, GenerationResult actual) {
-        assertEquals(expected.id(), actual.id());
-        assertEquals(expected.ok(), actual.ok());
-        assertEquals(expected.finishReason(), actual.finishReason());
-        assertEquals(expected.error(), actual.error());
-        assertEquals(expected.text(), actual.text());
+        for (Function<GenerationResult, Object> field : SCALAR_FIELDS) {
+            assertEquals(field.apply(expected), field.apply(actual));
+        }
         assertArrayEquals(expected.promptTokenIds(), actual.promptTokenIds());
         assertArrayEquals(expected.tokenIds(), actual.tokenIds());
         assertArrayEquals(expected.logprobs(), actual.logprobs());
-        assertEquals(expected.score(), actual.score());
-        assertEquals(expected.queuedMs(), actual.queuedMs());
-        assertEquals(expected.firstTokenMs(), actual.firstTokenMs());
-        assertEquals(expected.totalMs(), actual.totalMs());
     }
 }

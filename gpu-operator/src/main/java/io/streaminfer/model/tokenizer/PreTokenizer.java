@@ -147,20 +147,12 @@ public interface PreTokenizer {
                         out.add(text.substring(p[0], p[1]));
                     }
                 }
-                case MERGED_WITH_NEXT -> { // a match joins the part after it unless that is a match too
+                case MERGED_WITH_NEXT, CONTIGUOUS -> {
+                    // a match joins the part after it when that is text (MERGED_WITH_NEXT) or a match (CONTIGUOUS)
                     int start = pendingStart >= 0 ? pendingStart : p[0];
-                    boolean nextIsText = i + 1 < parts.size() && parts.get(i + 1)[2] == 0;
-                    if (match && nextIsText) {
-                        pendingStart = start;
-                    } else {
-                        out.add(text.substring(start, p[1]));
-                        pendingStart = -1;
-                    }
-                }
-                case CONTIGUOUS -> {
-                    int start = pendingStart >= 0 ? pendingStart : p[0];
-                    boolean nextIsMatch = i + 1 < parts.size() && parts.get(i + 1)[2] == 1;
-                    if (match && nextIsMatch) {
+                    int joinedKind = behavior == Behavior.MERGED_WITH_NEXT ? 0 : 1;
+                    boolean joinsNext = i + 1 < parts.size() && parts.get(i + 1)[2] == joinedKind;
+                    if (match && joinsNext) {
                         pendingStart = start;
                     } else {
                         out.add(text.substring(start, p[1]));
