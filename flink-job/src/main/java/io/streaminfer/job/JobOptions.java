@@ -21,63 +21,54 @@ public final class JobOptions {
     public enum Backend { CPU, CUDA }
 
     // ---- Kafka ----
-    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("streaminfer.kafka.bootstrap-servers")
-            .stringType().noDefaultValue()
-            .withDescription("Kafka bootstrap servers (host:port,...). Required by run unless --input is given.");
-    public static final ConfigOption<String> INPUT_TOPIC = ConfigOptions.key("streaminfer.kafka.input-topic")
-            .stringType().defaultValue("prompts").withDescription("Topic of Avro PromptRecords.");
-    public static final ConfigOption<String> OUTPUT_TOPIC = ConfigOptions.key("streaminfer.kafka.output-topic")
-            .stringType().defaultValue("completions")
-            .withDescription("Topic for Avro CompletionRecords (written in transactions, keyed by id).");
-    public static final ConfigOption<String> DEAD_LETTER_TOPIC = ConfigOptions.key("streaminfer.kafka.dead-letter-topic")
-            .stringType().defaultValue("prompts-dlq")
-            .withDescription("Topic for DeadLetterRecords: inputs that could not become requests, with the reason.");
-    public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("streaminfer.kafka.group-id")
-            .stringType().defaultValue("streaminfer").withDescription("Consumer group id of the prompt source.");
-    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions.key("streaminfer.kafka.transactional-id-prefix")
-            .stringType().defaultValue("streaminfer")
-            .withDescription("Prefix of the sink's transactional ids; unique per job writing to a cluster.");
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = stringOption("streaminfer.kafka.bootstrap-servers",
+            "Kafka bootstrap servers (host:port,...). Required by run unless --input is given.");
+    public static final ConfigOption<String> INPUT_TOPIC = stringOption("streaminfer.kafka.input-topic", "prompts",
+            "Topic of Avro PromptRecords.");
+    public static final ConfigOption<String> OUTPUT_TOPIC = stringOption("streaminfer.kafka.output-topic",
+            "completions", "Topic for Avro CompletionRecords (written in transactions, keyed by id).");
+    public static final ConfigOption<String> DEAD_LETTER_TOPIC = stringOption("streaminfer.kafka.dead-letter-topic",
+            "prompts-dlq", "Topic for DeadLetterRecords: inputs that could not become requests, with the reason.");
+    public static final ConfigOption<String> GROUP_ID = stringOption("streaminfer.kafka.group-id", "streaminfer",
+            "Consumer group id of the prompt source.");
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = stringOption("streaminfer.kafka.transactional-id-prefix",
+            "streaminfer", "Prefix of the sink's transactional ids; unique per job writing to a cluster.");
     public static final ConfigOption<Map<String, String>> KAFKA_PROPERTIES = ConfigOptions.key("streaminfer.kafka.properties")
             .mapType().defaultValue(Map.of())
             .withDescription("Extra Kafka client properties for source and sinks (e.g. SASL/SSL settings), "
                     + "given as key=value; repeatable.");
 
     // ---- Model and engine ----
-    public static final ConfigOption<String> MODEL_PATH = ConfigOptions.key("streaminfer.model.path")
-            .stringType().noDefaultValue().withDescription("Model: a llama2.c checkpoint file or a Hugging Face model directory.");
-    public static final ConfigOption<String> TOKENIZER_PATH = ConfigOptions.key("streaminfer.tokenizer.path")
-            .stringType().noDefaultValue().withDescription("Tokenizer file (llama2.c tokenizer.bin format).");
-    public static final ConfigOption<String> MODEL_NAME = ConfigOptions.key("streaminfer.model.name")
-            .stringType().noDefaultValue()
-            .withDescription("Model name that records carry and prompts may ask for; default: the checkpoint's "
+    public static final ConfigOption<String> MODEL_PATH = stringOption("streaminfer.model.path",
+            "Model: a llama2.c checkpoint file or a Hugging Face model directory.");
+    public static final ConfigOption<String> TOKENIZER_PATH = stringOption("streaminfer.tokenizer.path",
+            "Tokenizer file (llama2.c tokenizer.bin format).");
+    public static final ConfigOption<String> MODEL_NAME = stringOption("streaminfer.model.name",
+            "Model name that records carry and prompts may ask for; default: the checkpoint's "
                     + "file name without extension.");
     public static final ConfigOption<Backend> BACKEND = ConfigOptions.key("streaminfer.backend")
             .enumType(Backend.class).defaultValue(Backend.CPU).withDescription("Compute backend: cpu or cuda.");
-    public static final ConfigOption<Integer> TENSOR_PARALLELISM = ConfigOptions.key("streaminfer.tp")
-            .intType().defaultValue(1).withDescription("Tensor-parallel degree: rank threads per replica.");
-    public static final ConfigOption<Integer> DATA_PARALLELISM = ConfigOptions.key("streaminfer.parallelism")
-            .intType().defaultValue(1)
-            .withDescription("Data-parallel degree: replicas, i.e. the parallelism of the inference operator.");
-    public static final ConfigOption<Integer> MAX_BATCH = ConfigOptions.key("streaminfer.max-batch")
-            .intType().defaultValue(64).withDescription("Most sequences one replica decodes together.");
-    public static final ConfigOption<Integer> KV_BUDGET_TOKENS = ConfigOptions.key("streaminfer.kv-budget-tokens")
-            .intType().defaultValue(0)
-            .withDescription("KV-cache budget of one replica, in token positions; 0 means max-batch x context length.");
+    public static final ConfigOption<Integer> TENSOR_PARALLELISM = intOption("streaminfer.tp", 1,
+            "Tensor-parallel degree: rank threads per replica.");
+    public static final ConfigOption<Integer> DATA_PARALLELISM = intOption("streaminfer.parallelism", 1,
+            "Data-parallel degree: replicas, i.e. the parallelism of the inference operator.");
+    public static final ConfigOption<Integer> MAX_BATCH = intOption("streaminfer.max-batch", 64,
+            "Most sequences one replica decodes together.");
+    public static final ConfigOption<Integer> KV_BUDGET_TOKENS = intOption("streaminfer.kv-budget-tokens", 0,
+            "KV-cache budget of one replica, in token positions; 0 means max-batch x context length.");
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("streaminfer.checkpoint-interval")
             .durationType().defaultValue(Duration.ofSeconds(10))
             .withDescription("Flink checkpoint interval (e.g. 10s, 500ms); completions commit to Kafka on checkpoints.");
 
     // ---- Offline mode ----
-    public static final ConfigOption<String> INPUT_PATH = ConfigOptions.key("streaminfer.offline.input")
-            .stringType().noDefaultValue()
-            .withDescription("Offline mode: a JSON Lines file, or a directory of them, of PromptRecords (instead of Kafka).");
-    public static final ConfigOption<String> OUTPUT_PATH = ConfigOptions.key("streaminfer.offline.output")
-            .stringType().noDefaultValue()
-            .withDescription("Offline mode: directory for completion and dead-letter JSON Lines files.");
+    public static final ConfigOption<String> INPUT_PATH = stringOption("streaminfer.offline.input",
+            "Offline mode: a JSON Lines file, or a directory of them, of PromptRecords (instead of Kafka).");
+    public static final ConfigOption<String> OUTPUT_PATH = stringOption("streaminfer.offline.output",
+            "Offline mode: directory for completion and dead-letter JSON Lines files.");
 
     // ---- demo ----
-    public static final ConfigOption<Integer> DEMO_PROMPTS = ConfigOptions.key("streaminfer.demo.prompts")
-            .intType().defaultValue(32).withDescription("How many prompts the demo produces into its embedded broker.");
+    public static final ConfigOption<Integer> DEMO_PROMPTS = intOption("streaminfer.demo.prompts", 32,
+            "How many prompts the demo produces into its embedded broker.");
 
     /**
      * A CLI flag bound to an option.
@@ -118,6 +109,19 @@ public final class JobOptions {
             new Flag("--max-batch", "N", MAX_BATCH),
             new Flag("--kv-budget", "TOKENS", KV_BUDGET_TOKENS),
             new Flag("--checkpoint-interval", "DURATION", CHECKPOINT_INTERVAL));
+
+    /** A string option without a default. */
+    private static ConfigOption<String> stringOption(String key, String description) {
+        return ConfigOptions.key(key).stringType().noDefaultValue().withDescription(description);
+    }
+
+    private static ConfigOption<String> stringOption(String key, String defaultValue, String description) {
+        return ConfigOptions.key(key).stringType().defaultValue(defaultValue).withDescription(description);
+    }
+
+    private static ConfigOption<Integer> intOption(String key, int defaultValue, String description) {
+        return ConfigOptions.key(key).intType().defaultValue(defaultValue).withDescription(description);
+    }
 
     /** Flags of {@code run}: Kafka mode, or offline mode with --input/--output. */
     public static List<Flag> runFlags() {

@@ -116,11 +116,16 @@ class Llama2cCheckpointTest {
         }
     }
 
+    /** A small synthetic llama2.c checkpoint written to {@code name} in the test's folder. */
+    private Path smallCheckpoint(String name) throws IOException {
+        Path file = tmp.resolve(name);
+        SyntheticCheckpoint.write(file, ModelConfig.llama2c(16, 24, 2, 2, 1, 40, 8, true), 1);
+        return file;
+    }
+
     @Test
     void truncatedFileNamesExpectedAndActualSize() throws IOException {
-        ModelConfig config = ModelConfig.llama2c(16, 24, 2, 2, 1, 40, 8, true);
-        Path file = tmp.resolve("truncated.bin");
-        SyntheticCheckpoint.write(file, config, 1);
+        Path file = smallCheckpoint("truncated.bin");
         long expected = Files.size(file);
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
             channel.truncate(expected - 4);
@@ -133,9 +138,7 @@ class Llama2cCheckpointTest {
 
     @Test
     void oversizedFileNamesExpectedAndActualSize() throws IOException {
-        ModelConfig config = ModelConfig.llama2c(16, 24, 2, 2, 1, 40, 8, true);
-        Path file = tmp.resolve("oversized.bin");
-        SyntheticCheckpoint.write(file, config, 1);
+        Path file = smallCheckpoint("oversized.bin");
         long expected = Files.size(file);
         Files.write(file, new byte[12], StandardOpenOption.APPEND);
         IOException e = assertThrows(IOException.class, () -> Llama2cCheckpoint.open(file));
