@@ -60,9 +60,6 @@ public final class Llama2cTokenizer implements TextTokenizer {
         this.pieces = pieces;
         this.scores = scores;
         this.maxTokenLength = maxTokenLength;
-        this.decodedPiece = decodedPiece;
-        this.byteToken = byteToken;
-        this.specials = specials;
         int vocab = pieces.length;
         this.idOfPiece = new HashMap<>(vocab * 2);
         this.canonicalId = new int[vocab];
@@ -70,10 +67,21 @@ public final class Llama2cTokenizer implements TextTokenizer {
             Integer first = idOfPiece.putIfAbsent(new ByteString(pieces[id]), id);
             canonicalId[id] = first == null ? id : first;
         }
-        // Every way to split a piece into two pieces is a merge; looking pairs up by id avoids building
-        // strings while encoding, and gives the same answer as looking up the concatenated string.
-        this.mergeOf = new HashMap<>();
-        for (int id = 0; id < vocab; id++) {
+        this.mergeOf = merges(pieces, idOfPiece, canonicalId);
+        this.decodedPiece = decodedPiece;
+        Integer space = idOfPiece.get(new ByteString(new byte[] {' '}));
+        this.dummyPrefix = space == null ? -1 : space;
+        this.specials = specials;
+        this.byteToken = byteToken;
+    }
+
+    /**
+     * Every way to split a piece into two pieces is a merge; looking pairs up by id avoids building strings
+     * while encoding, and gives the same answer as looking up the concatenated string.
+     */
+    private static Map<Long, Integer> merges(byte[][] pieces, Map<ByteString, Integer> idOfPiece, int[] canonicalId) {
+        Map<Long, Integer> mergeOf = new HashMap<>();
+        for (int id = 0; id < pieces.length; id++) {
             byte[] piece = pieces[id];
             for (int split = 1; split < piece.length; split++) {
                 Integer left = idOfPiece.get(new ByteString(Arrays.copyOfRange(piece, 0, split)));
@@ -84,8 +92,7 @@ public final class Llama2cTokenizer implements TextTokenizer {
                 }
             }
         }
-        Integer space = idOfPiece.get(new ByteString(new byte[] {' '}));
-        this.dummyPrefix = space == null ? -1 : space;
+        return mergeOf;
     }
 
     /**

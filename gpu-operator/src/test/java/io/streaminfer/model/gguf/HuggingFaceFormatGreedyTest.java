@@ -33,9 +33,7 @@ class HuggingFaceFormatGreedyTest {
     void qwenDirectoriesAgreeWithLlamaCpp(String arch, int tp) throws Exception {
         Greedy golden = GgufGoldens.greedy("tiny-" + arch + ".f16.greedy.json");
         Path hf = dir.resolve(arch);
-        try (Checkpoint gguf = Checkpoints.open(GgufGoldens.file("tiny-" + arch + ".f16.gguf"))) {
-            HfModelWriter.write(gguf, hf, "F16", 1);
-        }
+        HfModelWriter.write(GgufGoldens.file("tiny-" + arch + ".f16.gguf"), hf, "F16", 1);
         try (Checkpoint checkpoint = Checkpoints.open(hf)) {
             assertEquals(arch, checkpoint.config().architecture());
             assertEquals(StorageKind.F16, checkpoint.tensor(TensorNames.query(0)).kind());
@@ -52,9 +50,7 @@ class HuggingFaceFormatGreedyTest {
     void mistralDirectoryGivesRunCsTokens(int tp) throws Exception {
         int[][] golden = GoldenIds.load("stories260K_once_upon_a_time_t0_n256.ids");
         Path hf = dir.resolve("mistral");
-        try (Checkpoint gguf = Checkpoints.open(GgufGoldens.file("stories260K.f32.gguf"))) {
-            HfModelWriter.write(gguf, hf, "F32", 3, "MistralForCausalLM");
-        }
+        HfModelWriter.write(GgufGoldens.file("stories260K.f32.gguf"), hf, "F32", 3, "MistralForCausalLM");
         try (Checkpoint checkpoint = Checkpoints.open(hf)) {
             assertEquals("mistral", checkpoint.config().architecture());
             assertArrayEquals(golden[1], ShardRunner.greedy(checkpoint, tp, "vector", golden[0], 256, 1, 2));

@@ -32,9 +32,7 @@ class HfCheckpointTest {
     void stories260kConvertedToHuggingFaceGivesRunCsTokens(int tp) throws Exception {
         int[][] golden = GoldenIds.load("stories260K_once_upon_a_time_t0_n256.ids");
         Path hf = dir.resolve("stories260K-hf");
-        try (Checkpoint llama2c = Checkpoints.open(SharedModelFiles.require("stories260K.bin"))) {
-            HfModelWriter.write(llama2c, hf, "F32", 2);
-        }
+        HfModelWriter.write(SharedModelFiles.require("stories260K.bin"), hf, "F32", 2);
         try (Checkpoint checkpoint = Checkpoints.open(hf)) {
             ModelConfig c = checkpoint.config();
             assertEquals(RopeConfig.Layout.ROTATE_HALF, c.rope().layout());
@@ -48,9 +46,7 @@ class HfCheckpointTest {
     @Test
     void bf16WeightsAreReadInPlaceAndStayCloseToFp32() throws Exception {
         Path hf = dir.resolve("bf16");
-        try (Checkpoint llama2c = Checkpoints.open(SharedModelFiles.require("stories260K.bin"))) {
-            HfModelWriter.write(llama2c, hf, "BF16", 1);
-        }
+        HfModelWriter.write(SharedModelFiles.require("stories260K.bin"), hf, "BF16", 1);
         int[][] golden = GoldenIds.load("stories260K_once_upon_a_time_t0_n256.ids");
         try (Checkpoint checkpoint = Checkpoints.open(hf)) {
             assertEquals(StorageKind.BF16, checkpoint.tensor(TensorNames.query(0)).kind());

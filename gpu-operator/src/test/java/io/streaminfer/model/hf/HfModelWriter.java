@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streaminfer.compute.WeightTensor;
 import io.streaminfer.model.Checkpoint;
+import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.TensorNames;
 import java.io.IOException;
@@ -29,17 +30,33 @@ public final class HfModelWriter {
 
     private HfModelWriter() {}
 
-    public static void write(Checkpoint source, Path dir, String dtype, int shards) throws IOException {
-        write(source, dir, dtype, shards, switch (source.config().architecture()) {
+    /** Writes the checkpoint at {@code source} (any format {@link Checkpoints#open} reads) as {@code dir}. */
+    public static void write(Path source, Path dir, String dtype, int shards) throws IOException {
+        write(source, dir, dtype, shards, null);
+    }
+
+    /**
+     * As above, naming the Hugging Face architecture (e.g. MistralForCausalLM for Llama math); null names
+     * the one of the checkpoint's architecture.
+     */
+    public static void write(Path source, Path dir, String dtype, int shards, String hfArchitecture)
+            throws IOException {
+        try (Checkpoint checkpoint = Checkpoints.open(source)) {
+            write(checkpoint, dir, dtype, shards,
+                    hfArchitecture != null ? hfArchitecture : hfArchitecture(checkpoint.config().architecture()));
+        }
+    }
+
+    private static String hfArchitecture(String architecture) {
+        return switch (architecture) {
             case "qwen2" -> "Qwen2ForCausalLM";
             case "qwen3" -> "Qwen3ForCausalLM";
             case "mistral" -> "MistralForCausalLM";
             default -> "LlamaForCausalLM";
-        });
+        };
     }
 
-    /** As above, naming the Hugging Face architecture (e.g. MistralForCausalLM for Llama math). */
-    public static void write(Checkpoint source, Path dir, String dtype, int shards, String hfArchitecture)
+    private static void write(Checkpoint source, Path dir, String dtype, int shards, String hfArchitecture)
             throws IOException {
         ModelConfig c = source.config();
         Files.createDirectories(dir);
