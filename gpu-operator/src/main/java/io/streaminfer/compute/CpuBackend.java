@@ -37,10 +37,6 @@ public final class CpuBackend implements ComputeBackend {
         this.kernel = kernel;
     }
 
-    public MatmulKernel kernel() {
-        return kernel;
-    }
-
     @Override
     public String name() {
         return kernel.name();

@@ -130,10 +130,6 @@ public final class LocalReplica implements InferenceReplica {
                 config.maxBatch(), positions, group.driverShard().kvCacheBytes() >> 20);
     }
 
-    public ModelConfig modelConfig() {
-        return description.config();
-    }
-
     /** The model's facts as this replica runs it. */
     public ModelDescription description() {
         return description;

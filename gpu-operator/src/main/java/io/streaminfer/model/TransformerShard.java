@@ -159,10 +159,6 @@ public final class TransformerShard implements ModelShard {
         return backend;
     }
 
-    public KvCache kvCache() {
-        return kvCache;
-    }
-
     @Override
     public long kvCacheBytes() {
         return kvCache.bytes();
