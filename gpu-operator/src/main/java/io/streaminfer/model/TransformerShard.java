@@ -151,14 +151,6 @@ public final class TransformerShard implements ModelShard {
         return config;
     }
 
-    public ShardSpec shard() {
-        return shard;
-    }
-
-    public ComputeBackend backend() {
-        return backend;
-    }
-
     @Override
     public long kvCacheBytes() {
         return kvCache.bytes();
