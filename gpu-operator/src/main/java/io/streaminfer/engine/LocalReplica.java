@@ -130,16 +130,6 @@ public final class LocalReplica implements InferenceReplica {
                 config.maxBatch(), positions, group.driverShard().kvCacheBytes() >> 20);
     }
 
-    /** The model's facts as this replica runs it. */
-    public ModelDescription description() {
-        return description;
-    }
-
-    /** The tokenizer, or null when the replica runs token ids only. */
-    public TextTokenizer tokenizer() {
-        return tokenizer;
-    }
-
     /** Positions each sequence may use: prompt plus completion. */
     public int contextLength() {
         return description.contextLength();
