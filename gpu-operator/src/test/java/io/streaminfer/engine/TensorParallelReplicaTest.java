@@ -67,26 +67,31 @@ class TensorParallelReplicaTest {
         }
     }
 
+    /** Greedy and sampled requests together give the same tokens and logprobs at TP={@code tp} as at TP=1. */
+    private static void assertTpEqualsTp1(Path model, int tp, List<GenerationRequest> greedy,
+                                          List<GenerationRequest> sampled) throws Exception {
+        List<GenerationRequest> requests = new ArrayList<>(greedy);
+        requests.addAll(sampled);
+        assertSameTokens(generate(model, 1, requests), generate(model, tp, requests), "TP=" + tp);
+    }
+
     @ParameterizedTest(name = "gqa model, greedy and sampled, TP={0} equals TP=1")
     @ValueSource(ints = {2})
     void gqaModelIsTokenIdenticalAcrossTp(int tp) throws Exception {
-        List<GenerationRequest> requests = new ArrayList<>();
-        requests.addAll(TestRequests.tokenRequests("greedy-", 4, 5, 512,
-                new SamplingParams(0f, 1f, 0, 20, 0, List.of(), true)));
-        requests.addAll(TestRequests.tokenRequests("sampled-", 4, 3, 512,
-                new SamplingParams(0.9f, 0.9f, 40, 20, 1234, List.of(), true)));
-        assertSameTokens(generate(gqa, 1, requests), generate(gqa, tp, requests), "TP=" + tp);
+        assertTpEqualsTp1(gqa, tp,
+                TestRequests.tokenRequests("greedy-", 4, 5, 512, new SamplingParams(0f, 1f, 0, 20, 0, List.of(), true)),
+                TestRequests.tokenRequests("sampled-", 4, 3, 512,
+                        new SamplingParams(0.9f, 0.9f, 40, 20, 1234, List.of(), true)));
     }
 
     @ParameterizedTest(name = "32k vocabulary, separate classifier, TP={0} equals TP=1")
     @ValueSource(ints = {2, 4})
     void bigVocabularyModelIsTokenIdenticalAcrossTp(int tp) throws Exception {
-        List<GenerationRequest> requests = new ArrayList<>();
-        requests.addAll(TestRequests.tokenRequests("greedy-", 3, 4, 32000,
-                new SamplingParams(0f, 1f, 0, 12, 0, List.of(), true)));
-        requests.addAll(TestRequests.tokenRequests("sampled-", 3, 4, 32000,
-                new SamplingParams(1.0f, 1f, 0, 12, 99, List.of(), true)));
-        assertSameTokens(generate(bigVocab, 1, requests), generate(bigVocab, tp, requests), "TP=" + tp);
+        assertTpEqualsTp1(bigVocab, tp,
+                TestRequests.tokenRequests("greedy-", 3, 4, 32000,
+                        new SamplingParams(0f, 1f, 0, 12, 0, List.of(), true)),
+                TestRequests.tokenRequests("sampled-", 3, 4, 32000,
+                        new SamplingParams(1.0f, 1f, 0, 12, 99, List.of(), true)));
     }
 
     @Test
