@@ -8,6 +8,9 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streaminfer.model.TextTokenizer;
+import io.streaminfer.model.chat.ChatMessage;
+import io.streaminfer.model.chat.ChatTemplate;
+import io.streaminfer.model.chat.ChatTemplateException;
 import io.streaminfer.model.tokenizer.TokenizerFiles;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -42,9 +45,15 @@ public final class TokenizeCommand extends CliCommand {
     private boolean special;
     @Option(names = "--json", description = "JSON Lines in and out: {\"text\": ...} -> {\"ids\": [...], \"text\": ...}.")
     private boolean json;
+    @Option(names = "--chat", description = "With --json: each line is {\"messages\": [{\"role\", \"content\"}...], "
+            + "\"add_generation_prompt\": bool, ...more template variables}, rendered with the chat template of the "
+            + "tokenizer_config.json beside the tokenizer; the answer is {\"text\": <rendered>, \"ids\": <the rendered "
+            + "text encoded without added special tokens>}.")
+    private boolean chat;
 
     private InputStream in = System.in;
     private TextTokenizer tokenizer;
+    private ChatTemplate template;
     // Non-ASCII is escaped, so the output reads the same whatever the console's charset.
     private final ObjectMapper mapper = JsonMapper.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
 
@@ -64,6 +73,22 @@ public final class TokenizeCommand extends CliCommand {
             tokenizer = TokenizerFiles.open(path, vocabSize == null ? 0 : vocabSize);
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException("--tokenizer: " + e.getMessage(), e); // the message names the file
+        }
+        if (chat) {
+            if (!json) {
+                throw new IllegalArgumentException("--chat reads JSON Lines: give --json too");
+            }
+            Path config = (java.nio.file.Files.isDirectory(path) ? path : path.toAbsolutePath().getParent())
+                    .resolve("tokenizer_config.json");
+            if (!java.nio.file.Files.isRegularFile(config)) {
+                throw new IllegalArgumentException("--chat needs the chat template of a tokenizer_config.json beside "
+                        + "the tokenizer; there is none at " + config);
+            }
+            try {
+                template = ChatTemplate.fromTokenizerConfig(config);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("--chat: " + e.getMessage(), e);
+            }
         }
     }
 
@@ -86,6 +111,15 @@ public final class TokenizeCommand extends CliCommand {
     private String answerJson(String line) throws IOException {
         ObjectNode answer = mapper.createObjectNode();
         try {
+            if (chat) {
+                String rendered = render(line);
+                answer.put("text", rendered);
+                ArrayNode array = answer.putArray("ids");
+                for (int id : tokenizer.encode(rendered, false)) { // the template writes the special tokens itself
+                    array.add(id);
+                }
+                return mapper.writeValueAsString(answer);
+            }
             int[] ids = tokenizer.encode(textOf(line), special);
             ArrayNode array = answer.putArray("ids");
             for (int id : ids) {
@@ -99,8 +133,51 @@ public final class TokenizeCommand extends CliCommand {
         return mapper.writeValueAsString(answer);
     }
 
-    /** The text a request line asks to encode. (A --chat mode would render {"messages": ...} here.) */
+    /** The text a request line asks to encode. */
     private String textOf(String line) throws BadLineException {
+        JsonNode request = object(line, "\"text\"");
+        JsonNode text = request.get("text");
+        if (text == null || !text.isTextual()) {
+            throw new BadLineException("\"text\" must be a string, got " + (text == null ? "none" : text.getNodeType()));
+        }
+        return text.asText();
+    }
+
+    /** A --chat line rendered with the model's template: messages, add_generation_prompt, more variables. */
+    private String render(String line) throws BadLineException {
+        JsonNode request = object(line, "\"messages\"");
+        JsonNode messages = request.get("messages");
+        if (messages == null || !messages.isArray()) {
+            throw new BadLineException("\"messages\" must be a list of {\"role\", \"content\"}");
+        }
+        java.util.List<ChatMessage> conversation = new java.util.ArrayList<>();
+        for (JsonNode m : messages) {
+            JsonNode role = m.get("role");
+            JsonNode content = m.get("content");
+            if (role == null || !role.isTextual() || content == null || !content.isTextual()) {
+                throw new BadLineException("each message needs a string \"role\" and a string \"content\", got "
+                        + abbreviate(m.toString()));
+            }
+            conversation.add(ChatMessage.of(role.asText(), content.asText()));
+        }
+        JsonNode generation = request.get("add_generation_prompt");
+        if (generation != null && !generation.isBoolean()) {
+            throw new BadLineException("\"add_generation_prompt\" must be true or false");
+        }
+        java.util.Map<String, Object> extra = new java.util.LinkedHashMap<>();
+        request.fields().forEachRemaining(f -> {
+            if (!f.getKey().equals("messages") && !f.getKey().equals("add_generation_prompt")) {
+                extra.put(f.getKey(), mapper.convertValue(f.getValue(), Object.class));
+            }
+        });
+        try {
+            return template.render(conversation, generation != null && generation.asBoolean(), extra);
+        } catch (ChatTemplateException e) {
+            throw new BadLineException(e.getMessage());
+        }
+    }
+
+    private JsonNode object(String line, String expected) throws BadLineException {
         JsonNode request;
         try {
             request = mapper.readTree(line);
@@ -108,13 +185,9 @@ public final class TokenizeCommand extends CliCommand {
             throw new BadLineException("not JSON: " + Cli.oneLine(e.getOriginalMessage()));
         }
         if (request == null || !request.isObject()) {
-            throw new BadLineException("expected a JSON object with \"text\", got " + abbreviate(line));
+            throw new BadLineException("expected a JSON object with " + expected + ", got " + abbreviate(line));
         }
-        JsonNode text = request.get("text");
-        if (text == null || !text.isTextual()) {
-            throw new BadLineException("\"text\" must be a string, got " + (text == null ? "none" : text.getNodeType()));
-        }
-        return text.asText();
+        return request;
     }
 
     private static String abbreviate(String line) {

@@ -125,4 +125,29 @@ class TokenizeCommandTest {
         assertFalse(o.err().contains("\tat "));
         assertEquals("", o.out());
     }
+
+    @Test
+    void chatLinesAreRenderedWithTheModelsTemplateThenEncoded() throws IOException {
+        Path qwen3 = shared("tokenizers/qwen3");
+        String stdin = "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"add_generation_prompt\": true, "
+                + "\"enable_thinking\": false}\n{\"messages\": [{\"role\": \"user\"}]}\n";
+        Outcome o = run(stdin, "tokenize", "--tokenizer", qwen3.toString(), "--chat", "--json");
+        assertEquals(0, o.exit(), o.err());
+        List<JsonNode> answers = o.answers();
+        assertEquals(2, answers.size(), o.out());
+        String text = answers.get(0).get("text").asText();
+        io.streaminfer.model.chat.ChatTemplate template = io.streaminfer.model.chat.ChatTemplate.fromTokenizerConfig(
+                qwen3.resolve("tokenizer_config.json"));
+        assertEquals(template.render(List.of(io.streaminfer.model.chat.ChatMessage.user("Hi")), true,
+                java.util.Map.of("enable_thinking", false)), text);
+        assertTrue(text.startsWith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"), text);
+        assertTrue(text.contains("<think>\n\n</think>"), "enable_thinking=false reaches the template: " + text);
+        io.streaminfer.model.TextTokenizer tokenizer = io.streaminfer.model.tokenizer.TokenizerFiles.open(qwen3, 0);
+        assertEquals(Arrays.toString(tokenizer.encode(text, false)), ids(answers.get(0)));
+        assertTrue(answers.get(1).get("error").asText().contains("string \"role\" and a string \"content\""),
+                answers.get(1).toString());
+        Outcome plain = run("", "tokenize", "--tokenizer", qwen3.toString(), "--chat");
+        assertEquals(Cli.EXIT_USAGE, plain.exit());
+        assertTrue(plain.err().contains("--chat reads JSON Lines: give --json too"), plain.err());
+    }
 }
