@@ -89,7 +89,7 @@ public final class TestModels {
     private static Optional<Path> find(String name) {
         for (Path dir : candidates()) {
             Path file = dir.resolve(name);
-            if (Files.isRegularFile(file)) {
+            if (Files.isRegularFile(file) || Files.isDirectory(file)) { // a model file, or a tokenizer directory
                 return Optional.of(file);
             }
         }

@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -53,10 +52,9 @@ class TokenizeCommandTest {
         return new Outcome(exit, out.toString(), err.toString());
     }
 
+    /** A shared file: skipped without it, failed under CI (which always has ../shared/models). */
     private static Path shared(String name) {
-        Path path = Path.of(System.getProperty("streaminfer.shared.models", "../shared/models"), name);
-        Assumptions.assumeTrue(Files.exists(path), "skipped: " + path + " not found (needs ../shared/models)");
-        return path;
+        return io.streaminfer.job.TestModels.requireShared(name);
     }
 
     @Test
