@@ -13,6 +13,9 @@
 #                                        quantized to Q4_K_M (Q4_K and Q6_K tensors)
 #   tiny-qwen2.f16.gguf, tiny-qwen3.f16.gguf  random-weight qwen2 / qwen3 files written with gguf-py
 #                                        (tiny_arch_gguf.py), with stories260K's vocabulary
+#   tiny-llama3.f16.gguf                 a random-weight Llama-3.1-style llama file written with gguf-py
+#                                        (tiny_llama3_gguf.py): GQA, untied output, theta 5e5, rope_freqs of
+#                                        the llama3 rule (factor 8, low 1, high 4, original context 64)
 #   *.greedy.json                        llama-greedy-ids, 120 tokens after "Once upon a time", 1 thread, f32 KV,
 #                                        no flash attention: on each file, and on each quantized file's
 #                                        dequantized F32 copy (*.dequantized.greedy.json: the exact oracle of an
@@ -60,9 +63,10 @@ quantize "$TMP/synthetic256.f32.gguf" "$OUT/synthetic256.q4_k_m.gguf" Q4_K_M
 for arch in qwen2 qwen3; do
   python3 "$HERE/tiny_arch_gguf.py" "$arch" "$OUT/stories260K.f32.gguf" "$OUT/tiny-$arch.f16.gguf" >/dev/null 2>&1
 done
+python3 "$HERE/tiny_llama3_gguf.py" "$OUT/stories260K.f32.gguf" "$OUT/tiny-llama3.f16.gguf" >/dev/null 2>&1
 
 greedy "$OUT/stories260K.f32.gguf" stories260K.f32.gguf "$OUT/stories260K.f32.greedy.json"
-for arch in qwen2 qwen3; do greedy "$OUT/tiny-$arch.f16.gguf" "tiny-$arch.f16.gguf" "$OUT/tiny-$arch.f16.greedy.json"; done
+for arch in qwen2 qwen3 llama3; do greedy "$OUT/tiny-$arch.f16.gguf" "tiny-$arch.f16.gguf" "$OUT/tiny-$arch.f16.greedy.json"; done
 digests=()
 for name in stories260K.q8_0 stories260K.q4_0 synthetic256.q4_k_m; do
   quantize "$OUT/$name.gguf" "$TMP/$name.dequantized.gguf" F32 --allow-requantize

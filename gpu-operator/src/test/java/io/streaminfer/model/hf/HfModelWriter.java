@@ -6,6 +6,7 @@ import io.streaminfer.compute.WeightTensor;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
+import io.streaminfer.model.RopeConfig;
 import io.streaminfer.model.TensorNames;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -23,10 +24,14 @@ import java.util.Map;
  * Writes a checkpoint as a Hugging Face model directory (test data): config.json, and the weights as
  * safetensors in F32, F16 or BF16, split over {@code shards} files with an index when more than one. Queries
  * and keys of an adjacent-pair (llama2.c) checkpoint are permuted into the rotate-half layout, as
- * Meta's conversion script does: HF row h*hd + j*hd/2 + i is row h*hd + 2i + j.
+ * Meta's conversion script does: HF row h*hd + j*hd/2 + i is row h*hd + 2i + j. The checkpoint's RoPE
+ * scaling (linear or llama3) becomes config.json's {@code rope_scaling}; a GGUF {@code rope_freqs} tensor
+ * is not written.
  */
 public final class HfModelWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** A GGUF file's Llama 3 RoPE divisors, read into {@link ModelConfig#rope()}; Hugging Face has no such tensor. */
+    private static final String ROPE_FREQS = "rope_freqs";
 
     private HfModelWriter() {}
 
@@ -75,6 +80,15 @@ public final class HfModelWriter {
         if (c.bosTokenId() >= 0) {
             config.put("bos_token_id", c.bosTokenId());
         }
+        RopeConfig.Scaling scaling = c.rope().scaling();
+        switch (scaling.type()) {
+            case NONE -> { }
+            case LINEAR -> config.putObject("rope_scaling").put("rope_type", "linear").put("factor", scaling.factor());
+            case LLAMA3 -> config.putObject("rope_scaling").put("rope_type", "llama3").put("factor", scaling.factor())
+                    .put("low_freq_factor", scaling.lowFrequencyFactor())
+                    .put("high_freq_factor", scaling.highFrequencyFactor())
+                    .put("original_max_position_embeddings", scaling.originalContextLength());
+        }
         Files.writeString(dir.resolve("config.json"), config.toPrettyString());
         ObjectNode generation = JSON.createObjectNode();
         c.eosTokenIds().forEach(generation.putArray("eos_token_id")::add);
@@ -84,6 +98,9 @@ public final class HfModelWriter {
         Map<String, int[]> shapes = new LinkedHashMap<>();
         boolean permute = c.rope().layout() == io.streaminfer.model.RopeConfig.Layout.ADJACENT_PAIRS;
         for (String name : source.tensorNames()) {
+            if (name.equals(ROPE_FREQS)) {
+                continue; // GGUF's per-frequency divisors: config.json's rope_scaling says the same
+            }
             WeightTensor t = source.tensor(name);
             float[] values = t.toFloats();
             if (permute && name.endsWith(".attn_q")) {
