@@ -3,6 +3,7 @@ package io.streaminfer.engine;
 import io.streaminfer.comm.CommGroup;
 import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
+import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.compute.MachineLimits;
 import io.streaminfer.compute.StorageKind;
 import io.streaminfer.model.Checkpoint;
@@ -140,7 +141,7 @@ public final class EngineBenchmark {
         CompletableFuture<double[]> result = new CompletableFuture<>();
         TensorParallelGroup group = TensorParallelGroup.start(comms,
                 (rank, communicator) -> ModelShards.create(backend, options.threadsPerRank(), checkpoint,
-                        new ShardSpec(rank, options.tp(), config), communicator, batch, positions, maxRows),
+                        new ShardSpec(rank, options.tp(), config), communicator, KvGeometry.slots(batch, positions), maxRows),
                 g -> result.complete(drive(g, config, batch, prompt, steps, options.warmupSteps(), maxRows)),
                 result::completeExceptionally, Duration.ofMinutes(10));
         try {

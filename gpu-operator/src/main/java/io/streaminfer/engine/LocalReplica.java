@@ -3,7 +3,7 @@ package io.streaminfer.engine;
 import io.streaminfer.comm.CommGroup;
 import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
-import io.streaminfer.compute.StepBatch;
+import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
@@ -13,6 +13,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,14 +28,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It fronts admission (a bounded queue, {@link #trySubmit}, {@link #progress}) and runs the driver loop
  * on rank 0's thread, whose rooms are apart: {@link RequestPreparation} turns an admitted request into
- * its tokens (one length rule), the {@link KvAllocator} gives it a place in the KV cache, the pure
- * {@link StepPlanner} decides what each step computes, the group computes it, and the {@link StepAbsorber}
- * does what the logits call for (scores, samples on the replica's {@link SamplingPool}, stops). Finished
- * sequences leave at once and free their place for the next step.
+ * its tokens (one length rule), the pure {@link StepScheduler} admits it when its KV blocks fit (reusing
+ * cached prefixes, {@link KvBlockManager}), plans each step (preempting the newest sequences when blocks
+ * run out), the group computes it, and the {@link StepAbsorber} does what the logits call for (scores,
+ * samples on the replica's {@link SamplingPool}, stops). Finished sequences leave at once and free their
+ * blocks for the next step.
  *
  * <p>Rows never influence each other's arithmetic, so a request gives the same tokens whatever else
- * shares its steps, and resuming from a {@link RequestProgress} (re-prefilling prompt + generated tokens)
- * continues it exactly.
+ * shares its steps, whether its prefix came from the cache, and resuming from a {@link RequestProgress}
+ * or a preemption (re-prefilling prompt + generated tokens) continues it exactly.
  */
 public final class LocalReplica implements InferenceReplica {
     private static final Logger LOG = LoggerFactory.getLogger(LocalReplica.class);
@@ -48,6 +50,8 @@ public final class LocalReplica implements InferenceReplica {
     private final TextTokenizer tokenizer;
     private final RequestPreparation preparation;
     private final StepPlanner planner;
+    private final KvCacheSizing kvSizing;
+    private final StepScheduler scheduler;
     private final SamplingPool samplingPool;
     private final StepAbsorber absorber;
 
@@ -57,12 +61,14 @@ public final class LocalReplica implements InferenceReplica {
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     private final Map<String, Sequence> byId = new HashMap<>();
     private final LinkedHashMap<String, Sequence> running = new LinkedHashMap<>();
-    private final KvAllocator kv;
+    private final KvBlockManager kv;
     private boolean closed;
 
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
     private volatile int lastStepRows;
+    private volatile int maxRunning;
+    private final AtomicLong preemptions = new AtomicLong();
 
     private TensorParallelGroup group;
 
@@ -75,8 +81,12 @@ public final class LocalReplica implements InferenceReplica {
         this.description = description;
         this.tokenizer = tokenizer;
         this.preparation = RequestPreparation.of(description, tokenizer);
-        this.kv = new SlotAllocator(config.maxBatch(), description.contextLength());
+        KvCacheSettings kvSettings = config.kvCache();
+        this.kvSizing = KvCacheSizing.of(kvSettings, description.config(), description.contextLength(),
+                config.maxBatch(), !config.backend().startsWith("cuda"), Runtime.getRuntime().maxMemory());
+        this.kv = new KvBlockManager(kvSizing.blocks(), kvSettings.blockSize(), kvSettings.prefixCaching());
         this.planner = new StepPlanner(config.maxStepTokens());
+        this.scheduler = new StepScheduler(planner, kv, config.maxBatch());
         // As many helpers as the replica has compute threads besides the driver: they are idle while it samples.
         this.samplingPool = new SamplingPool("tp:" + replicaIndex + "-sampler",
                 config.tensorParallelSize() * config.threadsPerRank() - 1);
@@ -106,6 +116,7 @@ public final class LocalReplica implements InferenceReplica {
     private void startGroup() throws Exception {
         ModelConfig model = description.config();
         int positions = description.contextLength();
+        KvGeometry geometry = new KvGeometry(kvSizing.blocks(), config.kvCache().blockSize(), positions);
         ShardSpec probe = new ShardSpec(0, config.tensorParallelSize(), model);
         if (!probe.bitwiseIdenticalToSingleRank()) {
             LOG.warn("TP={} does not divide the model's {} reduction segments: results will differ from TP=1 "
@@ -121,13 +132,21 @@ public final class LocalReplica implements InferenceReplica {
         CommGroup comms = new GroupCoordinator(options).form(String.valueOf(replicaIndex), config.tensorParallelSize());
         group = TensorParallelGroup.start(comms,
                 (rank, communicator) -> ModelShards.create(config.backend(), config.threadsPerRank(), checkpoint,
-                        new ShardSpec(rank, config.tensorParallelSize(), model), communicator, config.maxBatch(),
-                        positions, config.maxStepTokens()),
+                        new ShardSpec(rank, config.tensorParallelSize(), model), communicator,
+                        geometry, config.maxStepTokens()),
                 this::drive, this::onGroupFailure, LOAD_TIMEOUT);
         LOG.info("replica {} up: model {} ({} parameters), TP={}, backend {} x {} thread(s) per rank, "
-                        + "{} slots x {} positions, KV cache {} MiB per rank", replicaIndex, config.modelName(),
-                model.parameterCount(), config.tensorParallelSize(), config.backend(), config.threadsPerRank(),
-                config.maxBatch(), positions, group.driverShard().kvCacheBytes() >> 20);
+                        + "up to {} sequences of {} positions, step budget {} rows", replicaIndex,
+                config.modelName(), model.parameterCount(), config.tensorParallelSize(), config.backend(),
+                config.threadsPerRank(), config.maxBatch(), positions, config.maxStepTokens());
+        LOG.info("replica {} KV cache: {} ({}), {} blocks of {} positions = {} whole-context sequences, {} per "
+                        + "rank; prefix cache {}", replicaIndex, KvCacheSettings.describeSize(kvSizing.bytes()),
+                kvSizing.derived() ? "derived: --max-batch x context, at most 1/" + KvCacheSizing.HEAP_FRACTION
+                        + " of the heap; set --kv-cache-memory" : "--kv-cache-memory",
+                kvSizing.blocks(), geometry.blockSize(),
+                String.format(java.util.Locale.ROOT, "%.1f", kvSizing.fullSequences(positions, geometry.blockSize())),
+                KvCacheSettings.describeSize(group.driverShard().kvCacheBytes()),
+                config.kvCache().prefixCaching() ? "on" : "off");
     }
 
     /** Positions each sequence may use: prompt plus completion. */
@@ -195,6 +214,31 @@ public final class LocalReplica implements InferenceReplica {
     }
 
     @Override
+    public double prefixCacheHitRate() {
+        return underLock(kv::hitRate);
+    }
+
+    @Override
+    public int cachedKvBlocks() {
+        return underLock(kv::cachedBlocks);
+    }
+
+    @Override
+    public int freeKvBlocks() {
+        return underLock(kv::freeBlocks);
+    }
+
+    /** Most sequences that have run at once. */
+    public int maxRunning() {
+        return maxRunning;
+    }
+
+    /** Sequences preempted (and later recomputed) to make room in the KV cache. */
+    public long preemptions() {
+        return preemptions.get();
+    }
+
+    @Override
     public double batchOccupancy() {
         return lastStepRows / (double) planner.rowBudget();
     }
@@ -232,8 +276,8 @@ public final class LocalReplica implements InferenceReplica {
                     return;
                 }
                 admit();
-                step = planner.plan(new ArrayList<>(running.values()));
-                handOut(step);
+                step = plan();
+                maxRunning = Math.max(maxRunning, running.size());
             } finally {
                 lock.unlock();
             }
@@ -257,11 +301,11 @@ public final class LocalReplica implements InferenceReplica {
     }
 
     /**
-     * Moves waiting requests, oldest first, into the KV cache while it has room; requests that cannot run
-     * complete at once with an error (the room stays free for the next).
+     * Moves waiting requests, oldest first, into the KV cache while their blocks fit; requests that cannot
+     * run complete at once with an error (the room stays free for the next).
      */
     private void admit() {
-        while (!waiting.isEmpty() && kv.hasRoom()) {
+        while (!waiting.isEmpty()) {
             Sequence s = waiting.peek();
             String problem = s.prepared ? null : prepare(s);
             if (problem != null) {
@@ -271,14 +315,29 @@ public final class LocalReplica implements InferenceReplica {
                         Sequence.millisBetween(s.submittedNanos, System.nanoTime())));
                 continue;
             }
-            int slot = kv.allocate(s.feedLength());
-            if (slot < 0) {
+            if (!scheduler.admit(s, running.size())) {
                 break;
             }
             waiting.poll();
-            s.slot = slot;
             running.put(s.request.id(), s);
         }
+    }
+
+    /**
+     * The next step; sequences preempted for it go back to the front of the queue, oldest first, keeping
+     * their tokens and random state.
+     */
+    private StepPlan<Sequence> plan() {
+        List<Sequence> order = new ArrayList<>(running.values());
+        StepScheduler.Next<Sequence> next = scheduler.next(order);
+        List<Sequence> preempted = next.preempted();
+        for (Sequence s : preempted) {
+            running.remove(s.request.id());
+            waiting.addFirst(s);
+        }
+        preemptions.addAndGet(preempted.size());
+        scheduler.handOut(next.plan());
+        return next.plan();
     }
 
     /** Gives a sequence its tokens, sampler and stop criteria; returns why it cannot run, or null. */
@@ -324,14 +383,6 @@ public final class LocalReplica implements InferenceReplica {
         }
     }
 
-    /** Hands a planned step's positions to its sequences, so the next plan starts after them. */
-    private static void handOut(StepPlan<Sequence> step) {
-        StepBatch batch = step.batch();
-        for (int r = 0; r < batch.rows(); r++) {
-            step.sequences().get(r).scheduled = batch.positions()[r] + 1;
-        }
-    }
-
     /**
      * Releases an ended sequence and reports it, under the lock: {@link #progress} stops seeing the request
      * in the same critical section in which the listener receives its result, so a checkpoint always finds it
@@ -340,7 +391,7 @@ public final class LocalReplica implements InferenceReplica {
     private void complete(Sequence s, GenerationResult result) {
         running.remove(s.request.id());
         byId.remove(s.request.id());
-        kv.release(s.slot);
+        scheduler.release(s);
         listener.onResult(result);
     }
 

@@ -3,6 +3,7 @@ package io.streaminfer.engine;
 import io.streaminfer.comm.CommBackend;
 import io.streaminfer.comm.Communicator;
 import io.streaminfer.compute.Backends;
+import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.ModelShard;
 import io.streaminfer.model.ShardSpec;
@@ -25,8 +26,8 @@ public final class ModelShards {
      * @throws IllegalStateException for a backend that cannot run here, naming what is missing
      */
     public static ModelShard create(String backend, int threadsPerRank, Checkpoint checkpoint, ShardSpec spec,
-                                    Communicator communicator, int slots, int positions, int maxRows) {
+                                    Communicator communicator, KvGeometry kv, int maxRows) {
         return new TransformerShard(checkpoint, spec, communicator,
-                Backends.create(backend, threadsPerRank, communicator), slots, positions, maxRows);
+                Backends.create(backend, threadsPerRank, communicator), kv, maxRows);
     }
 }

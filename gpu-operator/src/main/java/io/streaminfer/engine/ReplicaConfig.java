@@ -12,15 +12,17 @@ import java.time.Duration;
  * @param tensorParallelSize TP degree: rank threads of the worker group
  * @param backend compute backend name: vector, openblas or scalar
  * @param threadsPerRank compute threads each rank's backend owns
- * @param maxBatch sequences decoded together: the KV cache holds this many slots
+ * @param maxBatch most sequences running (decoded together) at once
  * @param maxContext positions per slot, at most the model's context length; 0 means the model's
  * @param maxStepTokens most token rows one step computes (decode rows plus prefill chunks)
- * @param maxWaiting admitted requests that may wait for a slot before trySubmit refuses
+ * @param maxWaiting admitted requests that may wait for KV room before trySubmit refuses
  * @param collectiveTimeout how long a rank waits in a collective before failing the group
+ * @param kvCache the KV budget, block size and prefix caching
  */
 public record ReplicaConfig(String modelPath, String tokenizerPath, String modelName, int tensorParallelSize,
                             String backend, int threadsPerRank, int maxBatch, int maxContext, int maxStepTokens,
-                            int maxWaiting, Duration collectiveTimeout) implements Serializable {
+                            int maxWaiting, Duration collectiveTimeout, KvCacheSettings kvCache)
+        implements Serializable {
 
     public ReplicaConfig {
         if (modelPath == null || modelPath.isBlank()) {
@@ -48,6 +50,17 @@ public record ReplicaConfig(String modelPath, String tokenizerPath, String model
         if (collectiveTimeout == null || collectiveTimeout.isNegative() || collectiveTimeout.isZero()) {
             throw new IllegalArgumentException("collective timeout must be positive");
         }
+        if (kvCache == null) {
+            throw new IllegalArgumentException("the KV cache settings are required");
+        }
+    }
+
+    /** With the default KV cache: a budget derived from the model and the heap, prefix caching on. */
+    public ReplicaConfig(String modelPath, String tokenizerPath, String modelName, int tensorParallelSize,
+                         String backend, int threadsPerRank, int maxBatch, int maxContext, int maxStepTokens,
+                         int maxWaiting, Duration collectiveTimeout) {
+        this(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank, maxBatch, maxContext,
+                maxStepTokens, maxWaiting, collectiveTimeout, KvCacheSettings.defaults());
     }
 
     /** Defaults for a model and tokenizer: vector backend, one thread per rank, 16 sequences. */
@@ -58,27 +71,32 @@ public record ReplicaConfig(String modelPath, String tokenizerPath, String model
 
     public ReplicaConfig withBatch(int maxBatch, int maxStepTokens) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, kvCache);
     }
 
     public ReplicaConfig withBackend(String backendName, int threads) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backendName, threads,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, kvCache);
     }
 
     public ReplicaConfig withMaxWaiting(int waiting) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, waiting, collectiveTimeout);
+                maxBatch, maxContext, maxStepTokens, waiting, collectiveTimeout, kvCache);
     }
 
     public ReplicaConfig withMaxContext(int context) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, context, maxStepTokens, maxWaiting, collectiveTimeout);
+                maxBatch, context, maxStepTokens, maxWaiting, collectiveTimeout, kvCache);
     }
 
     public ReplicaConfig withCollectiveTimeout(Duration timeout) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, timeout);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, timeout, kvCache);
+    }
+
+    public ReplicaConfig withKvCache(KvCacheSettings settings) {
+        return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, settings);
     }
 
     /** The file name without its extension: {@code stories260K.bin} is {@code stories260K}. */

@@ -6,6 +6,7 @@ import io.streaminfer.compute.AttentionShape;
 import io.streaminfer.compute.ComputeBackend;
 import io.streaminfer.compute.EmbeddingTable;
 import io.streaminfer.compute.KvCache;
+import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.compute.RotaryTable;
 import io.streaminfer.compute.StepBatch;
 import io.streaminfer.compute.WeightSlice;
@@ -37,7 +38,7 @@ public final class TransformerShard implements ModelShard {
     private final WeightVector finalNorm;            // (dim)
     private final ColumnParallelLinear classifier;   // rows [vocabStart, vocabStart + vocab_shard)
     private final RotaryTable rope;                  // (position, head_dim / 2)
-    // KV cache: (layer, slot, position, kv_heads_shard, head_dim).
+    // KV cache: (layer, block, position in block, kv_heads_shard, head_dim), laid out by the backend.
     private final KvCache kvCache;
     // One step's scratch, maxRows rows each.
     private final ActivationBuffer x;          // (rows, dim) residual stream
@@ -62,6 +63,25 @@ public final class TransformerShard implements ModelShard {
      */
     public TransformerShard(Checkpoint checkpoint, ShardSpec shard, Communicator communicator,
                             ComputeBackend backend, int slots, int positions, int maxRows) {
+        this(checkpoint, shard, communicator, backend, KvGeometry.slots(requirePositive(slots), positions), maxRows);
+    }
+
+    private static int requirePositive(int slots) {
+        if (slots < 1) {
+            throw new IllegalArgumentException("slots must be >= 1, got " + slots);
+        }
+        return slots;
+    }
+
+    /**
+     * Cuts this rank's shard out of the checkpoint and hands it to the backend, with a paged KV cache.
+     *
+     * @param kv the KV pool: blocks, block size, and positions per sequence (at most the model's context)
+     * @param maxRows most rows one step may carry
+     */
+    public TransformerShard(Checkpoint checkpoint, ShardSpec shard, Communicator communicator,
+                            ComputeBackend backend, KvGeometry kv, int maxRows) {
+        int positions = kv.positions();
         if (communicator.size() != shard.size() || communicator.rank() != shard.rank()) {
             throw new IllegalArgumentException("communicator is rank " + communicator.rank() + " of "
                     + communicator.size() + " but the shard is rank " + shard.rank() + " of " + shard.size());
@@ -70,8 +90,8 @@ public final class TransformerShard implements ModelShard {
             throw new IllegalArgumentException("positions per slot must be within [1, "
                     + checkpoint.config().contextLength() + "], got " + positions);
         }
-        if (slots < 1 || maxRows < 1) {
-            throw new IllegalArgumentException("slots and maxRows must be >= 1, got " + slots + " and " + maxRows);
+        if (maxRows < 1) {
+            throw new IllegalArgumentException("maxRows must be >= 1, got " + maxRows);
         }
         this.config = checkpoint.config();
         this.shard = shard;
@@ -98,7 +118,7 @@ public final class TransformerShard implements ModelShard {
         RotaryAngles angles = RotaryAngles.of(config, positions);
         this.rope = backend.rotaryTable(angles.cos(), angles.sin(), positions, angles.pairs(),
                 config.rope().layout() == RopeConfig.Layout.ADJACENT_PAIRS);
-        this.kvCache = backend.kvCache(config.numberOfLayers(), slots, positions, shard.kvHeads(), headDim);
+        this.kvCache = backend.kvCache(config.numberOfLayers(), kv, shard.kvHeads(), headDim);
 
         int dim = config.dim();
         this.x = backend.activations("residual", maxRows, dim);
