@@ -40,6 +40,11 @@ public record KvCacheSettings(long memoryBytes, boolean prefixCaching, int block
         return new KvCacheSettings(memoryBytes, prefixCaching, positions);
     }
 
+    /** Bytes of one position's keys and values over the whole model (fp32, every layer and KV head). */
+    public static long bytesPerPosition(io.streaminfer.model.ModelConfig model) {
+        return 2L * model.numberOfLayers() * model.kvDim() * Float.BYTES;
+    }
+
     /**
      * Bytes from a size with an optional k, m or g suffix (powers of 1024), e.g. {@code 512m}, {@code 2g},
      * {@code 1048576}; {@code option} names the flag in the message of a bad value.

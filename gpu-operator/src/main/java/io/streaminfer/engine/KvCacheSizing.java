@@ -17,9 +17,8 @@ record KvCacheSizing(int blocks, long bytes, boolean derived) {
     /** Share of the heap a derived budget may take on the CPU. */
     static final int HEAP_FRACTION = 4;
 
-    /** Bytes of one position's keys and values over the whole model (fp32, every layer and KV head). */
     static long bytesPerPosition(ModelConfig model) {
-        return 2L * model.numberOfLayers() * model.kvDim() * Float.BYTES;
+        return KvCacheSettings.bytesPerPosition(model);
     }
 
     static KvCacheSizing of(KvCacheSettings settings, ModelConfig model, int context, int maxBatch, boolean onHeap,
