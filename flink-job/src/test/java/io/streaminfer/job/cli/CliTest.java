@@ -255,6 +255,9 @@ class CliTest {
                 "backend cuda cannot run here");
         assertUsageError(execute("demo", "--models-dir", dir.toString(), "--backend", "cuda"),
                 "backend cuda cannot run here");
+        // Under java -jar the job computes in this process: refused before any broker is asked.
+        assertUsageError(execute("run", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--bootstrap-servers", "127.0.0.1:1", "--backend", "cuda"), "backend cuda cannot run here");
     }
 
     @Test
