@@ -299,6 +299,6 @@ class OfflineJobITCase {
         assertTrue(answers.get("null").get("error").get("message").asText().startsWith("malformed JSON"));
         assertTrue(answers.get("other-model").get("error").get("message").asText().contains("is not the loaded model"));
         assertTrue(answers.get("other-model").get("response").isNull());
-        assertEquals(3, lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR)).size(), "dead letters keep the lines' bytes");
+        assertEquals(3, lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR)).size(), "the dead letters go to dead-letters/ as well");
     }
 }
