@@ -146,7 +146,17 @@ public record ModelDescription(String modelName, ModelConfig config, int context
         if (tokenizerPath == null) {
             return null;
         }
-        TextTokenizer tokenizer = TokenizerFiles.open(Path.of(tokenizerPath), config.vocabularySize());
+        Path path = Path.of(tokenizerPath);
+        if (TokenizerFiles.isLlama2c(path)) {
+            // A llama2.c file is read up to the model's vocabulary size; one of another size is another
+            // model's, and would otherwise encode (and decode) to gibberish without a word.
+            int entries = TokenizerFiles.countLlama2cEntries(path);
+            if (entries != config.vocabularySize()) {
+                throw new IOException(tokenizerPath + ": the tokenizer has " + entries + " entries but the model's "
+                        + "vocabulary has " + config.vocabularySize() + ": is it the tokenizer of another model?");
+            }
+        }
+        TextTokenizer tokenizer = TokenizerFiles.open(path, config.vocabularySize());
         if (tokenizer.vocabularySize() > config.vocabularySize()) {
             throw new IOException(tokenizerPath + ": the tokenizer has " + tokenizer.vocabularySize()
                     + " tokens but the model's vocabulary has " + config.vocabularySize()
