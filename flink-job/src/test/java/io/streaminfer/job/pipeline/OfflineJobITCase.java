@@ -176,15 +176,19 @@ class OfflineJobITCase {
         assertEquals(prompts.stream().map(PromptRecord::getId).sorted().toList(), ids);
     }
     /**
-     * {@code messages} records rendered with the tokenizer's chat template (the prompt's tokens predicted by hand),
-     * a conversation the template refuses as a dead letter with its words, and generation ending on the
-     * tokenizer_config's EOS token, which the text leaves out: the EOS is made the token the model generates at
-     * some step k, so the completion must be exactly the k tokens before it.
+     * A Hugging Face model directory (stories260K rewritten, with a ChatML tokenizer): {@code messages} records
+     * rendered with its chat template (the prompt's tokens predicted by hand), a conversation the template refuses
+     * as a dead letter with its words, and generation ending on the tokenizer_config's EOS token, which the text
+     * leaves out: the EOS is made the token the model generates at some step k, so the completion must be exactly
+     * the k tokens before it.
      */
     @Test
     void messagesRecordsAreRenderedWithTheChatTemplateAndStopOnTheTokenizersEos() throws Exception {
         Configuration conf = JobFixtures.options(2, 1);
-        conf.set(JobOptions.TOKENIZER_PATH, ChatTokenizerFixture.write(dir.resolve("chatml"), -1).toString());
+        Path weights = TestModels.stories260KOrSynthetic().checkpoint();
+        conf.removeConfig(JobOptions.TOKENIZER_PATH); // the model directory's own tokenizer
+        conf.set(JobOptions.MODEL_PATH, ChatTokenizerFixture.write(
+                HfDirectoryFixture.write(weights, dir.resolve("hf-chatml")), -1).toString());
         PromptRecord chat = PromptRecord.newBuilder().setId("chat").setMaxTokens(16).setTemperature(0f)
                 .setMessages(List.of(new Message("user", "Once upon a time"))).build();
         int[] free = JobFixtures.expected(conf, List.of(chat)).get("chat").tokenIds();
@@ -194,7 +198,8 @@ class OfflineJobITCase {
         }
         assertTrue(k < free.length, "no piece among the greedy tokens to make the EOS: " + java.util.Arrays.toString(free));
         int stop = free[k];
-        conf.set(JobOptions.TOKENIZER_PATH, ChatTokenizerFixture.write(dir.resolve("chatml-stop"), stop).toString());
+        conf.set(JobOptions.MODEL_PATH, ChatTokenizerFixture.write(
+                HfDirectoryFixture.write(weights, dir.resolve("hf-chatml-stop")), stop).toString());
 
         Path input = dir.resolve("chat.jsonl");
         Map<String, Object> noThinking = new HashMap<>(Map.of("enable_thinking", false));
@@ -299,6 +304,6 @@ class OfflineJobITCase {
         assertTrue(answers.get("null").get("error").get("message").asText().startsWith("malformed JSON"));
         assertTrue(answers.get("other-model").get("error").get("message").asText().contains("is not the loaded model"));
         assertTrue(answers.get("other-model").get("response").isNull());
-        assertEquals(3, lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR)).size(), "dead letters keep the lines' bytes");
+        assertEquals(3, lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR)).size(), "the dead letters go to dead-letters/ as well");
     }
 }
