@@ -49,6 +49,7 @@ public final class LocalReplica implements InferenceReplica {
     private final ModelDescription description;
     private final TextTokenizer tokenizer;
     private final RequestPreparation preparation;
+    private final java.util.function.IntPredicate eos; // the model's and the tokenizer's EOS ids
     private final StepPlanner planner;
     private final KvCacheSizing kvSizing;
     private final StepScheduler scheduler;
@@ -81,6 +82,7 @@ public final class LocalReplica implements InferenceReplica {
         this.description = description;
         this.tokenizer = tokenizer;
         this.preparation = RequestPreparation.of(description, tokenizer);
+        this.eos = StopCriteria.eosOf(description.config(), tokenizer);
         KvCacheSettings kvSettings = config.kvCache();
         this.kvSizing = KvCacheSizing.of(kvSettings, description.config(), description.contextLength(),
                 config.maxBatch(), !config.backend().startsWith("cuda"), Runtime.getRuntime().maxMemory());
@@ -357,7 +359,7 @@ public final class LocalReplica implements InferenceReplica {
                 return null;
             }
             SamplingParams params = s.request.params();
-            s.stop = new StopCriteria(description.config()::isEos, params.maxTokens(), params.stop(), tokenizer,
+            s.stop = new StopCriteria(eos, params.maxTokens(), params.stop(), tokenizer,
                     tokens.prompt());
             long state = RandomStream.initialState(params.seed());
             if (s.resumeFrom != null) {
