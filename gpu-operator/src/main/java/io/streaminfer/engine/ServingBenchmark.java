@@ -99,8 +99,11 @@ public final class ServingBenchmark {
     public static Report run(Options options) throws Exception {
         Path model = ModelFiles.resolve(options.model());
         int maxBatch = options.batchSizes().stream().mapToInt(Integer::intValue).max().orElse(1);
-        // warm the JIT on a throwaway replica, so that neither setting measured first pays for it
-        runOne(options, model, Math.min(maxBatch, 8), true, Math.min(maxBatch, 8), -1);
+        // warm the JIT on a throwaway replica at the largest batch (decode steps of that many rows, prefill
+        // chunks), so that neither setting measured first pays for compiling them
+        Options warmup = new Options(options.model(), options.batchSizes(), 0, 16, 48, maxBatch, options.tp(),
+                options.threadsPerRank(), options.backend(), options.kv().withMemory(0));
+        runOne(warmup, model, maxBatch, true, maxBatch, -1);
         List<Row> rows = new ArrayList<>();
         for (int batch : options.batchSizes()) {
             int prompts = options.prompts() == 0 ? batch : options.prompts();
