@@ -12,7 +12,7 @@ import java.util.Arrays;
 final class KvBlockManager {
     private final BlockPool pool;
     private final boolean prefixCaching;
-    /** Blocks admission leaves for the running sequences to grow into (1% of the pool). */
+    /** Blocks admission always leaves free (1% of the pool), besides one per running sequence. */
     private final int reserve;
     private long promptPositions;
     private long hitPositions;
@@ -30,12 +30,14 @@ final class KvBlockManager {
     /**
      * Gives a new sequence its blocks for positions [0, feedLength) if they fit, the first ones from the
      * prefix cache. Only blocks wholly before {@code cacheLimit} (the first position whose logits the
-     * sequence needs) are taken from the cache: those positions are never computed again.
+     * sequence needs) are taken from the cache: those positions are never computed again. Admission leaves
+     * a block for each of the {@code running} sequences to grow into, so that a new sequence rarely forces
+     * a preemption a few steps later (the pool is then thrashing rather than full).
      *
      * @param tokens the sequence's known tokens, at least feedLength of them
      * @return positions that came from the cache (0 or more), or -1 when the blocks do not fit now
      */
-    int admit(SequenceBlocks table, int[] tokens, int feedLength, int cacheLimit) {
+    int admit(SequenceBlocks table, int[] tokens, int feedLength, int cacheLimit, int running) {
         if (table.count() != 0) {
             throw new IllegalStateException("the sequence already holds blocks");
         }
@@ -48,7 +50,7 @@ final class KvBlockManager {
                 taken++; // acquiring it takes it off the evictable list
             }
         }
-        if (taken + reserve > pool.available() && !(taken <= pool.available() && pool.inUse() == 0)) {
+        if (taken + reserve + running > pool.available() && !(taken <= pool.available() && pool.inUse() == 0)) {
             return -1;
         }
         for (int block : hits) {

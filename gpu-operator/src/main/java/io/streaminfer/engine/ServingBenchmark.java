@@ -174,7 +174,9 @@ public final class ServingBenchmark {
         return p;
     }
 
+    /** Live heap: after a collection, so that garbage not yet collected does not count. */
     private static long heapUsed() {
+        System.gc();
         Runtime r = Runtime.getRuntime();
         return r.totalMemory() - r.freeMemory();
     }

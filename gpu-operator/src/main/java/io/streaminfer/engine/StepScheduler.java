@@ -8,7 +8,7 @@ import java.util.List;
  * (in admission order) and the {@link KvBlockManager}, testable without a model (as vLLM's scheduler).
  *
  * <p>A waiting sequence is admitted while fewer than {@code maxRunning} run and its prompt's blocks fit
- * (after the prefix cache gave what it had). Each step the {@link StepPlanner} spends the row budget
+ * (after the prefix cache gave what it had) with a block to spare for each running sequence. Each step the {@link StepPlanner} spends the row budget
  * (decode rows first, then prefill chunks) over the sequences whose cached prefix has been written; every
  * planned row then needs its block, and when the pool runs short the newest running sequence is preempted:
  * it gives back its blocks and waits to be admitted again, recomputing its positions (bitwise the same,
@@ -44,7 +44,7 @@ final class StepScheduler {
         if (running >= maxRunning) {
             return false;
         }
-        int cached = kv.admit(s.blocks(), s.tokens(), s.feedLength(), s.cacheLimit());
+        int cached = kv.admit(s.blocks(), s.tokens(), s.feedLength(), s.cacheLimit(), running);
         if (cached < 0) {
             return false;
         }

@@ -154,8 +154,8 @@ class StepSchedulerTest {
 
     @Test
     void whenBlocksRunOutTheNewestSequenceIsPreemptedAndLaterRecomputed() {
-        // 6 blocks of 8: three sequences of 9 prompt tokens take 2 blocks each, growth needs a third
-        KvBlockManager kv = new KvBlockManager(6, BLOCK, false);
+        // 8 blocks of 8: three sequences of 15 prompt tokens take 2 blocks each, growth needs a third
+        KvBlockManager kv = new KvBlockManager(8, BLOCK, false);
         StepScheduler scheduler = new StepScheduler(new StepPlanner(64), kv, 8);
         List<Fake> running = new ArrayList<>();
         Fake[] all = {new Fake("a", prompt(15, 1)), new Fake("b", prompt(15, 2)), new Fake("c", prompt(15, 3))};
@@ -163,7 +163,8 @@ class StepSchedulerTest {
             assertTrue(scheduler.admit(f, running.size()), "admitted " + f);
             running.add(f);
         }
-        assertFalse(scheduler.admit(new Fake("d", prompt(9, 4)), running.size()), "no blocks left: d waits");
+        assertFalse(scheduler.admit(new Fake("d", prompt(9, 4)), running.size()),
+                "2 blocks are free, but admission leaves one for each running sequence to grow into: d waits");
         step(scheduler, running); // prefill 15 each: 45 rows
         assertEquals(16, all[0].length);
         // every sequence now decodes position 15, still in its second block
@@ -175,6 +176,6 @@ class StepSchedulerTest {
         assertEquals(0, all[2].scheduled, "c recomputes from scratch when it returns");
         assertEquals(17, all[2].length, "with the tokens it had");
         assertEquals(List.of(all[0], all[1]), tight.plan().sequences(), "a and b decode on");
-        assertEquals(0, kv.freeBlocks());
+        assertEquals(2, kv.freeBlocks(), "c's two blocks went back; a and b took one more each");
     }
 }
