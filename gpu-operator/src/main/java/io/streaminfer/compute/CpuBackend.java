@@ -29,7 +29,7 @@ public final class CpuBackend implements ComputeBackend {
     }
 
     private final MatmulKernel kernel;
-    private float[][] scores = new float[0][];  // (kernel threads, positions rounded up to key blocks)
+    private CpuAttention.Scratch[] attentionScratch = new CpuAttention.Scratch[0]; // (kernel threads)
     private float[] logitSlice = new float[0];    // (rows, vocab_shard), only at TP > 1
     private float[] gatherScratch = new float[0]; // (rows, vocab) on ranks that do not sample
 
@@ -76,10 +76,13 @@ public final class CpuBackend implements ComputeBackend {
 
     @Override
     public KvCache kvCache(int layers, KvGeometry geometry, int kvHeads, int headDim) {
-        // rounded up to whole blocks: scoreBlocks writes every lane of the last key run
+        // rounded up to whole blocks: scoring writes every lane of the last key run
         int blocked = geometry.blocksPerSequence() * geometry.blockSize();
-        if (scores.length == 0 || scores[0].length < blocked) {
-            scores = new float[kernel.parallelism()][blocked];
+        if (attentionScratch.length == 0 || attentionScratch[0].scores().length < blocked) {
+            attentionScratch = new CpuAttention.Scratch[kernel.parallelism()];
+            for (int i = 0; i < attentionScratch.length; i++) {
+                attentionScratch[i] = CpuAttention.Scratch.forContext(geometry);
+            }
         }
         return new CpuKvCache(layers, geometry, kvHeads * headDim, headDim);
     }
@@ -221,7 +224,7 @@ public final class CpuBackend implements ComputeBackend {
         kernel.parallel((part, parts) -> {
             for (int r = rows * part / parts; r < rows * (part + 1) / parts; r++) {
                 CpuAttention.attend(kv, layer, tables, batch.sequences()[r], batch.positions()[r], v,
-                        r * shape.qkvWidth(), o, r * shape.queryWidth(), scores[part], shape);
+                        r * shape.qkvWidth(), o, r * shape.queryWidth(), attentionScratch[part], shape);
             }
         });
     }

@@ -62,6 +62,19 @@ public final class CpuKvCache implements KvCache {
         return (block * kvHeads + kvHead) * blockSize * headSize;
     }
 
+    /**
+     * Where the key run of positions [8j, 8j + 8) within a block starts, less {@link #keyOffset}'s head part:
+     * add {@code kvHeadKeyOffset(kvHead)} for a head's run.
+     */
+    public int keyRunOffset(int block, int run) {
+        return block * kvHeads * blockSize * headSize + run * headSize * LANES;
+    }
+
+    /** The head's part of a key offset (see {@link #keyRunOffset}). */
+    public int kvHeadKeyOffset(int kvHead) {
+        return kvHead * blockSize * headSize;
+    }
+
     /** Offset of the value row at {@code offset} within {@code block}, in a layer's value array. */
     public int valueOffset(int block, int offset) {
         return (block * blockSize + offset) * width;

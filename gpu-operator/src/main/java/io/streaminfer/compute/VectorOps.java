@@ -78,6 +78,79 @@ public final class VectorOps {
     }
 
     /**
+     * {@link #scoreBlocks} over key runs of 8 positions that lie apart (a paged cache's blocks): run j is
+     * (feature, 8 positions) at {@code keys[keyOff + runOffsets[j]]}; the same chains, so the same bits.
+     */
+    public static void scoreRuns(float[] q, int qOff, float[] keys, int keyOff, int[] runOffsets, int headSize,
+                                 int runs, float[] out, int outOff) {
+        checkRange("q", q, qOff, headSize);
+        checkRange("out", out, outOff, runs * 8);
+        for (int j = 0; j < runs; j++) {
+            checkRange("keys", keys, keyOff + runOffsets[j], headSize * 8);
+        }
+        scoreRunsInRange(q, qOff, keys, keyOff, runOffsets, headSize, runs, out, outOff);
+    }
+
+    /** {@link #scoreRuns} for a caller that has made every offset lie within the arrays (CpuAttention). */
+    static void scoreRunsInRange(float[] q, int qOff, float[] keys, int keyOff, int[] runOffsets, int headSize,
+                                 int runs, float[] out, int outOff) {
+        if (VECTOR) {
+            VectorOpsKernels.scoreRuns(q, qOff, keys, keyOff, runOffsets, headSize, runs, out, outOff);
+        } else {
+            scoreRunsScalar(q, qOff, keys, keyOff, runOffsets, headSize, runs, out, outOff);
+        }
+    }
+
+    /**
+     * {@link #weightedSum} over value rows that lie apart: row t at {@code values[valOff + rowOffsets[t]]}.
+     * One chain per output over every t, accumulators in registers throughout: the bits of one contiguous sum.
+     */
+    public static void weightedSumRows(float[] weights, int n, float[] values, int valOff, int[] rowOffsets,
+                                       float[] out, int outOff, int width) {
+        checkRange("weights", weights, 0, n);
+        checkRange("out", out, outOff, width);
+        for (int t = 0; t < n; t++) {
+            checkRange("values", values, valOff + rowOffsets[t], width);
+        }
+        weightedSumRowsInRange(weights, n, values, valOff, rowOffsets, out, outOff, width);
+    }
+
+    /** {@link #weightedSumRows} for a caller that has made every offset lie within the arrays (CpuAttention). */
+    static void weightedSumRowsInRange(float[] weights, int n, float[] values, int valOff, int[] rowOffsets,
+                                       float[] out, int outOff, int width) {
+        if (VECTOR) {
+            VectorOpsKernels.weightedSumRows(weights, n, values, valOff, rowOffsets, out, outOff, width);
+        } else {
+            weightedSumRowsScalar(weights, n, values, valOff, rowOffsets, out, outOff, width);
+        }
+    }
+
+    static void scoreRunsScalar(float[] q, int qOff, float[] keys, int keyOff, int[] runOffsets, int headSize,
+                                int runs, float[] out, int outOff) {
+        for (int j = 0; j < runs; j++) {
+            int run = keyOff + runOffsets[j];
+            for (int lane = 0; lane < 8; lane++) {
+                float s = 0f;
+                for (int d = 0; d < headSize; d++) {
+                    s = Math.fma(q[qOff + d], keys[run + d * 8 + lane], s);
+                }
+                out[outOff + j * 8 + lane] = s;
+            }
+        }
+    }
+
+    static void weightedSumRowsScalar(float[] weights, int n, float[] values, int valOff, int[] rowOffsets,
+                                      float[] out, int outOff, int width) {
+        for (int i = 0; i < width; i++) {
+            float o = 0f;
+            for (int t = 0; t < n; t++) {
+                o = Math.fma(weights[t], values[valOff + rowOffsets[t] + i], o);
+            }
+            out[outOff + i] = o;
+        }
+    }
+
+    /**
      * {@code a[off + i] = exp(a[off + i] - shift)} for i &lt; n, with this project's one exp: Cephes' expf
      * reduction and polynomial, float operations only (within 2 ulp of the true value for arguments in
      * [-87, 88]; below -87 it gives 0, above 88 exp(88)). It runs 8 lanes at a time and gives the same bits

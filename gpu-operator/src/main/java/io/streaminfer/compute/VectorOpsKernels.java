@@ -69,6 +69,92 @@ final class VectorOpsKernels {
         }
     }
 
+    /** scoreBlocks over key runs that lie apart: run j starts at keys[keyOff + runOffsets[j]]. */
+    static void scoreRuns(float[] q, int qOff, float[] keys, int keyOff, int[] runOffsets, int headSize, int runs,
+                          float[] out, int outOff) {
+        int j = 0;
+        // four runs at once: four independent fma chains hide the fma latency
+        for (; j + 4 <= runs; j += 4) {
+            int k0 = keyOff + runOffsets[j];
+            int k1 = keyOff + runOffsets[j + 1];
+            int k2 = keyOff + runOffsets[j + 2];
+            int k3 = keyOff + runOffsets[j + 3];
+            FloatVector s0 = FloatVector.zero(F8), s1 = s0, s2 = s0, s3 = s0;
+            for (int d = 0; d < headSize; d++) {
+                FloatVector qd = FloatVector.broadcast(F8, q[qOff + d]);
+                int o = d * 8;
+                s0 = qd.fma(FloatVector.fromArray(F8, keys, k0 + o), s0);
+                s1 = qd.fma(FloatVector.fromArray(F8, keys, k1 + o), s1);
+                s2 = qd.fma(FloatVector.fromArray(F8, keys, k2 + o), s2);
+                s3 = qd.fma(FloatVector.fromArray(F8, keys, k3 + o), s3);
+            }
+            s0.intoArray(out, outOff + j * 8);
+            s1.intoArray(out, outOff + j * 8 + 8);
+            s2.intoArray(out, outOff + j * 8 + 16);
+            s3.intoArray(out, outOff + j * 8 + 24);
+        }
+        for (; j < runs; j++) {
+            int k0 = keyOff + runOffsets[j];
+            FloatVector s0 = FloatVector.zero(F8);
+            for (int d = 0; d < headSize; d++) {
+                s0 = FloatVector.broadcast(F8, q[qOff + d]).fma(FloatVector.fromArray(F8, keys, k0 + d * 8), s0);
+            }
+            s0.intoArray(out, outOff + j * 8);
+        }
+    }
+
+    /** weightedSum over value rows that lie apart: row t starts at values[valOff + rowOffsets[t]]. */
+    static void weightedSumRows(float[] weights, int n, float[] values, int valOff, int[] rowOffsets, float[] out,
+                                int outOff, int width) {
+        int i = 0;
+        for (; i + 48 <= width; i += 48) {
+            rows6(weights, n, values, valOff + i, rowOffsets, out, outOff + i);
+        }
+        for (; i + 8 <= width; i += 8) {
+            rows1(weights, n, values, valOff + i, rowOffsets, out, outOff + i);
+        }
+        for (; i < width; i++) {
+            float o = 0f;
+            for (int t = 0; t < n; t++) {
+                o = Math.fma(weights[t], values[valOff + rowOffsets[t] + i], o);
+            }
+            out[outOff + i] = o;
+        }
+    }
+
+    private static void rows6(float[] weights, int n, float[] values, int v0, int[] rowOffsets, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F8);
+        FloatVector a1 = FloatVector.zero(F8);
+        FloatVector a2 = FloatVector.zero(F8);
+        FloatVector a3 = FloatVector.zero(F8);
+        FloatVector a4 = FloatVector.zero(F8);
+        FloatVector a5 = FloatVector.zero(F8);
+        for (int t = 0; t < n; t++) {
+            FloatVector w = FloatVector.broadcast(F8, weights[t]);
+            int v = v0 + rowOffsets[t];
+            a0 = w.fma(FloatVector.fromArray(F8, values, v), a0);
+            a1 = w.fma(FloatVector.fromArray(F8, values, v + 8), a1);
+            a2 = w.fma(FloatVector.fromArray(F8, values, v + 16), a2);
+            a3 = w.fma(FloatVector.fromArray(F8, values, v + 24), a3);
+            a4 = w.fma(FloatVector.fromArray(F8, values, v + 32), a4);
+            a5 = w.fma(FloatVector.fromArray(F8, values, v + 40), a5);
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + 8);
+        a2.intoArray(out, o + 16);
+        a3.intoArray(out, o + 24);
+        a4.intoArray(out, o + 32);
+        a5.intoArray(out, o + 40);
+    }
+
+    private static void rows1(float[] weights, int n, float[] values, int v0, int[] rowOffsets, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F8);
+        for (int t = 0; t < n; t++) {
+            a0 = FloatVector.broadcast(F8, weights[t]).fma(FloatVector.fromArray(F8, values, v0 + rowOffsets[t]), a0);
+        }
+        a0.intoArray(out, o);
+    }
+
     static void weightedSum(float[] weights, int wOff, int n, float[] values, int valOff, int stride,
                             float[] out, int outOff, int width, boolean accumulate) {
         int i = 0;
