@@ -44,12 +44,19 @@ final class CpuAttention {
                     + cache.geometry().positions());
         }
         // every block lies in the pool, so every offset below lies in the arrays: the kernels need no checks
+        int first = tables.block(sequence, 0);
+        boolean consecutive = true;
         for (int i = 0; i < KvGeometry.blocksFor(n, blockSize); i++) {
             int block = tables.block(sequence, i);
             if (block >= cache.geometry().blocks()) {
                 throw new IllegalArgumentException("KV block " + block + " is outside the pool of "
                         + cache.geometry().blocks());
             }
+            consecutive &= block == first + i;
+        }
+        if (consecutive) {
+            attendConsecutive(cache, layer, first, n, qkvRow, qOffset, out, outOffset, scores, shape);
+            return;
         }
         for (int j = 0; j < runs; j++) {
             runOffsets[j] = cache.keyRunOffset(tables.block(sequence, j / runsPerBlock), j % runsPerBlock);
@@ -62,24 +69,50 @@ final class CpuAttention {
             int kvHead = shape.kvHeadOf(h);
             VectorOps.scoreRunsInRange(qkvRow, q, keys, cache.kvHeadKeyOffset(kvHead), runOffsets, headDim, runs,
                     scores, 0);
-            float max = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t < n; t++) {
-                float s = scores[t] / sqrtHeadDim;
-                scores[t] = s;
-                if (s > max) {
-                    max = s;
-                }
-            }
-            VectorOps.expShifted(scores, 0, n, max);
-            float sum = 0f;
-            for (int t = 0; t < n; t++) {
-                sum += scores[t];
-            }
-            for (int t = 0; t < n; t++) {
-                scores[t] /= sum;
-            }
+            softmax(scores, n, sqrtHeadDim);
             VectorOps.weightedSumRowsInRange(scores, n, values, kvHead * headDim, rowOffsets, out,
                     outOffset + h * headDim, headDim);
+        }
+    }
+
+    /**
+     * The same for a sequence whose blocks are consecutive from {@code first}: its keys and values lie as in
+     * one slot, and the contiguous kernels read them with no offsets (the same chains, so the same bits).
+     */
+    private static void attendConsecutive(CpuKvCache cache, int layer, int first, int n, float[] qkvRow, int qOffset,
+                                          float[] out, int outOffset, float[] scores, AttentionShape shape) {
+        int headDim = shape.headDim();
+        float sqrtHeadDim = (float) Math.sqrt(headDim);
+        float[] keys = cache.keys(layer);
+        float[] values = cache.values(layer);
+        int runs = (n + LANES - 1) / LANES;
+        for (int h = 0; h < shape.heads(); h++) {
+            int q = qOffset + h * headDim;
+            int kvHead = shape.kvHeadOf(h);
+            VectorOps.scoreBlocks(qkvRow, q, keys, cache.keyOffset(first, kvHead), headDim, runs, scores, 0);
+            softmax(scores, n, sqrtHeadDim);
+            VectorOps.weightedSum(scores, n, values, cache.valueOffset(first, 0) + kvHead * headDim, cache.width(),
+                    out, outOffset + h * headDim, headDim);
+        }
+    }
+
+    /** In place, softmax of scores[0, n) / sqrt(head_dim), in position order. */
+    private static void softmax(float[] scores, int n, float sqrtHeadDim) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int t = 0; t < n; t++) {
+            float s = scores[t] / sqrtHeadDim;
+            scores[t] = s;
+            if (s > max) {
+                max = s;
+            }
+        }
+        VectorOps.expShifted(scores, 0, n, max);
+        float sum = 0f;
+        for (int t = 0; t < n; t++) {
+            sum += scores[t];
+        }
+        for (int t = 0; t < n; t++) {
+            scores[t] /= sum;
         }
     }
 }

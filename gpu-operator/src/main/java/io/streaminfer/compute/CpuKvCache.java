@@ -5,10 +5,11 @@ package io.streaminfer.compute;
  * allocated whole at construction, so memory never grows with the input; which sequence a block belongs to
  * is the block tables' business (see {@link BlockTables}).
  *
- * <p>Within a block, keys are stored transposed in runs of {@link KvGeometry#KEY_LANES} positions,
- * (block, kv head, run, feature, position in run), so one 8-lane load holds one feature of 8 positions and
- * attention scores 8 positions per fma without a horizontal sum; a head's keys of one block are contiguous.
- * Values stay (block, position in block, kv width): attention reads a whole row of them per position.
+ * <p>Keys are stored per head and transposed in runs of {@link KvGeometry#KEY_LANES} positions,
+ * (kv head, block, run, feature, position in run), so one 8-lane load holds one feature of 8 positions and
+ * attention scores 8 positions per fma without a horizontal sum. Values stay (block, position in block,
+ * kv width): attention reads a whole row of them per position. Either way a sequence whose blocks are
+ * consecutive lies exactly as it did in a slot of the whole context, and attention reads it so.
  */
 public final class CpuKvCache implements KvCache {
     private static final int LANES = KvGeometry.KEY_LANES;
@@ -18,7 +19,7 @@ public final class CpuKvCache implements KvCache {
     private final int width;
     private final int headSize;
     private final int kvHeads;
-    private final float[][] keys;   // (layer) -> (block, kv head, run, head feature, LANES)
+    private final float[][] keys;   // (layer) -> (kv head, block, run, head feature, LANES)
     private final float[][] values; // (layer) -> (block, position in block, kv width)
 
     public CpuKvCache(int layers, KvGeometry geometry, int width, int headSize) {
@@ -57,9 +58,12 @@ public final class CpuKvCache implements KvCache {
         return values[layer];
     }
 
-    /** Offset in a layer's key array of a head's keys in a block: blockSize / 8 runs of (feature, 8). */
+    /**
+     * Offset in a layer's key array of a head's keys in a block: blockSize / 8 runs of (feature, 8), which
+     * the next block's continue.
+     */
     public int keyOffset(int block, int kvHead) {
-        return (block * kvHeads + kvHead) * blockSize * headSize;
+        return (kvHead * geometry.blocks() + block) * blockSize * headSize;
     }
 
     /**
@@ -67,12 +71,12 @@ public final class CpuKvCache implements KvCache {
      * add {@code kvHeadKeyOffset(kvHead)} for a head's run.
      */
     public int keyRunOffset(int block, int run) {
-        return block * kvHeads * blockSize * headSize + run * headSize * LANES;
+        return block * blockSize * headSize + run * headSize * LANES;
     }
 
     /** The head's part of a key offset (see {@link #keyRunOffset}). */
     public int kvHeadKeyOffset(int kvHead) {
-        return kvHead * blockSize * headSize;
+        return kvHead * geometry.blocks() * blockSize * headSize;
     }
 
     /** Offset of the value row at {@code offset} within {@code block}, in a layer's value array. */

@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Prefill tok/s is every prompt position (cached ones included: what the user sees) over the time until
  * the last prompt had its first token; decode tok/s is the tokens generated after that over the rest of
- * the run. Heap and RSS are read when the run starts, when half the prompts are done, and at the end.
+ * the run (none when there are more prompts than the batch: then the two interleave throughout). Heap and RSS are read when the run starts, when half the prompts are done, and at the end.
  */
 public final class ServingBenchmark {
     private static final Duration TIMEOUT = Duration.ofHours(2);
@@ -67,12 +67,13 @@ public final class ServingBenchmark {
                 Row r = rows.get(i);
                 out.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
                         "{\"batch\":%d,\"prefix_cache\":%b,\"prompts\":%d,\"prompt_tokens\":%d,\"generated_tokens\":%d,"
-                                + "\"prefill_tokens_per_s\":%.2f,\"decode_tokens_per_s\":%.2f,\"max_running\":%d,"
+                                + "\"prefill_tokens_per_s\":%.2f,\"decode_tokens_per_s\":%s,\"max_running\":%d,"
                                 + "\"prefix_hit_rate\":%.4f,\"preemptions\":%d,\"heap_bytes\":%s,\"rss_bytes\":%s,"
                                 + "\"seconds\":%.3f}",
                         r.batch(), r.prefixCache(), r.prompts(), r.promptTokens(), r.generatedTokens(),
-                        r.prefillTokensPerSecond(), r.decodeTokensPerSecond(), r.maxRunning(), r.prefixHitRate(),
-                        r.preemptions(), array(r.heapBytes()), array(r.rssBytes()), r.seconds()));
+                        r.prefillTokensPerSecond(), Double.isNaN(r.decodeTokensPerSecond()) ? "null"
+                                : String.format(Locale.ROOT, "%.2f", r.decodeTokensPerSecond()), r.maxRunning(),
+                        r.prefixHitRate(), r.preemptions(), array(r.heapBytes()), array(r.rssBytes()), r.seconds()));
             }
             return out.append("]}").toString();
         }
@@ -156,7 +157,9 @@ public final class ServingBenchmark {
             long generated = collector.generated.get();
             long promptTokens = (long) prompts * (1 + options.sharedPrefixTokens() + options.promptTokens());
             return new Row(batch, prefixCache, prompts, promptTokens, generated, promptTokens / prefillSeconds,
-                    (generated - collector.firstTokens.get()) / Math.max(1e-9, seconds - prefillSeconds),
+                    // with more prompts than the batch, prefill and decode interleave all along: no decode phase
+                    prompts > batch ? Double.NaN
+                            : (generated - collector.firstTokens.get()) / Math.max(1e-9, seconds - prefillSeconds),
                     replica.maxRunning(), replica.prefixCacheHitRate(), replica.preemptions(), heap, rss, seconds);
         } finally {
             replica.close();
