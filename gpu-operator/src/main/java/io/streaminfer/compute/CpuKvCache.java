@@ -9,7 +9,8 @@ package io.streaminfer.compute;
  * (kv head, block, run, feature, position in run), so one 8-lane load holds one feature of 8 positions and
  * attention scores 8 positions per fma without a horizontal sum. Values stay (block, position in block,
  * kv width): attention reads a whole row of them per position. Either way a sequence whose blocks are
- * consecutive lies exactly as it did in a slot of the whole context, and attention reads it so.
+ * consecutive lies exactly as it did in a slot of the whole context, and attention reads it so (see
+ * {@link CpuAttention}).
  */
 public final class CpuKvCache implements KvCache {
     private static final int LANES = KvGeometry.KEY_LANES;
@@ -64,19 +65,6 @@ public final class CpuKvCache implements KvCache {
      */
     public int keyOffset(int block, int kvHead) {
         return (kvHead * geometry.blocks() + block) * blockSize * headSize;
-    }
-
-    /**
-     * Where the key run of positions [8j, 8j + 8) within a block starts, less {@link #keyOffset}'s head part:
-     * add {@code kvHeadKeyOffset(kvHead)} for a head's run.
-     */
-    public int keyRunOffset(int block, int run) {
-        return block * blockSize * headSize + run * headSize * LANES;
-    }
-
-    /** The head's part of a key offset (see {@link #keyRunOffset}). */
-    public int kvHeadKeyOffset(int kvHead) {
-        return kvHead * geometry.blocks() * blockSize * headSize;
     }
 
     /** Offset of the value row at {@code offset} within {@code block}, in a layer's value array. */

@@ -62,56 +62,6 @@ class VectorOpsTest {
     }
 
     @Test
-    void pagedAttentionKernelsMatchTheirScalarTwinsAndTheContiguousOnesBitwise() {
-        Random random = new Random(6);
-        for (int headSize : new int[] {8, 13, 48, 64, 100}) {
-            for (int runs = 1; runs <= 9; runs++) {
-                // runs laid out in reverse order with gaps: offsets, not adjacency, say where they are
-                int[] offsets = new int[runs];
-                for (int j = 0; j < runs; j++) {
-                    offsets[j] = (runs - 1 - j) * (headSize * 8 + 5);
-                }
-                float[] q = MatrixFixtures.random(random, headSize + 1);
-                float[] keys = MatrixFixtures.random(random, runs * (headSize * 8 + 5) + 3);
-                float[] expected = new float[runs * 8];
-                float[] actual = new float[runs * 8];
-                VectorOps.scoreRunsScalar(q, 1, keys, 3, offsets, headSize, runs, expected, 0);
-                VectorOpsKernels.scoreRuns(q, 1, keys, 3, offsets, headSize, runs, actual, 0);
-                assertArrayEquals(expected, actual, 0f, "scoreRuns headSize=" + headSize + " runs=" + runs);
-                // the same runs side by side: the contiguous kernel's bits
-                float[] contiguous = new float[runs * 8];
-                float[] packed = new float[runs * headSize * 8];
-                for (int j = 0; j < runs; j++) {
-                    System.arraycopy(keys, 3 + offsets[j], packed, j * headSize * 8, headSize * 8);
-                }
-                VectorOps.scoreBlocks(q, 1, packed, 0, headSize, runs, contiguous, 0);
-                assertArrayEquals(contiguous, actual, 0f, "scoreRuns equals scoreBlocks, runs=" + runs);
-            }
-            for (int n = 1; n <= 40; n += 7) {
-                int stride = headSize + 3;
-                int[] rows = new int[n];
-                for (int t = 0; t < n; t++) {
-                    rows[t] = ((t * 5) % n) * stride; // a permutation of the rows
-                }
-                float[] weights = MatrixFixtures.random(random, n);
-                float[] values = MatrixFixtures.random(random, n * stride + 2);
-                float[] expected = new float[headSize];
-                float[] actual = new float[headSize];
-                VectorOps.weightedSumRowsScalar(weights, n, values, 2, rows, expected, 0, headSize);
-                VectorOpsKernels.weightedSumRows(weights, n, values, 2, rows, actual, 0, headSize);
-                assertArrayEquals(expected, actual, 0f, "weightedSumRows headSize=" + headSize + " n=" + n);
-                float[] gathered = new float[n * stride];
-                for (int t = 0; t < n; t++) {
-                    System.arraycopy(values, 2 + rows[t], gathered, t * stride, headSize);
-                }
-                float[] contiguous = new float[headSize];
-                VectorOps.weightedSum(weights, n, gathered, 0, stride, contiguous, 0, headSize);
-                assertArrayEquals(contiguous, actual, 0f, "weightedSumRows equals weightedSum, n=" + n);
-            }
-        }
-    }
-
-    @Test
     void expMatchesItsScalarTwinBitwiseAndMathExpWithinTwoUlp() {
         Random random = new Random(8);
         float[] special = {0f, -0f, 1f, -1f, 88f, 88.5f, 100f, -87f, -87.5f, -200f, Float.NaN,
