@@ -70,6 +70,8 @@ public final class LocalReplica implements InferenceReplica {
     private volatile int lastStepRows;
     private volatile int maxRunning;
     private final AtomicLong preemptions = new AtomicLong();
+    private final AtomicLong decodeStepNanos = new AtomicLong();
+    private final AtomicLong decodeStepTokens = new AtomicLong();
 
     private TensorParallelGroup group;
 
@@ -235,6 +237,12 @@ public final class LocalReplica implements InferenceReplica {
         return maxRunning;
     }
 
+    /** Tokens generated per second of the steps that computed no prompt position (pure decode); 0 before any. */
+    public double decodeStepTokensPerSecond() {
+        long nanos = decodeStepNanos.get();
+        return nanos == 0 ? 0 : decodeStepTokens.get() / (nanos / 1e9);
+    }
+
     /** Sequences preempted (and later recomputed) to make room in the KV cache. */
     public long preemptions() {
         return preemptions.get();
@@ -287,11 +295,17 @@ public final class LocalReplica implements InferenceReplica {
                 continue;
             }
             lastStepRows = step.batch().rows();
+            long stepStart = System.nanoTime();
             group.step(step.batch(), logits);
+            long stepNanos = System.nanoTime() - stepStart;
             lock.lock();
             try {
                 StepAbsorber.Outcome outcome = absorber.absorb(step, logits, running.values(), System.nanoTime());
                 promptTokens.addAndGet(outcome.promptRows());
+                if (outcome.promptRows() == 0) {
+                    decodeStepNanos.addAndGet(stepNanos);
+                    decodeStepTokens.addAndGet(outcome.generatedTokens());
+                }
                 generatedTokens.addAndGet(outcome.generatedTokens());
                 for (StepAbsorber.Ended ended : outcome.ended()) {
                     complete(ended.sequence(), ended.result());

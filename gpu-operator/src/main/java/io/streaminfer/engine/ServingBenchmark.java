@@ -18,8 +18,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * greedily. Every batch size runs twice, with the prefix cache on and off, on fresh replicas.
  *
  * <p>Prefill tok/s is every prompt position (cached ones included: what the user sees) over the time until
- * the last prompt had its first token; decode tok/s is the tokens generated after that over the rest of
- * the run (none when there are more prompts than the batch: then the two interleave throughout). Heap and RSS are read when the run starts, when half the prompts are done, and at the end.
+ * the last prompt had its first token; decode tok/s is the tokens generated in the steps that computed no
+ * prompt position, over those steps' time (the forward passes and sampling; a cached row starts decoding
+ * sooner, so wall-clock phases would compare different batches). Heap and RSS are read when the run starts, when half the prompts are done, and at the end.
  */
 public final class ServingBenchmark {
     private static final Duration TIMEOUT = Duration.ofHours(2);
@@ -157,9 +158,7 @@ public final class ServingBenchmark {
             long generated = collector.generated.get();
             long promptTokens = (long) prompts * (1 + options.sharedPrefixTokens() + options.promptTokens());
             return new Row(batch, prefixCache, prompts, promptTokens, generated, promptTokens / prefillSeconds,
-                    // with more prompts than the batch, prefill and decode interleave all along: no decode phase
-                    prompts > batch ? Double.NaN
-                            : (generated - collector.firstTokens.get()) / Math.max(1e-9, seconds - prefillSeconds),
+                    replica.decodeStepTokensPerSecond(),
                     replica.maxRunning(), replica.prefixCacheHitRate(), replica.preemptions(), heap, rss, seconds);
         } finally {
             replica.close();
