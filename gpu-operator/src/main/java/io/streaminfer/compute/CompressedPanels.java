@@ -2,6 +2,7 @@ package io.streaminfer.compute;
 
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Weights kept in their storage kind (2 bytes for BF16/F16, about 1 for Q8_0 and Q6_K, 0.5 for Q4_0 and
@@ -26,6 +27,9 @@ abstract class CompressedPanels {
     static final int LANES = 8;
     /** Panels one {@link #dot1} call covers; {@link #dot4} covers half as many. */
     static final int FUSED_PANELS = 4;
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    /** Scratch the fused kernels may use: one 32-column run of a group's panels in fp32. */
+    static final int TILE_FLOATS = FUSED_PANELS * 32 * 8;
 
     /** Panels holding real rows; storage is rounded up to a multiple of {@link #FUSED_PANELS}. */
     final int panels;
@@ -45,20 +49,87 @@ abstract class CompressedPanels {
     abstract void expand(int from, int to, float[] dst);
 
     /**
-     * One row against panels [p, p + 4) over columns [c0, c0 + len): writes the 32 segment partials, panel
-     * after panel, to {@code part[off ..)}. The row's column c is {@code x[x0 + c]}.
+     * Panels [p, p + count), columns [c, stop) of one 32-column block, as fp32 (panel, 32, 8) into tile (the
+     * first column at the start of each panel's 32): the same floats {@link #expand} gives.
      */
-    abstract void dot1(float[] x, int x0, int p, int c0, int len, float[] part, int off);
+    abstract void expandRun(int p, int count, int c, int stop, float[] tile);
+
+    /**
+     * One row against panels [p, p + 4) over columns [c0, c0 + len): writes the 32 segment partials, panel
+     * after panel, to {@code part[off ..)}. The row's column c is {@code x[x0 + c]}. {@code tile} is scratch
+     * of {@link #TILE_FLOATS}.
+     *
+     * <p>This default expands each 32-column block run into tile (L1) with {@link #expandRun} and fmas from
+     * there; kinds whose conversion is cheap override it to convert in registers. (A conversion of many
+     * operations inlined four times into the fma loop made C2 stop inlining the Vector API on JDK 17,
+     * NodeCountInliningCutoff, and allocate every vector.) The accumulators go through part[] between runs:
+     * a vector carried around two nested loops also defeats C2's box elimination.
+     */
+    void dot1(float[] x, int x0, int p, int c0, int len, float[] part, int off, float[] tile) {
+        java.util.Arrays.fill(part, off, off + 4 * LANES, 0f);
+        int run = 32 * LANES;
+        int end = c0 + len;
+        for (int c = c0; c < end; ) {
+            int q = c / 32;
+            int stop = Math.min(end, (q + 1) * 32); // one block's run of the segment
+            expandRun(p, 4, c, stop, tile);
+            FloatVector a0 = FloatVector.fromArray(F8, part, off);
+            FloatVector a1 = FloatVector.fromArray(F8, part, off + LANES);
+            FloatVector a2 = FloatVector.fromArray(F8, part, off + 2 * LANES);
+            FloatVector a3 = FloatVector.fromArray(F8, part, off + 3 * LANES);
+            for (int i = 0; c < stop; c++, i += LANES) {
+                FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
+                a0 = FloatVector.fromArray(F8, tile, i).fma(b, a0);
+                a1 = FloatVector.fromArray(F8, tile, i + run).fma(b, a1);
+                a2 = FloatVector.fromArray(F8, tile, i + 2 * run).fma(b, a2);
+                a3 = FloatVector.fromArray(F8, tile, i + 3 * run).fma(b, a3);
+            }
+            a0.intoArray(part, off);
+            a1.intoArray(part, off + LANES);
+            a2.intoArray(part, off + 2 * LANES);
+            a3.intoArray(part, off + 3 * LANES);
+        }
+    }
 
     /**
      * Four rows (row i's column c is {@code x[x0 + i * k + c]}) against panels [p, p + 2) over columns
-     * [c0, c0 + len): row i's 16 partials go to {@code part[off + i * width ..)}.
+     * [c0, c0 + len): row i's 16 partials go to {@code part[off + i * width ..)}. Default as {@link #dot1}.
      */
-    abstract void dot4(float[] x, int x0, int p, int c0, int len, float[] part, int off, int width);
-
-    /** Whether the fused kernels can sum a segment that starts at c0 and has len columns. */
-    boolean fusable(int c0, int len) {
-        return true;
+    void dot4(float[] x, int x0, int p, int c0, int len, float[] part, int off, int width, float[] tile) {
+        int run = 32 * LANES;
+        int xb = x0 + k, xc = xb + k, xd = xc + k;
+        zero4(part, off, width);
+        int end = c0 + len;
+        for (int c = c0; c < end; ) {
+            int q = c / 32;
+            int stop = Math.min(end, (q + 1) * 32);
+            expandRun(p, 2, c, stop, tile);
+            FloatVector a00 = FloatVector.fromArray(F8, part, off);
+            FloatVector a01 = FloatVector.fromArray(F8, part, off + LANES);
+            FloatVector a10 = FloatVector.fromArray(F8, part, off + width);
+            FloatVector a11 = FloatVector.fromArray(F8, part, off + width + LANES);
+            FloatVector a20 = FloatVector.fromArray(F8, part, off + 2 * width);
+            FloatVector a21 = FloatVector.fromArray(F8, part, off + 2 * width + LANES);
+            FloatVector a30 = FloatVector.fromArray(F8, part, off + 3 * width);
+            FloatVector a31 = FloatVector.fromArray(F8, part, off + 3 * width + LANES);
+            for (int i = 0; c < stop; c++, i += LANES) {
+                FloatVector w0 = FloatVector.fromArray(F8, tile, i);
+                FloatVector w1 = FloatVector.fromArray(F8, tile, i + run);
+                FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
+                a00 = w0.fma(b, a00);
+                a01 = w1.fma(b, a01);
+                b = FloatVector.broadcast(F8, x[xb + c]);
+                a10 = w0.fma(b, a10);
+                a11 = w1.fma(b, a11);
+                b = FloatVector.broadcast(F8, x[xc + c]);
+                a20 = w0.fma(b, a20);
+                a21 = w1.fma(b, a21);
+                b = FloatVector.broadcast(F8, x[xd + c]);
+                a30 = w0.fma(b, a30);
+                a31 = w1.fma(b, a31);
+            }
+            store4(part, off, width, a00, a01, a10, a11, a20, a21, a30, a31);
+        }
     }
 
     /** Bytes the packed weights hold. */
@@ -101,6 +172,13 @@ abstract class CompressedPanels {
      * of panel {@code panel}.
      */
     abstract void putRow(StorageKind kind, ByteBuffer source, int at, int panel, int lane);
+
+    /** Zeros the 4 rows x 16 partials a dot4 accumulates into. */
+    static void zero4(float[] part, int off, int width) {
+        for (int i = 0; i < 4; i++) {
+            java.util.Arrays.fill(part, off + i * width, off + i * width + 2 * LANES, 0f);
+        }
+    }
 
     /** The 4 rows x 2 panels of accumulators of a dot4, row i at off + i * width. */
     static void store4(float[] part, int off, int width, FloatVector a00, FloatVector a01, FloatVector a10,

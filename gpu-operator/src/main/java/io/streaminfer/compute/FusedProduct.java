@@ -22,10 +22,9 @@ final class FusedProduct {
 
     private FusedProduct() {}
 
-    /** Whether a product of m rows over w, summed in {@code segments} segments, takes this path. */
-    static boolean applies(int m, CompressedPanels w, int segments) {
-        int len = w.k / segments;
-        return m <= MAX_ROWS && w.fusable(0, len) && w.fusable(len, len);
+    /** Whether a product of m rows takes this path. */
+    static boolean applies(int m) {
+        return m <= MAX_ROWS;
     }
 
     /** Panel groups of w: the units work is split in. */
@@ -38,9 +37,12 @@ final class FusedProduct {
         return segments * ROW_BLOCK * GROUP_WIDTH;
     }
 
-    /** out (m, n) for panel groups [groupLo, groupHi); {@code part} is scratch of {@link #scratchFloats}. */
+    /**
+     * out (m, n) for panel groups [groupLo, groupHi); {@code part} is scratch of {@link #scratchFloats}, {@code tile}
+     * of {@link CompressedPanels#TILE_FLOATS}.
+     */
     static void compute(float[] x, int m, CompressedPanels w, int n, int segments, float[] out,
-                        int groupLo, int groupHi, float[] part) {
+                        int groupLo, int groupHi, float[] part, float[] tile) {
         int k = w.k;
         int len = k / segments;
         for (int g = groupLo; g < groupHi; g++) {
@@ -51,10 +53,10 @@ final class FusedProduct {
                 for (int s = 0; s < segments; s++) {
                     int off = s * segStride;
                     if (rows == ROW_BLOCK) {
-                        w.dot4(x, r * k, p, s * len, len, part, off, GROUP_WIDTH);
-                        w.dot4(x, r * k, p + 2, s * len, len, part, off + HALF_WIDTH, GROUP_WIDTH);
+                        w.dot4(x, r * k, p, s * len, len, part, off, GROUP_WIDTH, tile);
+                        w.dot4(x, r * k, p + 2, s * len, len, part, off + HALF_WIDTH, GROUP_WIDTH, tile);
                     } else {
-                        w.dot1(x, r * k, p, s * len, len, part, off);
+                        w.dot1(x, r * k, p, s * len, len, part, off, tile);
                     }
                 }
                 int col0 = p * CompressedPanels.LANES;

@@ -42,7 +42,7 @@ abstract class HalfPanels extends CompressedPanels {
         return (IntVector) ShortVector.fromArray(S8, bits, i).convertShape(VectorOperators.S2I, I8, 0);
     }
 
-    /** BF16: a value is the top half of its float. */
+    /** BF16: a value is the top half of its float; converted in registers by its own fused kernels. */
     static final class Bf16 extends HalfPanels {
         Bf16(int panels, int k) {
             super(panels, k);
@@ -62,7 +62,17 @@ abstract class HalfPanels extends CompressedPanels {
         }
 
         @Override
-        void dot1(float[] x, int x0, int p, int c0, int len, float[] part, int off) {
+        void expandRun(int p, int count, int c, int stop, float[] tile) {
+            for (int j = 0; j < count; j++) {
+                for (int col = c, i = ((p + j) * k + c) * LANES, out = j * 32 * LANES; col < stop;
+                     col++, i += LANES, out += LANES) {
+                    decode(bits, i).intoArray(tile, out);
+                }
+            }
+        }
+
+        @Override
+        void dot1(float[] x, int x0, int p, int c0, int len, float[] part, int off, float[] tile) {
             int stride = k * LANES;
             int i = (p * k + c0) * LANES;
             FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8);
@@ -81,7 +91,7 @@ abstract class HalfPanels extends CompressedPanels {
         }
 
         @Override
-        void dot4(float[] x, int x0, int p, int c0, int len, float[] part, int off, int width) {
+        void dot4(float[] x, int x0, int p, int c0, int len, float[] part, int off, int width, float[] tile) {
             int stride = k * LANES;
             int i = (p * k + c0) * LANES;
             int xa = x0 + c0, xb = xa + k, xc = xb + k, xd = xc + k;
@@ -111,7 +121,8 @@ abstract class HalfPanels extends CompressedPanels {
 
     /**
      * F16: the exponent and mantissa bits moved up 13 and scaled by 2^112 (exact, subnormals included), the
-     * sign put back, and infinities / NaNs given the all-ones exponent.
+     * sign put back, and infinities / NaNs given the all-ones exponent. The fused kernels expand runs first (see
+     * {@link CompressedPanels#dot1}): this conversion is too many operations to inline four times.
      */
     static final class F16 extends HalfPanels {
         private static final FloatVector SCALE = FloatVector.broadcast(F8, 0x1p112f);
@@ -139,50 +150,13 @@ abstract class HalfPanels extends CompressedPanels {
         }
 
         @Override
-        void dot1(float[] x, int x0, int p, int c0, int len, float[] part, int off) {
-            int stride = k * LANES;
-            int i = (p * k + c0) * LANES;
-            FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8);
-            FloatVector a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
-            for (int c = x0 + c0, end = c + len; c < end; c++, i += LANES) {
-                FloatVector b = FloatVector.broadcast(F8, x[c]);
-                a0 = decode(bits, i).fma(b, a0);
-                a1 = decode(bits, i + stride).fma(b, a1);
-                a2 = decode(bits, i + 2 * stride).fma(b, a2);
-                a3 = decode(bits, i + 3 * stride).fma(b, a3);
+        void expandRun(int p, int count, int c, int stop, float[] tile) {
+            for (int j = 0; j < count; j++) {
+                for (int col = c, i = ((p + j) * k + c) * LANES, out = j * 32 * LANES; col < stop;
+                     col++, i += LANES, out += LANES) {
+                    decode(bits, i).intoArray(tile, out);
+                }
             }
-            a0.intoArray(part, off);
-            a1.intoArray(part, off + LANES);
-            a2.intoArray(part, off + 2 * LANES);
-            a3.intoArray(part, off + 3 * LANES);
-        }
-
-        @Override
-        void dot4(float[] x, int x0, int p, int c0, int len, float[] part, int off, int width) {
-            int stride = k * LANES;
-            int i = (p * k + c0) * LANES;
-            int xa = x0 + c0, xb = xa + k, xc = xb + k, xd = xc + k;
-            FloatVector a00 = FloatVector.zero(F8), a01 = FloatVector.zero(F8);
-            FloatVector a10 = FloatVector.zero(F8), a11 = FloatVector.zero(F8);
-            FloatVector a20 = FloatVector.zero(F8), a21 = FloatVector.zero(F8);
-            FloatVector a30 = FloatVector.zero(F8), a31 = FloatVector.zero(F8);
-            for (int c = 0; c < len; c++, i += LANES) {
-                FloatVector w0 = decode(bits, i);
-                FloatVector w1 = decode(bits, i + stride);
-                FloatVector b = FloatVector.broadcast(F8, x[xa + c]);
-                a00 = w0.fma(b, a00);
-                a01 = w1.fma(b, a01);
-                b = FloatVector.broadcast(F8, x[xb + c]);
-                a10 = w0.fma(b, a10);
-                a11 = w1.fma(b, a11);
-                b = FloatVector.broadcast(F8, x[xc + c]);
-                a20 = w0.fma(b, a20);
-                a21 = w1.fma(b, a21);
-                b = FloatVector.broadcast(F8, x[xd + c]);
-                a30 = w0.fma(b, a30);
-                a31 = w1.fma(b, a31);
-            }
-            store4(part, off, width, a00, a01, a10, a11, a20, a21, a30, a31);
         }
     }
 }

@@ -84,12 +84,26 @@ final class ScaledBytePanels extends CompressedPanels {
     }
 
     @Override
-    void dot1(float[] x, int x0, int p, int c0, int len, float[] part, int off) {
+    void expandRun(int p, int count, int c, int stop, float[] tile) {
+        int blocks = k / block;
+        for (int j = 0; j < count; j++) {
+            for (int col = c, out = j * 32 * LANES; col < stop; col++, out += LANES) {
+                FloatVector scale = FloatVector.fromArray(F8, scales, ((p + j) * blocks + col / block) * LANES);
+                decode(values, ((p + j) * k + col) * LANES, scale).intoArray(tile, out);
+            }
+        }
+    }
+
+    // The fused kernels below walk a segment one block at a time. Their accumulators go through part[] between
+    // blocks: a vector carried around two nested loops defeats C2's box elimination on JDK 17 (it allocated
+    // every iteration and ran 20x slower), one carried around a single loop does not.
+
+    @Override
+    void dot1(float[] x, int x0, int p, int c0, int len, float[] part, int off, float[] tile) {
         int blocks = k / block;
         int stride = k * LANES;
         int scaleStride = blocks * LANES;
-        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8);
-        FloatVector a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
+        java.util.Arrays.fill(part, off, off + 4 * LANES, 0f);
         int end = c0 + len;
         for (int c = c0; c < end; ) {
             int q = c / block;
@@ -99,6 +113,10 @@ final class ScaledBytePanels extends CompressedPanels {
             FloatVector d1 = FloatVector.fromArray(F8, scales, s + scaleStride);
             FloatVector d2 = FloatVector.fromArray(F8, scales, s + 2 * scaleStride);
             FloatVector d3 = FloatVector.fromArray(F8, scales, s + 3 * scaleStride);
+            FloatVector a0 = FloatVector.fromArray(F8, part, off);
+            FloatVector a1 = FloatVector.fromArray(F8, part, off + LANES);
+            FloatVector a2 = FloatVector.fromArray(F8, part, off + 2 * LANES);
+            FloatVector a3 = FloatVector.fromArray(F8, part, off + 3 * LANES);
             for (int i = (p * k + c) * LANES; c < stop; c++, i += LANES) {
                 FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
                 a0 = decode(values, i, d0).fma(b, a0);
@@ -106,22 +124,19 @@ final class ScaledBytePanels extends CompressedPanels {
                 a2 = decode(values, i + 2 * stride, d2).fma(b, a2);
                 a3 = decode(values, i + 3 * stride, d3).fma(b, a3);
             }
+            a0.intoArray(part, off);
+            a1.intoArray(part, off + LANES);
+            a2.intoArray(part, off + 2 * LANES);
+            a3.intoArray(part, off + 3 * LANES);
         }
-        a0.intoArray(part, off);
-        a1.intoArray(part, off + LANES);
-        a2.intoArray(part, off + 2 * LANES);
-        a3.intoArray(part, off + 3 * LANES);
     }
 
     @Override
-    void dot4(float[] x, int x0, int p, int c0, int len, float[] part, int off, int width) {
+    void dot4(float[] x, int x0, int p, int c0, int len, float[] part, int off, int width, float[] tile) {
         int blocks = k / block;
         int stride = k * LANES;
         int xb = x0 + k, xc = xb + k, xd = xc + k;
-        FloatVector a00 = FloatVector.zero(F8), a01 = FloatVector.zero(F8);
-        FloatVector a10 = FloatVector.zero(F8), a11 = FloatVector.zero(F8);
-        FloatVector a20 = FloatVector.zero(F8), a21 = FloatVector.zero(F8);
-        FloatVector a30 = FloatVector.zero(F8), a31 = FloatVector.zero(F8);
+        zero4(part, off, width);
         int end = c0 + len;
         for (int c = c0; c < end; ) {
             int q = c / block;
@@ -129,6 +144,14 @@ final class ScaledBytePanels extends CompressedPanels {
             int s = (p * blocks + q) * LANES;
             FloatVector d0 = FloatVector.fromArray(F8, scales, s);
             FloatVector d1 = FloatVector.fromArray(F8, scales, s + blocks * LANES);
+            FloatVector a00 = FloatVector.fromArray(F8, part, off);
+            FloatVector a01 = FloatVector.fromArray(F8, part, off + LANES);
+            FloatVector a10 = FloatVector.fromArray(F8, part, off + width);
+            FloatVector a11 = FloatVector.fromArray(F8, part, off + width + LANES);
+            FloatVector a20 = FloatVector.fromArray(F8, part, off + 2 * width);
+            FloatVector a21 = FloatVector.fromArray(F8, part, off + 2 * width + LANES);
+            FloatVector a30 = FloatVector.fromArray(F8, part, off + 3 * width);
+            FloatVector a31 = FloatVector.fromArray(F8, part, off + 3 * width + LANES);
             for (int i = (p * k + c) * LANES; c < stop; c++, i += LANES) {
                 FloatVector w0 = decode(values, i, d0);
                 FloatVector w1 = decode(values, i + stride, d1);
@@ -145,8 +168,8 @@ final class ScaledBytePanels extends CompressedPanels {
                 a30 = w0.fma(b, a30);
                 a31 = w1.fma(b, a31);
             }
+            store4(part, off, width, a00, a01, a10, a11, a20, a21, a30, a31);
         }
-        store4(part, off, width, a00, a01, a10, a11, a20, a21, a30, a31);
     }
 
     @Override

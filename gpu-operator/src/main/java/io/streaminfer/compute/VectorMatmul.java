@@ -127,7 +127,7 @@ public final class VectorMatmul extends ThreadedKernel {
         }
         long fmas = (long) m * w.n * w.k;
         int parts = workers.parts();
-        if (w.compressed != null && FusedProduct.applies(m, w.compressed, w.segments)) {
+        if (w.compressed != null && FusedProduct.applies(m)) {
             fused(x, m, w, out, parts == 1 || fmas < parallelMinFmas);
             return;
         }
@@ -165,20 +165,23 @@ public final class VectorMatmul extends ThreadedKernel {
     /** A small batch over compressed weights (see {@link FusedProduct}), split over panel groups. */
     private void fused(float[] x, int m, PanelMatrix w, float[] out, boolean alone) {
         int need = FusedProduct.scratchFloats(w.segments);
-        if (scratch[0].length < need) {
-            for (int i = 0; i < scratch.length; i++) {
+        for (int i = 0; i < scratch.length; i++) {
+            if (scratch[i].length < need) {
                 scratch[i] = new float[need];
+            }
+            if (tiles[i].length < CompressedPanels.TILE_FLOATS) {
+                tiles[i] = new float[CompressedPanels.TILE_FLOATS];
             }
         }
         int groups = FusedProduct.groups(w.compressed);
         if (alone) {
-            FusedProduct.compute(x, m, w.compressed, w.n, w.segments, out, 0, groups, scratch[0]);
+            FusedProduct.compute(x, m, w.compressed, w.n, w.segments, out, 0, groups, scratch[0], tiles[0]);
             return;
         }
         workers.run((part, count) -> {
             int lo = (int) ((long) groups * part / count);
             int hi = (int) ((long) groups * (part + 1) / count);
-            FusedProduct.compute(x, m, w.compressed, w.n, w.segments, out, lo, hi, scratch[part]);
+            FusedProduct.compute(x, m, w.compressed, w.n, w.segments, out, lo, hi, scratch[part], tiles[part]);
         });
     }
 

@@ -31,8 +31,8 @@ class CompressedPanelsTest {
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) random.nextGaussian();
         }
-        // {first column, columns, segments}: whole rows, row-parallel shards, segments that do not lie on blocks
-        // (96 / 32 = 3 columns: odd, so the nibble kinds take the panel path), and one segment
+        // {first column, columns, segments}: whole rows, row-parallel shards, one segment, and segments that do
+        // not lie on blocks (96 / 32 = 3 columns, 512 / 8 = 64 for the 256-blocks)
         int[][] shards = kind.blockSize() == 256 ? new int[][] {{0, K, 4}, {256, 256, 2}, {256, 256, 1}, {0, K, 8}}
                 : new int[][] {{0, K, 4}, {32, 64, 2}, {96, 32, 1}, {64, 96, 32}, {0, 160, 5}};
         for (int threads : new int[] {1, 2}) {

@@ -63,7 +63,7 @@ public final class FileChecks {
             Files.delete(probe);
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException(flag + ": cannot " + (existing.equals(path) ? "write into directory "
-                    : "create directory ") + value + " (" + reason(e) + " in " + existing + ")", e);
+                    : "create directory ") + value + " (" + existing + ": " + reason(e) + ")", e);
         }
         return path;
     }
@@ -72,8 +72,11 @@ public final class FileChecks {
         if (e instanceof java.nio.file.AccessDeniedException) {
             return "permission denied";
         }
-        if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null) {
-            return fs.getReason();
+        if (e instanceof java.nio.file.FileSystemException fs) {
+            // The exception's "message" is the probe's own path; say what it means instead.
+            return fs.getReason() != null ? fs.getReason()
+                    : e instanceof java.nio.file.NoSuchFileException ? "nothing can be created there"
+                    : e.getClass().getSimpleName();
         }
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }

@@ -68,12 +68,14 @@ public final class Demo {
             out.flush();
             try {
                 Answered answered = consume(conf, kafka.bootstrapServers(), count, bad, out, job, DEADLINE);
-                String outcome = switch (answered) {
-                    case ALL -> "done";
-                    case TIMED_OUT -> "timed out";
-                    case JOB_ENDED -> "the job ended before every prompt was answered: " + jobFailure(job);
-                };
-                out.printf(Locale.ROOT, "demo: %s in %.1f s%n", outcome, (System.nanoTime() - started) / 1e9);
+                double seconds = (System.nanoTime() - started) / 1e9;
+                if (answered == Answered.JOB_ENDED) {
+                    out.printf(Locale.ROOT, "demo: the job ended after %.1f s, before every prompt was answered: %s%n",
+                            seconds, jobFailure(job));
+                } else {
+                    out.printf(Locale.ROOT, "demo: %s in %.1f s%n", answered == Answered.ALL ? "done" : "timed out",
+                            seconds);
+                }
                 out.flush();
                 return answered == Answered.ALL ? 0 : 1;
             } finally {

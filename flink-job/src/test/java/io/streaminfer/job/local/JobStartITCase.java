@@ -64,14 +64,12 @@ class JobStartITCase {
     @TempDir
     static Path dir;
     static TestKeys.Pair keys;
-    static TestKeys.Pair otherKeys;
     static EmbeddedKafka kafka;
     static TestModels.Model model;
 
     @BeforeAll
     static void start() throws Exception {
         keys = TestKeys.make(dir, "broker");
-        otherKeys = TestKeys.make(dir, "stranger");
         kafka = new EmbeddedKafka(Map.of(), keys.brokerTls()).start();
         model = TestModels.stories260KOrSynthetic();
     }
@@ -215,8 +213,13 @@ class JobStartITCase {
     void aTrustStoreThatDoesNotTrustTheBrokerFailsTheStartInOneLine() {
         String name = "wrong-trust";
         topics(name);
+        // The JDK's own trust store (the JKS type reads PKCS12 too): public CAs, not the broker's certificate.
+        Path cacerts = Path.of(System.getProperty("java.home"), "lib", "security", "cacerts");
         List<String> more = new ArrayList<>();
-        TestKeys.clientProperties(otherKeys.trustStore()).forEach(p -> more.addAll(List.of("--kafka-property", p)));
+        for (String p : List.of("security.protocol=SSL", "ssl.truststore.location=" + cacerts,
+                "ssl.truststore.password=changeit", "ssl.truststore.type=JKS")) {
+            more.addAll(List.of("--kafka-property", p));
+        }
         Outcome o = cli(runArgs(name, kafka.sslBootstrapServers(), more));
         assertOneLineFailure(o, "TLS handshake with Kafka at " + kafka.sslBootstrapServers() + " failed");
         assertTrue(o.err().contains("ssl.truststore.location"), o.err());
