@@ -7,6 +7,8 @@ import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.TextTokenizer;
 import io.streaminfer.model.chat.ChatTemplate;
+import io.streaminfer.model.gguf.GgufFile;
+import io.streaminfer.model.gguf.GgufMetadata;
 import io.streaminfer.model.tokenizer.TokenizerFiles;
 import java.io.IOException;
 import java.io.Serializable;
@@ -84,7 +86,7 @@ public record ModelDescription(String modelName, ModelConfig config, int context
     }
 
     /**
-     * Where the model's chat template would be: the tokenizer_config.json of a Hugging Face tokenizer (in its
+     * Where a Hugging Face model's chat template would be: the tokenizer_config.json of its tokenizer (in its
      * directory, or beside its tokenizer.json), or null for tokenizers without one (llama2.c, GGUF, none).
      */
     public Path tokenizerConfigPath() {
@@ -99,11 +101,16 @@ public record ModelDescription(String modelName, ModelConfig config, int context
 
     /**
      * Loads the model's chat template ({@code chat_template} of {@link #tokenizerConfigPath()}, or
-     * chat_template.jinja beside it), or returns null when the model has none.
+     * chat_template.jinja beside it; a GGUF file's {@code tokenizer.chat_template}), or returns null when the
+     * model has none.
      *
      * @throws io.streaminfer.model.chat.ChatTemplateException when the template is there but does not parse
      */
     public ChatTemplate loadChatTemplate() throws IOException {
+        if (tokenizerPath != null && Files.isRegularFile(Path.of(tokenizerPath))
+                && Checkpoints.detect(Path.of(tokenizerPath)) == Checkpoints.Format.GGUF) {
+            return ggufChatTemplate(GgufFile.read(Path.of(tokenizerPath)).metadata());
+        }
         Path config = tokenizerConfigPath();
         if (config == null || !Files.isRegularFile(config)) {
             return null;
@@ -112,6 +119,23 @@ public record ModelDescription(String modelName, ModelConfig config, int context
         boolean beside = Files.isRegularFile(config.resolveSibling("chat_template.jinja"))
                 || Files.isRegularFile(config.resolveSibling("chat_template.json"));
         return json.hasNonNull("chat_template") || beside ? ChatTemplate.fromTokenizerConfig(config) : null;
+    }
+
+    /** A GGUF file's {@code tokenizer.chat_template}, with its BOS and EOS tokens' text, or null. */
+    private static ChatTemplate ggufChatTemplate(GgufMetadata metadata) {
+        String template = metadata.optionalString("tokenizer.chat_template").orElse(null);
+        if (template == null) {
+            return null;
+        }
+        java.util.List<String> tokens = metadata.strings("tokenizer.ggml.tokens");
+        return ChatTemplate.of(template, tokenText(metadata, "tokenizer.ggml.bos_token_id", tokens),
+                tokenText(metadata, "tokenizer.ggml.eos_token_id", tokens));
+    }
+
+    private static String tokenText(GgufMetadata metadata, String key, java.util.List<String> tokens) {
+        java.util.OptionalLong id = metadata.optionalInteger(key);
+        return id.isPresent() && id.getAsLong() >= 0 && id.getAsLong() < tokens.size()
+                ? tokens.get((int) id.getAsLong()) : null;
     }
 
     /**
