@@ -56,8 +56,9 @@ public record StageSpec(int stage, int stages, int firstLayer, int endLayer) {
             throw new IllegalArgumentException("--pp must be >= 1, got " + stages);
         }
         if (stages > config.numberOfLayers()) {
-            throw new IllegalArgumentException("--pp " + stages + " exceeds the model's " + config.numberOfLayers()
-                    + " layers: every pipeline stage holds at least one layer");
+            int layers = config.numberOfLayers();
+            throw new IllegalArgumentException("--pp " + stages + " exceeds the model's " + layers
+                    + (layers == 1 ? " layer" : " layers") + ": every pipeline stage holds at least one layer");
         }
     }
 

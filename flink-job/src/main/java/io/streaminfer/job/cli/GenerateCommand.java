@@ -68,12 +68,14 @@ public final class GenerateCommand extends CliCommand {
         if (engine.tp < 1) {
             throw new IllegalArgumentException("--tp must be >= 1, got " + engine.tp);
         }
+        int pp = engine.singlePipelineDegree();
         // Refuse a TP degree the model cannot be split by before any weight is touched: the header
         // is all it takes.
         ReplicaConfig replica = ReplicaConfig.defaults(model, tokenizer, engine.tp);
         try (io.streaminfer.model.Checkpoint checkpoint = ModelDescription.openCheckpoint(replica)) {
             description = ModelDescription.of(replica, checkpoint.config());
             ShardSpec.check(checkpoint, engine.tp);
+            io.streaminfer.model.StageSpec.check(checkpoint.config(), pp);
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
         }
@@ -89,7 +91,8 @@ public final class GenerateCommand extends CliCommand {
     @Override
     Integer run() {
         ReplicaConfig config = ReplicaConfig.defaults(model, tokenizer, engine.tp)
-                .withBackend(engine.backendName(kernel), engine.threadsPerRank()).withBatch(1, 256);
+                .withBackend(engine.backendName(kernel), engine.threadsPerRank()).withBatch(1, 256)
+                .withPipeline(engine.singlePipelineDegree(), true);
         PrintWriter out = spec().commandLine().getOut();
         PrintWriter err = spec().commandLine().getErr();
         GenerationRequest request;

@@ -56,6 +56,7 @@ public final class JobConfigChecks {
 
     private static void checkEngine(Configuration config) {
         atLeast(config, JobOptions.TENSOR_PARALLELISM, "--tp", 1);
+        atLeast(config, JobOptions.PIPELINE_PARALLELISM, "--pp", 1);
         atLeast(config, JobOptions.DATA_PARALLELISM, "--parallelism", 1);
         atLeast(config, JobOptions.MAX_BATCH, "--max-batch", 1);
         atLeast(config, JobOptions.KV_BUDGET_TOKENS, "--kv-budget", 0);
