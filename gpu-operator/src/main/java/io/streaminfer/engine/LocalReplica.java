@@ -223,6 +223,11 @@ public final class LocalReplica implements InferenceReplica {
     }
 
     @Override
+    public long stageWaitMillis() {
+        return stageWaitNanos() / 1_000_000;
+    }
+
+    @Override
     public String modelName() {
         return config.modelName();
     }
