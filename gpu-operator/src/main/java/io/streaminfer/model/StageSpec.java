@@ -10,7 +10,8 @@ import java.util.List;
  *
  * <p>{@link #split} balances the stages by the work they hold, not by layer count alone: every layer
  * costs its matrix products, and the last stage also pays the classifier's (vocabulary x dim, as much as
- * nine stories15M layers). Each stage keeps at least one layer.
+ * nine stories15M layers). Every stage but the last holds at least one layer; the last may hold only the
+ * final norm and the classifier when that alone is as much work as the layers of any other stage.
  */
 public record StageSpec(int stage, int stages, int firstLayer, int endLayer) {
 
@@ -18,7 +19,8 @@ public record StageSpec(int stage, int stages, int firstLayer, int endLayer) {
         if (stages < 1 || stage < 0 || stage >= stages) {
             throw new IllegalArgumentException("stage " + stage + " is outside [0, " + stages + ")");
         }
-        if (firstLayer < 0 || endLayer <= firstLayer) {
+        boolean classifierOnly = stage == stages - 1 && stages > 1 && endLayer == firstLayer;
+        if (firstLayer < 0 || (endLayer <= firstLayer && !classifierOnly)) {
             throw new IllegalArgumentException("stage " + stage + " must hold at least one layer, got ["
                     + firstLayer + ", " + endLayer + ")");
         }
@@ -43,6 +45,9 @@ public record StageSpec(int stage, int stages, int firstLayer, int endLayer) {
 
     /** {@code layers 0-2}, for logs. */
     public String describe() {
+        if (layers() == 0) {
+            return "final norm and classifier only";
+        }
         return "layers " + firstLayer + "-" + (endLayer - 1) + (first() ? " + embedding" : "")
                 + (last() ? " + final norm and classifier" : "");
     }
@@ -58,7 +63,7 @@ public record StageSpec(int stage, int stages, int firstLayer, int endLayer) {
         if (stages > config.numberOfLayers()) {
             int layers = config.numberOfLayers();
             throw new IllegalArgumentException("--pp " + stages + " exceeds the model's " + layers
-                    + (layers == 1 ? " layer" : " layers") + ": every pipeline stage holds at least one layer");
+                    + (layers == 1 ? " layer" : " layers") + ": a pipeline has at most one stage per layer");
         }
     }
 
@@ -76,11 +81,11 @@ public record StageSpec(int stage, int stages, int firstLayer, int endLayer) {
         // The layers are alike, so a split is the last stage's count plus an even split of the rest.
         int bestLast = 1;
         double bestCost = Double.MAX_VALUE;
-        for (int last = 1; last <= layers - (stages - 1); last++) {
+        for (int last = 0; last <= layers - (stages - 1); last++) {
             int others = layers - last;
             double cost = Math.max(Math.ceil(others / (double) (stages - 1)) * layerCost,
                     last * layerCost + classifierCost);
-            if (cost < bestCost) {
+            if (cost <= bestCost) {   // on a tie, the more even layer counts
                 bestCost = cost;
                 bestLast = last;
             }

@@ -131,7 +131,8 @@ public final class TransformerShard implements ModelShard {
         RotaryAngles angles = RotaryAngles.of(config, positions);
         this.rope = backend.rotaryTable(angles.cos(), angles.sin(), positions, angles.pairs(),
                 config.rope().layout() == RopeConfig.Layout.ADJACENT_PAIRS);
-        this.kvCache = backend.kvCache(layers.length, slots, positions, shard.kvHeads(), headDim);
+        // a stage of only the classifier keeps no KV
+        this.kvCache = layers.length == 0 ? null : backend.kvCache(layers.length, slots, positions, shard.kvHeads(), headDim);
 
         int dim = config.dim();
         this.x = backend.activations("residual", maxRows, dim);
@@ -186,7 +187,7 @@ public final class TransformerShard implements ModelShard {
 
     @Override
     public long kvCacheBytes() {
-        return kvCache.bytes();
+        return kvCache == null ? 0 : kvCache.bytes();
     }
 
     public int maxRows() {

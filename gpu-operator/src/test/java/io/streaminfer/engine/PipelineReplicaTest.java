@@ -32,12 +32,16 @@ class PipelineReplicaTest {
     @TempDir
     static Path dir;
     static Path fourLayers;
+    static Path classifierHeavy;
 
     @BeforeAll
     static void writeModels() throws Exception {
         // 4 layers, GQA (8 query heads over 2 KV heads), separate classifier
         fourLayers = dir.resolve("pp4.bin");
         SyntheticCheckpoint.write(fourLayers, ModelConfig.llama2c(64, 128, 4, 8, 2, 512, 64, false), 21);
+        // a 32,000-token classifier outweighs both layers: at PP=2 the last stage holds only the classifier
+        classifierHeavy = dir.resolve("heavy.bin");
+        SyntheticCheckpoint.write(classifierHeavy, ModelConfig.llama2c(32, 64, 2, 4, 4, 32000, 48, false), 22);
     }
 
     static ReplicaConfig config(Path model, String tokenizer, int pp, int tp) {
@@ -80,6 +84,17 @@ class PipelineReplicaTest {
         List<GenerationRequest> requests = mixed(512);
         assertSameTokens(generate(config(fourLayers, null, 1, 1), requests),
                 generate(config(fourLayers, null, pp, tp), requests), "PP=" + pp + " x TP=" + tp);
+    }
+
+    @ParameterizedTest(name = "classifier-only last stage: PP=2 x TP={0} equals PP=1")
+    @CsvSource({"1", "2"})
+    void aLastStageOfOnlyTheClassifierIsBitwiseThatOfOneStage(int tp) throws Exception {
+        try (io.streaminfer.model.Checkpoint checkpoint = io.streaminfer.model.Llama2cCheckpoint.open(classifierHeavy)) {
+            assertEquals(0, io.streaminfer.model.StageSpec.split(checkpoint.config(), 2).get(1).layers());
+        }
+        List<GenerationRequest> requests = mixed(32000);
+        assertSameTokens(generate(config(classifierHeavy, null, 1, 1), requests),
+                generate(config(classifierHeavy, null, 2, tp), requests), "PP=2 x TP=" + tp);
     }
 
     @Test
@@ -137,7 +152,7 @@ class PipelineReplicaTest {
     void aPipelineDegreeAboveTheLayerCountIsRefusedBeforeLoading() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> LocalReplica.start(config(fourLayers, null, 5, 1), 0, null));
-        assertEquals("--pp 5 exceeds the model's 4 layers: every pipeline stage holds at least one layer",
+        assertEquals("--pp 5 exceeds the model's 4 layers: a pipeline has at most one stage per layer",
                 e.getMessage());
     }
 

@@ -147,7 +147,7 @@ class CliTest {
         Path fiveLayers = dir.resolve("five.bin");
         io.streaminfer.model.SyntheticCheckpoint.write(fiveLayers,
                 io.streaminfer.model.ModelConfig.llama2c(8, 16, 5, 2, 2, 16, 8, true), 2);
-        String expected = "--pp 6 exceeds the model's 5 layers: every pipeline stage holds at least one layer";
+        String expected = "--pp 6 exceeds the model's 5 layers: a pipeline has at most one stage per layer";
         assertUsageError(execute("generate", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
                 "--prompt", "x", "--pp", "6"), expected);
         assertUsageError(execute("bench", "--model", "synthetic:stories260K", "--pp", "1,6"), expected);
