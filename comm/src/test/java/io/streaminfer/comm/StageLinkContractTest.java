@@ -52,6 +52,22 @@ class StageLinkContractTest {
 
     /** Runs {@code body} on its own daemon thread; the future holds what it threw, or null. */
     private static CompletableFuture<Throwable> onThread(String name, ThrowingRunnable body) {
+        return started(name, body).done();
+    }
+
+    private record Started(Thread thread, CompletableFuture<Throwable> done) {
+        /** Returns once the thread waits (blocked in the link), so that what follows releases a waiting end. */
+        Started waiting() throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (thread.getState() != Thread.State.TIMED_WAITING && thread.getState() != Thread.State.WAITING) {
+                assertTrue(System.nanoTime() < deadline, thread.getName() + " never waited: " + thread.getState());
+                Thread.sleep(5);
+            }
+            return this;
+        }
+    }
+
+    private static Started started(String name, ThrowingRunnable body) {
         CompletableFuture<Throwable> done = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             try {
@@ -63,7 +79,7 @@ class StageLinkContractTest {
         }, name);
         t.setDaemon(true);
         t.start();
-        return done;
+        return new Started(t, done);
     }
 
     private interface ThrowingRunnable {
@@ -124,8 +140,10 @@ class StageLinkContractTest {
     void lengthsThatDisagreeFailBothEndsNamingThem(CommBackend backend, int capacity) throws Exception {
         try (StageLink link = link(backend, capacity, Duration.ofSeconds(30))) {
             CompletableFuture<Throwable> sender = onThread("sender", () -> {
-                link.send(new float[10], 0, 10);
-                link.send(new float[10], 0, 10);
+                // more than the link holds, so the sender is still sending when the receiver fails it
+                for (int m = 0; m < capacity + 2; m++) {
+                    link.send(new float[10], 0, 10);
+                }
             });
             CommException e = assertThrows(CommException.class, () -> link.recv(new float[12], 0, 12));
             assertTrue(e.getMessage().contains("sent 10 floats but the receiver expects 12")
@@ -139,8 +157,8 @@ class StageLinkContractTest {
     void failingTheLinkReleasesAWaitingEndWithTheCause(CommBackend backend, int capacity) throws Exception {
         try (StageLink link = link(backend, capacity, Duration.ofSeconds(60))) {
             long start = System.nanoTime();
-            CompletableFuture<Throwable> receiver = onThread("receiver", () -> link.recv(new float[4], 0, 4));
-            Thread.sleep(100);
+            CompletableFuture<Throwable> receiver = started("receiver", () -> link.recv(new float[4], 0, 4))
+                    .waiting().done();
             link.fail(new IllegalStateException("stage 0 rank 1: out of memory in layer 3"));
             Throwable e = receiver.get(10, TimeUnit.SECONDS);
             assertInstanceOf(CommException.class, e);
@@ -156,8 +174,8 @@ class StageLinkContractTest {
         GroupCoordinator coordinator = coordinator(backend, Duration.ofSeconds(60));
         StageLink link = coordinator.formLink("closing", 2, 0, capacity, 0, 1);
         assertEquals(java.util.Set.of("pp:closing/pp2-tp0>pp3-tp0"), coordinator.liveGroupNames());
-        CompletableFuture<Throwable> receiver = onThread("receiver", () -> link.recv(new float[4], 0, 4));
-        Thread.sleep(100);
+        CompletableFuture<Throwable> receiver = started("receiver", () -> link.recv(new float[4], 0, 4))
+                .waiting().done();
         link.close();
         Throwable e = receiver.get(10, TimeUnit.SECONDS);
         assertInstanceOf(CommException.class, e);
