@@ -250,11 +250,11 @@ class StageLinkContractTest {
         }
         try (StageLink rendezvous = link(CommBackend.IN_PROCESS, 0, Duration.ofSeconds(30))) {
             CompletableFuture<Long> sendNanos = new CompletableFuture<>();
-            onThread("sender", () -> {
+            started("sender", () -> {
                 long start = System.nanoTime();
                 rendezvous.send(new float[] {7}, 0, 1);
                 sendNanos.complete(System.nanoTime() - start);
-            });
+            }).waiting();
             Thread.sleep(200);
             assertTrue(!sendNanos.isDone(), "a rendezvous send returns only once the receiver has the message");
             float[] got = new float[1];
