@@ -2,7 +2,6 @@ package io.streaminfer.job.cli;
 
 import io.streaminfer.compute.StorageKind;
 import io.streaminfer.engine.EngineBenchmark;
-import io.streaminfer.model.ShardSpec;
 import io.streaminfer.model.SyntheticCheckpoint;
 import java.io.PrintWriter;
 import java.util.List;
@@ -73,13 +72,10 @@ public final class BenchCommand extends CliCommand {
         FileChecks.requireGiven("--model", model);
         engine.checkPipelineDegrees();
         if (SyntheticCheckpoint.isDescription(model)) {
-            io.streaminfer.model.ModelConfig config = SyntheticCheckpoint.parseDescription(model);
-            ShardSpec.check(config, engine.tp);
-            for (int pp : engine.pp) {
-                io.streaminfer.model.StageSpec.check(config, pp);
-            }
+            ModelChecks.checkSynthetic(model, null, engine.tp, engine.largestPipelineDegree());
         } else {
             FileChecks.readableFileOrDirectory("--model", model);
+            ModelChecks.checkModel(model, null, engine.tp, engine.largestPipelineDegree());
         }
         overlaps = overlap.stream().map(BenchCommand::onOff).toList();
         for (String k : kernels) {

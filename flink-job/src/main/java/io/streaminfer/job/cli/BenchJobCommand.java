@@ -48,6 +48,11 @@ public final class BenchJobCommand extends CliCommand {
             throw new IllegalArgumentException("--prompts, --max-tokens, --tp, --pp, --parallelism, --max-batch and "
                     + "--checkpoint-interval must be >= 1");
         }
+        if (SyntheticCheckpoint.isDescription(model)) {
+            ModelChecks.checkSynthetic(model, tokenizer, tp, pp);
+        } else {
+            ModelChecks.check(model, tokenizer, tp, pp);
+        }
     }
 
     @Override

@@ -30,8 +30,12 @@ final class EngineFlags {
 
     /** --threads, or as many as fill the cores without oversubscribing them (at the largest --pp). */
     int threadsPerRank() {
-        int stages = pp.stream().mapToInt(Integer::intValue).max().orElse(1);
-        return threads != null ? threads : EngineRuns.defaultThreads(tp * stages);
+        return threads != null ? threads : EngineRuns.defaultThreads(tp * largestPipelineDegree());
+    }
+
+    /** The largest --pp: the model must have a layer for each of its stages. */
+    int largestPipelineDegree() {
+        return pp.stream().mapToInt(Integer::intValue).max().orElse(1);
     }
 
     /** Refuses a --pp below 1 (checked before the model is opened). */
