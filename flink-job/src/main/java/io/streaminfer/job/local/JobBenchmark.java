@@ -67,7 +67,8 @@ public final class JobBenchmark {
         List<PromptRecord> prompts = prompts(count, maxTokens);
         ReplicaConfig replica = EngineSettings.replicaConfig(conf);
 
-        out.line("bare engine: " + dp + " replica(s) x TP=" + replica.tensorParallelSize() + " ...");
+        out.line("bare engine: " + dp + " replica(s) x TP=" + replica.tensorParallelSize() + " x PP="
+                + replica.pipelineStages() + " ...");
         long[] engine = engine(replica, dp, prompts);
         out.line(String.format(Locale.ROOT, "bare engine: %d tokens in %.1f s", engine[0], engine[1] / 1e9));
 
@@ -85,7 +86,8 @@ public final class JobBenchmark {
                     producer.send(new ProducerRecord<>("bench-prompts", p.getId().getBytes(), codec.encode(p)));
                 }
             }
-            out.line("job: " + dp + " replica(s) x TP=" + replica.tensorParallelSize() + ", Kafka in and out ...");
+            out.line("job: " + dp + " replica(s) x TP=" + replica.tensorParallelSize() + " x PP="
+                    + replica.pipelineStages() + ", Kafka in and out ...");
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment();
             env.configure(JobRunner.flinkSettings(env.getConfiguration()));
             JobRunner.build(env, conf);
