@@ -49,6 +49,32 @@ class AvroCodecsTest {
     }
 
     @Test
+    void aReleaseOneProducersPlainBinaryStillBecomesAPrompt() throws Exception {
+        org.apache.avro.Schema v1 = io.streaminfer.schemas.SchemaReleases.of(PromptRecord.class).first();
+        org.apache.avro.generic.GenericRecord old = new org.apache.avro.generic.GenericData.Record(v1);
+        for (org.apache.avro.Schema.Field f : v1.getFields()) {
+            if (f.hasDefaultValue()) {
+                old.put(f.name(), org.apache.avro.generic.GenericData.get().getDefaultValue(f));
+            }
+        }
+        old.put("id", "v1");
+        old.put("prompt", "Once upon a time");
+        old.put("metadata", Map.of());
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        org.apache.avro.io.BinaryEncoder enc = org.apache.avro.io.EncoderFactory.get().binaryEncoder(bytes, null);
+        new org.apache.avro.generic.GenericDatumWriter<org.apache.avro.generic.GenericRecord>(v1).write(old, enc);
+        enc.flush();
+        Either<DeadLetterRecord, PromptRecord> out = new PromptKafkaDeserializationSchema(CLOCK)
+                .decode(kafkaRecord(bytes.toByteArray()));
+        assertTrue(out.isRight(), () -> out.left().getReason());
+        assertEquals("Once upon a time", out.right().getPrompt());
+        assertEquals(1, out.right().getN());
+        assertNull(out.right().getMessages());
+        byte[] written = new AvroCodec<>(PromptRecord.class).encode(out.right());
+        assertEquals((byte) 0xC3, written[0], "this release writes single-object encoding");
+    }
+
+    @Test
     void deserializerEmitsPromptForGoodBytes() {
         byte[] bytes = new AvroCodec<>(PromptRecord.class).encode(prompt());
         Either<DeadLetterRecord, PromptRecord> out = new PromptKafkaDeserializationSchema(CLOCK).decode(kafkaRecord(bytes));
