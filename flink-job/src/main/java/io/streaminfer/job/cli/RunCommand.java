@@ -3,6 +3,8 @@ package io.streaminfer.job.cli;
 import io.streaminfer.job.JobOptions;
 import org.apache.flink.configuration.Configuration;
 import io.streaminfer.job.local.JobRunner;
+import io.streaminfer.job.pipeline.OfflineSummary;
+import java.nio.file.Path;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -27,6 +29,14 @@ public final class RunCommand extends JobCommand {
     int runJob(Configuration configuration, CommandLine commandLine) throws Exception {
         StreamExecutionEnvironment env = JobRunner.build(configuration);
         env.execute(JobRunner.jobName(configuration));
+        if (JobRunner.offline(configuration)) {
+            // The run's account, read back from its files: it adds up, or names the lines without an answer.
+            OfflineSummary summary = OfflineSummary.of(Path.of(configuration.get(JobOptions.INPUT_PATH)),
+                    Path.of(configuration.get(JobOptions.OUTPUT_PATH)));
+            commandLine.getOut().print(summary.render());
+            commandLine.getOut().flush();
+            return summary.addsUp() ? Cli.EXIT_OK : Cli.EXIT_FAILURE;
+        }
         return Cli.EXIT_OK;
     }
 }
