@@ -44,7 +44,7 @@ final class JsonErrors {
             return what + " of " + m.group(2) + " characters" + at + " is longer than the " + m.group(3) + " read";
         }
         if (message.startsWith("Unexpected end-of-input")) {
-            return "the line ends inside the JSON" + (message.contains("VALUE_STRING") ? " string" : "")
+            return "the line ends inside the JSON" + (message.contains("VALUE_STRING") || message.contains("quote for a string") ? " string" : "")
                     + " (a missing '\"', ']' or '}'?)";
         }
         String first = message.lines().findFirst().orElse("");
@@ -53,9 +53,13 @@ final class JsonErrors {
 
     /** The reason for content after the JSON value: it shows where and what. */
     static String trailing(String line, int offset) {
-        String rest = line.substring(Math.max(0, Math.min(offset, line.length()))).strip();
+        int start = Math.max(0, Math.min(offset, line.length()));
+        while (start < line.length() && Character.isWhitespace(line.charAt(start))) {
+            start++;
+        }
+        String rest = line.substring(start).strip();
         String shown = rest.length() > 40 ? rest.substring(0, 37) + "..." : rest;
-        return "the line holds more than one JSON value: after the object comes, at column " + (offset + 1) + ", "
+        return "the line holds more than one JSON value: after the object comes, at column " + (start + 1) + ", "
                 + quote(shown) + " (one JSON object per line)";
     }
 

@@ -53,7 +53,13 @@ class AvroCodecsTest {
         byte[] bytes = new AvroCodec<>(PromptRecord.class).encode(prompt());
         Either<DeadLetterRecord, PromptRecord> out = new PromptKafkaDeserializationSchema(CLOCK).decode(kafkaRecord(bytes));
         assertTrue(out.isRight());
-        assertEquals(prompt(), out.right());
+        RecordOrigin origin = RecordOrigin.of(out.right().getMetadata());
+        assertEquals("prompts", origin.topic());
+        assertEquals(3, origin.partition());
+        assertEquals(17L, origin.offset());
+        assertArrayEquals(bytes, origin.original());
+        out.right().setMetadata(RecordOrigin.strip(out.right().getMetadata()));
+        assertEquals(prompt(), out.right(), "the record as sent, once its origin is taken off");
     }
 
     @Test
