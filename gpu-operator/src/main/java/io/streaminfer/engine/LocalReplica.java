@@ -47,6 +47,7 @@ public final class LocalReplica implements InferenceReplica {
     private final ModelDescription description;
     private final TextTokenizer tokenizer;
     private final RequestPreparation preparation;
+    private final java.util.function.IntPredicate eos; // the model's and the tokenizer's EOS ids
     private final StepPlanner planner;
     private final SamplingPool samplingPool;
     private final StepAbsorber absorber;
@@ -75,6 +76,7 @@ public final class LocalReplica implements InferenceReplica {
         this.description = description;
         this.tokenizer = tokenizer;
         this.preparation = RequestPreparation.of(description, tokenizer);
+        this.eos = StopCriteria.eosOf(description.config(), tokenizer);
         this.kv = new SlotAllocator(config.maxBatch(), description.contextLength());
         this.planner = new StepPlanner(config.maxStepTokens());
         // As many helpers as the replica has compute threads besides the driver: they are idle while it samples.
@@ -298,7 +300,7 @@ public final class LocalReplica implements InferenceReplica {
                 return null;
             }
             SamplingParams params = s.request.params();
-            s.stop = new StopCriteria(description.config()::isEos, params.maxTokens(), params.stop(), tokenizer,
+            s.stop = new StopCriteria(eos, params.maxTokens(), params.stop(), tokenizer,
                     tokens.prompt());
             long state = RandomStream.initialState(params.seed());
             if (s.resumeFrom != null) {

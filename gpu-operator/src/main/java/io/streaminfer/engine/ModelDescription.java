@@ -1,9 +1,12 @@
 package io.streaminfer.engine;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.TextTokenizer;
+import io.streaminfer.model.chat.ChatTemplate;
 import io.streaminfer.model.tokenizer.TokenizerFiles;
 import java.io.IOException;
 import java.io.Serializable;
@@ -16,8 +19,8 @@ import java.nio.file.Path;
  * tokenizer is. Built once (on the job's client, from the checkpoint's header) and shipped to the subtasks,
  * which load the tokenizer from it and never reopen the checkpoint to validate.
  *
- * <p>This class is the one place the engine opens model files: {@link #openCheckpoint} and
- * {@link #loadTokenizer}. Format detection lives behind them.
+ * <p>This class is the one place the engine opens model files: {@link #openCheckpoint},
+ * {@link #loadTokenizer} and {@link #loadChatTemplate}. Format detection lives behind them.
  *
  * @param modelName the name records carry (and prompts may ask for)
  * @param config the checkpoint's configuration
@@ -78,6 +81,37 @@ public record ModelDescription(String modelName, ModelConfig config, int context
     /** Whether the model comes with a tokenizer (else requests must carry token ids). */
     public boolean hasTokenizer() {
         return tokenizerPath != null;
+    }
+
+    /**
+     * Where the model's chat template would be: the tokenizer_config.json of a Hugging Face tokenizer (in its
+     * directory, or beside its tokenizer.json), or null for tokenizers without one (llama2.c, GGUF, none).
+     */
+    public Path tokenizerConfigPath() {
+        if (tokenizerPath == null) {
+            return null;
+        }
+        Path tokenizer = Path.of(tokenizerPath);
+        Path dir = Files.isDirectory(tokenizer) ? tokenizer
+                : tokenizer.getFileName().toString().endsWith(".json") ? tokenizer.toAbsolutePath().getParent() : null;
+        return dir == null ? null : dir.resolve("tokenizer_config.json");
+    }
+
+    /**
+     * Loads the model's chat template ({@code chat_template} of {@link #tokenizerConfigPath()}, or
+     * chat_template.jinja beside it), or returns null when the model has none.
+     *
+     * @throws io.streaminfer.model.chat.ChatTemplateException when the template is there but does not parse
+     */
+    public ChatTemplate loadChatTemplate() throws IOException {
+        Path config = tokenizerConfigPath();
+        if (config == null || !Files.isRegularFile(config)) {
+            return null;
+        }
+        JsonNode json = new ObjectMapper().readTree(config.toFile());
+        boolean beside = Files.isRegularFile(config.resolveSibling("chat_template.jinja"))
+                || Files.isRegularFile(config.resolveSibling("chat_template.json"));
+        return json.hasNonNull("chat_template") || beside ? ChatTemplate.fromTokenizerConfig(config) : null;
     }
 
     /**

@@ -17,9 +17,13 @@ final class AvroInputChecks {
 
     /** The reason {@code value} did not decode, from the decoder's exception. */
     static String undecodable(byte[] value, InvalidRecordException e) {
-        String prefix = "not a valid Avro PromptRecord (" + value.length + " bytes)";
+        String message = e.getMessage() == null ? "" : e.getMessage();
+        int cut = message.indexOf(" bytes): ");
+        String prefix = cut >= 0 ? message.substring(0, cut + " bytes)".length())
+                : "not a valid Avro PromptRecord (" + value.length + " bytes)";
         if (looksLikeJson(value)) {
-            return prefix + ": it looks like JSON text, but this topic takes Avro binary PromptRecords"
+            return "not a valid Avro PromptRecord (" + value.length + " bytes): it looks like JSON text, but this topic"
+                    + " takes Avro binary PromptRecords"
                     + " (schemas/src/main/avro/PromptRecord.avsc, no header); JSON Lines are for offline --input files";
         }
         Throwable cause = e.getCause();
@@ -29,7 +33,7 @@ final class AvroInputChecks {
         if (cause instanceof IndexOutOfBoundsException || cause instanceof NegativeArraySizeException) {
             return prefix + ": a field's type tag or length is out of range (written with another schema, or not Avro)";
         }
-        return e.getMessage();
+        return message;
     }
 
     private static boolean looksLikeJson(byte[] value) {

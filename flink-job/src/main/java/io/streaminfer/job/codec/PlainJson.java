@@ -20,6 +20,7 @@ import java.util.function.Supplier;
 import org.apache.avro.LogicalType;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
+import org.apache.avro.generic.IndexedRecord;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 
@@ -92,7 +93,15 @@ public final class PlainJson {
             throw new InvalidRecordException("expected a JSON object for " + type.getSimpleName() + ", got "
                     + kind(node));
         }
-        Schema.Field metadataField = schema.getField(METADATA);
+        return (T) record(node, schema, null);
+    }
+
+    /**
+     * A record of {@code schema} from a JSON object; {@code path} names it in messages (null: the top level,
+     * whose unknown fields go into its metadata map when it has one).
+     */
+    private static IndexedRecord record(JsonNode node, Schema schema, String path) throws InvalidRecordException {
+        Schema.Field metadataField = path == null ? schema.getField(METADATA) : null;
         boolean extrasToMetadata = metadataField != null && metadataField.schema().getType() == Schema.Type.MAP;
         Map<String, String> extras = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
@@ -101,23 +110,24 @@ public final class PlainJson {
             if (schema.getField(name) == null) {
                 String near = FieldNames.nearMiss(name, schema);
                 if (!extrasToMetadata || near != null) {
-                    throw new InvalidRecordException("unknown field \"" + name + "\" in " + type.getSimpleName()
-                            + (near != null ? ": did you mean \"" + near + "\"?" : ""));
+                    throw new InvalidRecordException("unknown field \"" + (path == null ? "" : path + ".") + name
+                            + "\" in " + schema.getName() + (near != null ? ": did you mean \"" + near + "\"?" : ""));
                 }
                 extras.put(name, e.getValue().isTextual() ? e.getValue().textValue() : e.getValue().toString());
             }
         }
-        T record = (T) SpecificData.get().newRecord(null, schema);
+        IndexedRecord record = (IndexedRecord) SpecificData.get().newRecord(null, schema);
         for (Schema.Field field : schema.getFields()) {
             JsonNode value = node.get(field.name());
+            String fieldPath = path == null ? field.name() : path + "." + field.name();
             Object converted;
             if (value == null) {
                 if (!field.hasDefaultValue()) {
-                    throw new InvalidRecordException("missing required field \"" + field.name() + "\"");
+                    throw new InvalidRecordException("missing required field \"" + fieldPath + "\"");
                 }
                 converted = SpecificData.get().deepCopy(field.schema(), SpecificData.get().getDefaultValue(field));
             } else {
-                converted = convert(value, field.schema(), field.name());
+                converted = convert(value, field.schema(), fieldPath);
             }
             if (field == metadataField && !extras.isEmpty()) {
                 converted = withExtras(converted, extras);
@@ -166,11 +176,16 @@ public final class PlainJson {
                 }
                 throw new InvalidRecordException("field \"" + path + "\" must not be null");
             }
-            for (Schema branch : schema.getTypes()) {
-                if (branch.getType() != Schema.Type.NULL) {
-                    return convert(value, branch, path); // our unions are [null, T]
+            List<Schema> branches = schema.getTypes().stream().filter(s -> s.getType() != Schema.Type.NULL).toList();
+            if (branches.size() == 1) {
+                return convert(value, branches.get(0), path); // most unions are [null, T]
+            }
+            for (Schema branch : branches) {
+                if (matches(value, branch)) {
+                    return convert(value, branch, path);
                 }
             }
+            throw mismatch(path, "one of " + branches.stream().map(b -> b.getType().getName()).toList(), value);
         }
         if (value.isNull() && schema.getType() != Schema.Type.NULL) {
             throw new InvalidRecordException("field \"" + path + "\" must not be null");
@@ -238,6 +253,11 @@ public final class PlainJson {
                 }
                 return entries;
             }
+            case RECORD:
+                if (!value.isObject()) {
+                    throw mismatch(path, "an object", value);
+                }
+                return record(value, schema, path);
             default:
                 throw new InvalidRecordException("field \"" + path + "\" has a schema type (" + schema.getType()
                         + ") that plain JSON does not support");
@@ -249,11 +269,9 @@ public final class PlainJson {
             return NODES.nullNode();
         }
         if (schema.getType() == Schema.Type.UNION) {
-            for (Schema branch : schema.getTypes()) {
-                if (branch.getType() != Schema.Type.NULL) {
-                    return write(value, branch); // our unions are [null, T]
-                }
-            }
+            List<Schema> branches = schema.getTypes().stream().filter(s -> s.getType() != Schema.Type.NULL).toList();
+            return write(value, branches.size() == 1 ? branches.get(0) // most unions are [null, T]
+                    : schema.getTypes().get(SpecificData.get().resolveUnion(schema, value)));
         }
         switch (schema.getType()) {
             case STRING:
@@ -290,9 +308,30 @@ public final class PlainJson {
                 }
                 return object;
             }
+            case RECORD: {
+                IndexedRecord record = (IndexedRecord) value;
+                ObjectNode object = NODES.objectNode();
+                for (Schema.Field field : schema.getFields()) {
+                    object.set(field.name(), write(record.get(field.pos()), field.schema()));
+                }
+                return object;
+            }
             default:
                 throw new IllegalStateException("plain JSON does not support schema type " + schema.getType());
         }
+    }
+
+    /** Whether a JSON value has the kind of a union's branch (for unions of several types). */
+    private static boolean matches(JsonNode value, Schema branch) {
+        return switch (branch.getType()) {
+            case STRING, ENUM, BYTES -> value.isTextual();
+            case BOOLEAN -> value.isBoolean();
+            case INT, LONG -> value.isIntegralNumber();
+            case FLOAT, DOUBLE -> value.isNumber();
+            case ARRAY -> value.isArray();
+            case MAP, RECORD -> value.isObject();
+            default -> false;
+        };
     }
 
     /** What {@code read} gives when {@code matches}; else the mismatch of {@code value} and {@code expected}. */

@@ -50,6 +50,32 @@ class AvroCodecsTest {
     }
 
     @Test
+    void aReleaseOneProducersPlainBinaryStillBecomesAPrompt() throws Exception {
+        org.apache.avro.Schema v1 = io.streaminfer.schemas.SchemaReleases.of(PromptRecord.class).first();
+        org.apache.avro.generic.GenericRecord old = new org.apache.avro.generic.GenericData.Record(v1);
+        for (org.apache.avro.Schema.Field f : v1.getFields()) {
+            if (f.hasDefaultValue()) {
+                old.put(f.name(), org.apache.avro.generic.GenericData.get().getDefaultValue(f));
+            }
+        }
+        old.put("id", "v1");
+        old.put("prompt", "Once upon a time");
+        old.put("metadata", Map.of());
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        org.apache.avro.io.BinaryEncoder enc = org.apache.avro.io.EncoderFactory.get().binaryEncoder(bytes, null);
+        new org.apache.avro.generic.GenericDatumWriter<org.apache.avro.generic.GenericRecord>(v1).write(old, enc);
+        enc.flush();
+        Either<DeadLetterRecord, PromptRecord> out = new PromptKafkaDeserializationSchema(CLOCK)
+                .decode(kafkaRecord(bytes.toByteArray()));
+        assertTrue(out.isRight(), () -> out.left().getReason());
+        assertEquals("Once upon a time", out.right().getPrompt());
+        assertEquals(1, out.right().getN());
+        assertNull(out.right().getMessages());
+        byte[] written = new AvroCodec<>(PromptRecord.class).encode(out.right());
+        assertEquals((byte) 0xC3, written[0], "this release writes single-object encoding");
+    }
+
+    @Test
     void deserializerEmitsPromptForGoodBytes() {
         byte[] bytes = new AvroCodec<>(PromptRecord.class).encode(prompt());
         Either<DeadLetterRecord, PromptRecord> out = new PromptKafkaDeserializationSchema(CLOCK).decode(kafkaRecord(bytes));
@@ -97,7 +123,7 @@ class AvroCodecsTest {
                 .left().getReason();
         assertTrue(json.contains("looks like JSON text, but this topic takes Avro binary"), json);
         byte[] good = new AvroCodec<>(PromptRecord.class).encode(prompt());
-        String truncated = schema.decode(kafkaRecord(java.util.Arrays.copyOf(good, 5))).left().getReason();
+        String truncated = schema.decode(kafkaRecord(java.util.Arrays.copyOf(good, 13))).left().getReason();
         assertTrue(truncated.contains("the bytes end before the record does"), truncated);
         for (String reason : List.of(json, truncated)) {
             assertFalse(reason.contains("Exception") || reason.contains("Index"), reason);
@@ -110,10 +136,12 @@ class AvroCodecsTest {
         PromptRecord p = prompt();
         p.setId("id-X");
         byte[] bytes = new AvroCodec<>(PromptRecord.class).encode(p);
-        // the record starts with the id: its length (4, zig-zag 0x08), then "id-X"
-        assertEquals(8, bytes[0]);
-        assertEquals('X', bytes[4]);
-        bytes[4] = (byte) 0xC3; // starts a 2-byte sequence that the id's end does not finish
+        // after the single-object header (C3 01, 8 fingerprint bytes) the record starts with the id: its
+        // length (4, zig-zag 0x08), then "id-X"
+        int start = bytes[0] == (byte) 0xC3 && bytes[1] == 1 ? 10 : 0;
+        assertEquals(8, bytes[start]);
+        assertEquals('X', bytes[start + 4]);
+        bytes[start + 4] = (byte) 0xC3; // starts a 2-byte sequence that the id's end does not finish
         Either<DeadLetterRecord, PromptRecord> out = schema.decode(kafkaRecord(bytes));
         assertTrue(out.isLeft(), "an id the producer never sent must not run");
         assertTrue(out.left().getReason().startsWith("field \"id\" is not valid UTF-8"), out.left().getReason());

@@ -1,6 +1,5 @@
 package io.streaminfer.deploy;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,12 +16,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
-import org.apache.avro.generic.GenericDatumReader;
-import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -37,8 +33,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * The smoke test's Kafka client, in plain Avro binary (no header, no registry), using the project's own
- * .avsc files as writer and reader schemas:
+ * The smoke test's Kafka client, in Avro single-object encoding (the job's wire format: C3 01, the schema's
+ * fingerprint, then binary; no registry), using the project's own .avsc files as writer and reader schemas:
  *
  * <pre>
  * SmokeClient create-topics --bootstrap H:P --topic prompts:4 --topic completions:4 ...
@@ -106,9 +102,7 @@ public final class SmokeClient {
         String prefix = a.one("--prefix");
         int count = Integer.parseInt(a.one("--count"));
         int maxTokens = Integer.parseInt(a.opt("--max-tokens", "48"));
-        GenericDatumWriter<GenericRecord> writer = new GenericDatumWriter<>(schema);
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream(256);
-        BinaryEncoder encoder = null;
+        BinaryMessageEncoder<GenericRecord> writer = new BinaryMessageEncoder<>(GenericData.get(), schema);
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, a.one("--bootstrap"));
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -128,11 +122,8 @@ public final class SmokeClient {
                 r.put("prompt", OPENINGS[Math.floorMod(id.hashCode(), OPENINGS.length)]);
                 r.put("max_tokens", maxTokens);
                 r.put("created_at", System.currentTimeMillis());
-                buffer.reset();
-                encoder = EncoderFactory.get().binaryEncoder(buffer, encoder);
-                writer.write(r, encoder);
-                encoder.flush();
-                producer.send(new ProducerRecord<>(a.one("--topic"), id.getBytes(StandardCharsets.UTF_8), buffer.toByteArray()));
+                producer.send(new ProducerRecord<>(a.one("--topic"), id.getBytes(StandardCharsets.UTF_8),
+                        writer.encode(r).array()));
             }
             producer.flush();
         }
@@ -165,7 +156,7 @@ public final class SmokeClient {
         long tokens = 0;
         String firstError = null;
         long lastNewAt = System.currentTimeMillis();
-        GenericDatumReader<GenericRecord> reader = new GenericDatumReader<>(schema);
+        BinaryMessageDecoder<GenericRecord> reader = new BinaryMessageDecoder<>(GenericData.get(), schema);
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, a.one("--bootstrap"));
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -178,7 +169,7 @@ public final class SmokeClient {
             consumer.seekToBeginning(partitions);
             while (System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> rec : consumer.poll(Duration.ofMillis(500))) {
-                    GenericRecord c = reader.read(null, DecoderFactory.get().binaryDecoder(rec.value(), null));
+                    GenericRecord c = reader.decode(rec.value());
                     String id = c.get("id").toString();
                     if (seen.merge(id, 1, Integer::sum) == 1 && expectedIds.contains(id)) {
                         lastNewAt = System.currentTimeMillis();
