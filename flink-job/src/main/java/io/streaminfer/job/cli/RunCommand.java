@@ -4,7 +4,9 @@ import io.streaminfer.job.JobOptions;
 import org.apache.flink.configuration.Configuration;
 import io.streaminfer.job.local.JobRunner;
 import io.streaminfer.job.pipeline.OfflineSummary;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,11 +30,12 @@ public final class RunCommand extends JobCommand {
     @Override
     int runJob(Configuration configuration, CommandLine commandLine) throws Exception {
         StreamExecutionEnvironment env = JobRunner.build(configuration);
-        env.execute(JobRunner.jobName(configuration));
-        if (JobRunner.offline(configuration)) {
+        JobExecutionResult result = env.execute(JobRunner.jobName(configuration));
+        Path output = JobRunner.offline(configuration) ? Path.of(configuration.get(JobOptions.OUTPUT_PATH)) : null;
+        // A detached submission has not finished yet, and a cluster may write where this machine cannot see.
+        if (output != null && result.isJobExecutionResult() && Files.isDirectory(output)) {
             // The run's account, read back from its files: it adds up, or names the lines without an answer.
-            OfflineSummary summary = OfflineSummary.of(Path.of(configuration.get(JobOptions.INPUT_PATH)),
-                    Path.of(configuration.get(JobOptions.OUTPUT_PATH)));
+            OfflineSummary summary = OfflineSummary.of(Path.of(configuration.get(JobOptions.INPUT_PATH)), output);
             commandLine.getOut().print(summary.render());
             commandLine.getOut().flush();
             return summary.addsUp() ? Cli.EXIT_OK : Cli.EXIT_FAILURE;
