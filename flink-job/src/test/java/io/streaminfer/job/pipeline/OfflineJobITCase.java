@@ -156,6 +156,7 @@ class OfflineJobITCase {
             for (PromptRecord p : prompts) {
                 writer.append(p);
             }
+            writer.append(PromptRecord.newBuilder().setId("cold").setPrompt("Hi").setTemperature(-1f).build()); // record 6
         }
         Path output = dir.resolve("avro-out");
         Configuration conf = JobFixtures.options(1, 2);
@@ -174,6 +175,22 @@ class OfflineJobITCase {
         }
         ids.sort(String::compareTo);
         assertEquals(prompts.stream().map(PromptRecord::getId).sorted().toList(), ids);
+        List<io.streaminfer.schemas.DeadLetterRecord> dead = new ArrayList<>();
+        for (Path f : files(output.resolve(OfflineJob.DEAD_LETTERS_DIR))) {
+            try (DataFileStream<io.streaminfer.schemas.DeadLetterRecord> in = new DataFileStream<>(Files.newInputStream(f),
+                    new SpecificDatumReader<>(io.streaminfer.schemas.DeadLetterRecord.class))) {
+                in.forEach(dead::add);
+            }
+        }
+        assertEquals(1, dead.size(), dead.toString());
+        assertEquals(input.toAbsolutePath().toString(), dead.get(0).getSourceFile());
+        assertEquals(6L, dead.get(0).getSourceLine(), "an Avro record's position is its number in the file");
+        byte[] original = new byte[dead.get(0).getOriginal().remaining()];
+        dead.get(0).getOriginal().duplicate().get(original);
+        assertEquals("cold", new io.streaminfer.job.codec.AvroCodec<>(PromptRecord.class).decode(original).getId());
+        OfflineSummary summary = OfflineSummary.of(input, output);
+        assertTrue(summary.addsUp(), summary.render());
+        assertTrue(summary.render().startsWith("6 records read"), summary.render());
     }
 
     /**
