@@ -4,7 +4,6 @@ import io.streaminfer.job.JobOptions;
 import org.apache.flink.configuration.Configuration;
 import io.streaminfer.job.local.JobRunner;
 import io.streaminfer.job.pipeline.OfflineSummary;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -32,8 +31,8 @@ public final class RunCommand extends JobCommand {
         StreamExecutionEnvironment env = JobRunner.build(configuration);
         JobExecutionResult result = env.execute(JobRunner.jobName(configuration));
         Path output = JobRunner.offline(configuration) ? Path.of(configuration.get(JobOptions.OUTPUT_PATH)) : null;
-        // A detached submission has not finished yet, and a cluster may write where this machine cannot see.
-        if (output != null && result.isJobExecutionResult() && Files.isDirectory(output)) {
+        // A detached submission has not finished yet: nothing to count.
+        if (output != null && result.isJobExecutionResult()) {
             // The run's account, read back from its files: it adds up, or names the lines without an answer.
             OfflineSummary summary = OfflineSummary.of(Path.of(configuration.get(JobOptions.INPUT_PATH)), output);
             commandLine.getOut().print(summary.render());

@@ -54,7 +54,13 @@ public final class OfflineJob {
         boolean avro = isAvro(Path.of(input));
         long total = countRecords(Path.of(input), avro);
 
-        requireEmptyOutput(Path.of(conf.get(JobOptions.OUTPUT_PATH)));
+        Path outputDir = Path.of(conf.get(JobOptions.OUTPUT_PATH));
+        requireEmptyOutput(outputDir);
+        try {
+            Files.createDirectories(outputDir); // there even when nothing is written, for the run's summary
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--output: cannot create directory " + outputDir + ": " + e.getMessage(), e);
+        }
 
         DataStream<Either<DeadLetterRecord, PromptRecord>> prompts = env.fromSource(
                 FileSource.forBulkFileFormat(new PromptFileFormat(avro), inputPath).build(),
