@@ -62,7 +62,8 @@ public final class JobOptions {
 
     // ---- Offline mode ----
     public static final ConfigOption<String> INPUT_PATH = stringOption("streaminfer.offline.input",
-            "Offline mode: a JSON Lines file, or a directory of them, of PromptRecords (instead of Kafka).");
+            "Offline mode: a JSON Lines file, or a directory of them, of PromptRecords or of OpenAI batch request"
+                    + " lines (when the first line has a custom_id), or Avro container files (instead of Kafka).");
     public static final ConfigOption<String> OUTPUT_PATH = stringOption("streaminfer.offline.output",
             "Offline mode: directory for completion and dead-letter JSON Lines files.");
 

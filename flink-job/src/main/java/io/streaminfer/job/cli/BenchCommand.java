@@ -2,7 +2,6 @@ package io.streaminfer.job.cli;
 
 import io.streaminfer.compute.StorageKind;
 import io.streaminfer.engine.EngineBenchmark;
-import io.streaminfer.model.ShardSpec;
 import io.streaminfer.model.SyntheticCheckpoint;
 import java.io.PrintWriter;
 import java.util.List;
@@ -59,9 +58,10 @@ public final class BenchCommand extends CliCommand {
     void checkFlags() {
         FileChecks.requireGiven("--model", model);
         if (SyntheticCheckpoint.isDescription(model)) {
-            ShardSpec.check(SyntheticCheckpoint.parseDescription(model), engine.tp);
+            ModelChecks.checkSynthetic(model, null, engine.tp);
         } else {
             FileChecks.readableFileOrDirectory("--model", model);
+            ModelChecks.checkModel(model, null, engine.tp);
         }
         for (String k : kernels) {
             EngineRuns.checkKernel(engine.backend, k);

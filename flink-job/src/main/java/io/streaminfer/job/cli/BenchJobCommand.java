@@ -46,6 +46,11 @@ public final class BenchJobCommand extends CliCommand {
             throw new IllegalArgumentException("--prompts, --max-tokens, --tp, --parallelism, --max-batch and "
                     + "--checkpoint-interval must be >= 1");
         }
+        if (SyntheticCheckpoint.isDescription(model)) {
+            ModelChecks.checkSynthetic(model, tokenizer, tp);
+        } else {
+            ModelChecks.check(model, tokenizer, tp);
+        }
     }
 
     @Override

@@ -45,6 +45,21 @@ public final class JsonLinesCodec {
      * @return Right(prompt, its origin in its metadata) or Left(dead letter)
      */
     public Either<DeadLetterRecord, PromptRecord> parsePrompt(LineSplitter.Line line, String file) {
+        return parse(line, file, text -> Either.Right(PlainJson.parse(text, PromptRecord.class)));
+    }
+
+    /** Turns a line's text (valid UTF-8, one JSON value) into a prompt or a dead letter. */
+    @FunctionalInterface
+    public interface TextParser {
+        Either<DeadLetterRecord, PromptRecord> parse(String text) throws InvalidRecordException;
+    }
+
+    /**
+     * As {@link #parsePrompt(LineSplitter.Line, String)}, with another reading of the text (OpenAI batch
+     * lines): the line's length, its UTF-8 and the reserved metadata keys are checked here, and a prompt
+     * gets its origin.
+     */
+    public Either<DeadLetterRecord, PromptRecord> parse(LineSplitter.Line line, String file, TextParser parser) {
         byte[] bytes = line.bytes();
         if (line.truncated()) {
             return Either.Left(RecordOrigin.ofFile(file, line.number(), Arrays.copyOf(bytes,
@@ -57,7 +72,11 @@ public final class JsonLinesCodec {
         String text = null;
         try {
             text = decodeUtf8(bytes);
-            PromptRecord prompt = PlainJson.parse(text, PromptRecord.class);
+            Either<DeadLetterRecord, PromptRecord> parsed = parser.parse(text);
+            if (parsed.isLeft()) {
+                return parsed;
+            }
+            PromptRecord prompt = parsed.right();
             String reserved = RecordOrigin.reservedKey(prompt.getMetadata());
             if (reserved != null) {
                 throw new InvalidRecordException("metadata key \"" + reserved + "\" is reserved: keys starting with \""

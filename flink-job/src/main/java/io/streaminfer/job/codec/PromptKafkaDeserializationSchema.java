@@ -10,9 +10,9 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
- * Kafka value (Avro binary PromptRecord) to {@code Either.Right(prompt)}, or {@code Either.Left(deadLetter)}
- * naming the reason, the original bytes and topic/partition/offset (text that is not UTF-8 is such a
- * reason, not replaced by U+FFFD). Never throws on bad bytes, so one
+ * Kafka value (a PromptRecord of any release, see {@link AvroCodec}) to {@code Either.Right(prompt)}, or
+ * {@code Either.Left(deadLetter)} naming the reason, the original bytes and topic/partition/offset (text
+ * that is not UTF-8 is such a reason, not replaced by U+FFFD). Never throws on bad bytes, so one
  * bad record cannot stop the job; every Kafka record yields exactly one element.
  */
 public final class PromptKafkaDeserializationSchema

@@ -45,7 +45,8 @@ public final class ChatPrompts {
             ChatTemplate template = model.loadChatTemplate();
             if (template == null) {
                 return unavailable("model \"" + model.modelName() + "\" has no chat template ("
-                        + (model.tokenizerConfigPath() == null ? "its tokenizer has no tokenizer_config.json"
+                        + (model.tokenizerConfigPath() == null ? "its tokenizer " + model.tokenizerPath()
+                        + " is not a Hugging Face tokenizer.json with a tokenizer_config.json, nor a GGUF file with one"
                         : "no chat_template in " + model.tokenizerConfigPath()) + "): send prompt instead of messages");
             }
             return new ChatPrompts(template, tokenizer, null);

@@ -1,5 +1,7 @@
 package io.streaminfer.job.pipeline;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streaminfer.job.codec.InvalidRecordException;
 import io.streaminfer.job.codec.JsonLinesCodec;
 import io.streaminfer.job.codec.LineSplitter;
@@ -38,6 +40,8 @@ import org.apache.avro.specific.SpecificRecord;
 public record OfflineSummary(Path input, Path output, long linesRead, long blankLines, long completions, long errors,
                              long deadLetters, List<String> missing, List<String> extra) {
     private static final int SHOWN = 20;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String GENERATION_FAILED = "generation_failed";
 
     public boolean addsUp() {
         return linesRead == completions + errors + deadLetters + blankLines;
@@ -47,9 +51,10 @@ public record OfflineSummary(Path input, Path output, long linesRead, long blank
     public static OfflineSummary of(Path input, Path output) {
         boolean avro = OfflineJob.isAvro(input);
         List<Path> inputs = OfflineJob.files(input);
+        boolean openAi = !avro && OpenAiBatchFiles.isBatchInput(inputs);
         long[] read = {0, 0}; // lines, blank lines
         for (Path file : inputs) {
-            forEachInput(file, avro, (line, id) -> {
+            forEachInput(file, avro, openAi, (line, id) -> {
                 read[0]++;
                 read[1] += id == null && line.blank() ? 1 : 0;
             });
@@ -57,6 +62,10 @@ public record OfflineSummary(Path input, Path output, long linesRead, long blank
         Map<String, Integer> answeredIds = new HashMap<>();
         long[] done = {0, 0}; // OK, ERROR
         for (Path f : outputs(output.resolve(OfflineJob.COMPLETIONS_DIR))) {
+            if (openAi) {
+                readOpenAiAnswers(f, done, answeredIds);
+                continue;
+            }
             read(f, CompletionRecord.class, c -> {
                 done[c.getStatus() == CompletionStatus.OK ? 0 : 1]++;
                 answeredIds.merge(c.getId(), 1, Integer::sum);
@@ -74,15 +83,15 @@ public record OfflineSummary(Path input, Path output, long linesRead, long blank
         }
         OfflineSummary counted = new OfflineSummary(input, output, read[0], read[1], done[0], done[1], dead[0],
                 List.of(), List.of());
-        return counted.addsUp() ? counted : reconcile(counted, inputs, avro, answeredIds, deadLines);
+        return counted.addsUp() ? counted : reconcile(counted, inputs, avro, openAi, answeredIds, deadLines);
     }
 
     /** Which lines lack an answer: those with no dead letter whose id has no completion left to match. */
-    private static OfflineSummary reconcile(OfflineSummary counted, List<Path> inputs, boolean avro,
+    private static OfflineSummary reconcile(OfflineSummary counted, List<Path> inputs, boolean avro, boolean openAi,
                                             Map<String, Integer> answeredIds, Set<String> deadLines) {
         List<String> missing = new ArrayList<>();
         for (Path file : inputs) {
-            forEachInput(file, avro, (line, id) -> {
+            forEachInput(file, avro, openAi, (line, id) -> {
                 if (id == null && line.blank()) {
                     return;
                 }
@@ -139,8 +148,45 @@ public record OfflineSummary(Path input, Path output, long linesRead, long blank
         return files.isEmpty() ? "none" : dir + " (" + files.size() + (files.size() == 1 ? " file)" : " files)");
     }
 
+    /**
+     * OpenAI answer lines: a response is a completion, a {@code generation_failed} error an error completion;
+     * the {@code invalid_request} lines answer dead letters, which are counted from their own files.
+     */
+    private static void readOpenAiAnswers(Path file, long[] done, Map<String, Integer> answeredIds) {
+        try (Stream<String> lines = Files.lines(file, StandardCharsets.UTF_8)) {
+            for (String line : (Iterable<String>) lines::iterator) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode answer = JSON.readTree(line);
+                boolean ok = answer.hasNonNull("response");
+                if (!ok && !GENERATION_FAILED.equals(answer.path("error").path("code").asText())) {
+                    continue;
+                }
+                done[ok ? 0 : 1]++;
+                answeredIds.merge(answer.path("custom_id").asText(), 1, Integer::sum);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the output file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The id of a line: a PromptRecord's {@code id}, an OpenAI request line's {@code custom_id}. */
+    private static String idOf(String text, boolean openAi) {
+        if (!openAi) {
+            return PlainJson.idOf(text);
+        }
+        try {
+            JsonNode id = JSON.readTree(text).get("custom_id");
+            return id != null && id.isTextual() ? id.textValue() : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** Each line (or Avro record, as a line numbered by its position) of {@code file} with its id, if any. */
-    private static void forEachInput(Path file, boolean avro, java.util.function.BiConsumer<LineSplitter.Line, String> each) {
+    private static void forEachInput(Path file, boolean avro, boolean openAi,
+                                     java.util.function.BiConsumer<LineSplitter.Line, String> each) {
         try (InputStream in = Files.newInputStream(file)) {
             if (avro) {
                 try (DataFileStream<PromptRecord> records = new DataFileStream<>(in, new SpecificDatumReader<>(PromptRecord.class))) {
@@ -154,7 +200,7 @@ public record OfflineSummary(Path input, Path output, long linesRead, long blank
             }
             LineSplitter lines = new LineSplitter(in, JsonLinesCodec.MAX_LINE_BYTES);
             for (LineSplitter.Line line = lines.next(); line != null; line = lines.next()) {
-                each.accept(line, line.blank() ? null : PlainJson.idOf(new String(line.bytes(), StandardCharsets.UTF_8)));
+                each.accept(line, line.blank() ? null : idOf(new String(line.bytes(), StandardCharsets.UTF_8), openAi));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);

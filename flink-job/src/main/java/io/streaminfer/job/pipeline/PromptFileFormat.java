@@ -3,6 +3,7 @@ package io.streaminfer.job.pipeline;
 import io.streaminfer.job.codec.AvroCodec;
 import io.streaminfer.job.codec.JsonLinesCodec;
 import io.streaminfer.job.codec.LineSplitter;
+import io.streaminfer.job.codec.OpenAiBatchRequests;
 import io.streaminfer.job.codec.RecordOrigin;
 import io.streaminfer.job.codec.RecordTypes;
 import io.streaminfer.schemas.DeadLetterRecord;
@@ -23,17 +24,21 @@ import org.apache.flink.types.Either;
 
 /**
  * Prompt files, read whole (not split), each record knowing its file and 1-based position: JSON Lines
- * ({@link LineSplitter}'s lines, blank ones skipped, each parsed by {@link JsonLinesCodec}: a prompt or a dead
- * letter) or Avro container files (the position is the record's number in the file, the original bytes its
+ * ({@link LineSplitter}'s lines, blank ones skipped, each parsed by {@link JsonLinesCodec}, as PromptRecords or
+ * as OpenAI batch request lines: a prompt or a dead letter) or Avro container files (the position is the record's number in the file, the original bytes its
  * Avro binary). A per-file stream format under Flink's adapter, because a stream format is not told which
  * file it reads.
  */
 final class PromptFileFormat implements BulkFormat<Either<DeadLetterRecord, PromptRecord>, FileSourceSplit> {
     private static final long serialVersionUID = 1L;
-    private final boolean avro;
 
-    PromptFileFormat(boolean avro) {
-        this.avro = avro;
+    /** What the files hold. */
+    enum Kind { JSON_LINES, OPENAI_BATCH, AVRO }
+
+    private final Kind kind;
+
+    PromptFileFormat(Kind kind) {
+        this.kind = kind;
     }
 
     @Override
@@ -60,7 +65,8 @@ final class PromptFileFormat implements BulkFormat<Either<DeadLetterRecord, Prom
 
     private StreamFormatAdapter<Either<DeadLetterRecord, PromptRecord>> adapter(FileSourceSplit split) {
         String file = fileName(split.path());
-        return new StreamFormatAdapter<>(avro ? new AvroPrompts(file) : new JsonLinesPrompts(file));
+        return new StreamFormatAdapter<>(kind == Kind.AVRO ? new AvroPrompts(file)
+                : new JsonLinesPrompts(file, kind == Kind.OPENAI_BATCH));
     }
 
     /** A local file as its path, anything else as its URI. */
@@ -69,13 +75,15 @@ final class PromptFileFormat implements BulkFormat<Either<DeadLetterRecord, Prom
         return uri.getScheme() == null || "file".equals(uri.getScheme()) ? uri.getPath() : uri.toString();
     }
 
-    /** One JSON Lines file: a prompt or a dead letter per line that is not blank. */
+    /** One JSON Lines file (PromptRecords or OpenAI batch request lines): a prompt or a dead letter per line that is not blank. */
     private static final class JsonLinesPrompts extends SimpleStreamFormat<Either<DeadLetterRecord, PromptRecord>> {
         private static final long serialVersionUID = 1L;
         private final String file;
+        private final boolean openAi;
 
-        JsonLinesPrompts(String file) {
+        JsonLinesPrompts(String file, boolean openAi) {
             this.file = file;
+            this.openAi = openAi;
         }
 
         @Override
@@ -83,13 +91,17 @@ final class PromptFileFormat implements BulkFormat<Either<DeadLetterRecord, Prom
                                                                                         FSDataInputStream stream) {
             LineSplitter lines = new LineSplitter(stream, JsonLinesCodec.MAX_LINE_BYTES);
             JsonLinesCodec codec = new JsonLinesCodec();
+            OpenAiBatchRequests requests = openAi ? new OpenAiBatchRequests() : null;
             return new StreamFormat.Reader<>() {
                 @Override
                 public Either<DeadLetterRecord, PromptRecord> read() throws IOException {
                     for (LineSplitter.Line line = lines.next(); line != null; line = lines.next()) {
-                        if (!line.blank()) {
-                            return codec.parsePrompt(line, file);
+                        if (line.blank()) {
+                            continue;
                         }
+                        long number = line.number();
+                        return requests == null ? codec.parsePrompt(line, file)
+                                : codec.parse(line, file, text -> requests.parse(text, file, number));
                     }
                     return null;
                 }
