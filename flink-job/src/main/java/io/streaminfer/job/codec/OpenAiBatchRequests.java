@@ -73,12 +73,7 @@ public final class OpenAiBatchRequests {
     public Either<DeadLetterRecord, PromptRecord> parse(String line, String file, long lineNumber) {
         String customId = null;
         try {
-            JsonNode node;
-            try {
-                node = MAPPER.readTree(line);
-            } catch (JsonProcessingException e) {
-                throw new InvalidRecordException("malformed JSON: " + e.getOriginalMessage());
-            }
+            JsonNode node = PlainJson.readValue(line); // one JSON value; errors in the writer's terms
             if (node == null || !node.isObject()) {
                 throw new InvalidRecordException("expected a JSON object (an OpenAI batch request line)");
             }
