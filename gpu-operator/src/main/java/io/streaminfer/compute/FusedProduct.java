@@ -11,20 +11,16 @@ import io.streaminfer.comm.FixedOrder;
  * groups (output columns), never over k.
  */
 final class FusedProduct {
-    /**
-     * Batches up to this many rows take the fused path. Above it the tile expansion of the panel path (paid once
-     * per tile, however many rows) is cheaper than converting every weight once per 4 rows.
-     */
+    /** The most rows any kind takes this path for (see {@link CompressedPanels#fusedRows}). */
     static final int MAX_ROWS = 8;
     private static final int ROW_BLOCK = 4;
     private static final int GROUP_WIDTH = CompressedPanels.FUSED_PANELS * CompressedPanels.LANES;
-    private static final int HALF_WIDTH = GROUP_WIDTH / 2;
 
     private FusedProduct() {}
 
     /** Whether a product of m rows takes this path. */
-    static boolean applies(int m) {
-        return m <= MAX_ROWS;
+    static boolean applies(int m, CompressedPanels w) {
+        return m <= Math.min(MAX_ROWS, w.fusedRows());
     }
 
     /** Panel groups of w: the units work is split in. */
@@ -32,7 +28,7 @@ final class FusedProduct {
         return CompressedPanels.storedPanels(w.panels) / CompressedPanels.FUSED_PANELS;
     }
 
-    /** Scratch floats one thread needs: (segments, 4 rows, 32 columns) of partials. */
+    /** Scratch floats one thread needs: (segments, 4 rows, 64 columns) of partials. */
     static int scratchFloats(int segments) {
         return segments * ROW_BLOCK * GROUP_WIDTH;
     }
@@ -53,8 +49,10 @@ final class FusedProduct {
                 for (int s = 0; s < segments; s++) {
                     int off = s * segStride;
                     if (rows == ROW_BLOCK) {
-                        w.dot4(x, r * k, p, s * len, len, part, off, GROUP_WIDTH, tile);
-                        w.dot4(x, r * k, p + 2, s * len, len, part, off + HALF_WIDTH, GROUP_WIDTH, tile);
+                        for (int h = 0; h < CompressedPanels.FUSED_PANELS; h += 2) { // one call site: inlined once
+                            w.dot4(x, r * k, p + h, s * len, len, part, off + h * CompressedPanels.LANES, GROUP_WIDTH,
+                                    tile);
+                        }
                     } else {
                         w.dot1(x, r * k, p, s * len, len, part, off, tile);
                     }

@@ -160,8 +160,12 @@ class AvroCodecsTest {
         TypeSerializer<Either<DeadLetterRecord, PromptRecord>> serializer =
                 RecordTypes.promptOrDeadLetter().createSerializer(new SerializerConfigImpl());
         DeadLetterRecord dl = DeadLetters.fromFile("x", "reason", new byte[] {9}, "in.jsonl", 4, NOW);
+        Map<String, Object> kwargs = new java.util.HashMap<>(Map.of("enable_thinking", false, "depth", 2L, "r", 0.5));
+        kwargs.put("none", null);
+        PromptRecord chat = PromptRecord.newBuilder().setId("c1").setChatTemplateKwargs(kwargs)
+                .setMessages(List.of(new io.streaminfer.schemas.Message("user", "Hi"))).build();
         for (Either<DeadLetterRecord, PromptRecord> value : List.<Either<DeadLetterRecord, PromptRecord>>of(
-                Either.Right(prompt()), Either.Left(dl))) {
+                Either.Right(prompt()), Either.Left(dl), Either.Right(chat))) {
             DataOutputSerializer out = new DataOutputSerializer(256);
             serializer.serialize(value, out);
             Either<DeadLetterRecord, PromptRecord> back = serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
