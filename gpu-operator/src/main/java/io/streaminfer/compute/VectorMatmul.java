@@ -94,8 +94,8 @@ public final class VectorMatmul extends ThreadedKernel {
     }
 
     /**
-     * BF16, F16, Q8_0 and Q4_0 weights stay in their kind (see {@link CompressedPanels}); other kinds, and
-     * blocks of mixed kinds, become fp32 panels.
+     * Weights of every kind but F32 stay in their kind (see {@link CompressedPanels}); fp32 ones, and blocks
+     * of mixed kinds, become fp32 panels.
      */
     @Override
     public PackedMatrix pack(int segments, WeightSlice... blocks) {
@@ -125,6 +125,12 @@ public final class VectorMatmul extends ThreadedKernel {
         if (m == 0) {
             return;
         }
+        long fmas = (long) m * w.n * w.k;
+        int parts = workers.parts();
+        if (w.compressed != null && FusedProduct.applies(m, w.compressed)) {
+            fused(x, m, w, out, parts == 1 || fmas < parallelMinFmas);
+            return;
+        }
         int need = w.segments * ROW_BLOCK * PANEL_BLOCK * LANES;
         if (scratch[0].length < need) {
             for (int i = 0; i < scratch.length; i++) {
@@ -138,12 +144,7 @@ public final class VectorMatmul extends ThreadedKernel {
             }
         }
         int blocks = (w.panels + PANEL_BLOCK - 1) / PANEL_BLOCK;
-        long fmas = (long) m * w.n * w.k;
-        int parts = workers.parts();
-        // A single row over compressed weights runs on the caller alone: measured on the 2-vCPU EPYC, splitting
-        // its tile expansions over two threads made batch-1 decode slower than one thread (q8_0: 155 vs 420 tok/s).
-        boolean compressedRow = w.compressed != null && m == 1;
-        if (parts == 1 || fmas < parallelMinFmas || compressedRow) {
+        if (parts == 1 || fmas < parallelMinFmas) {
             compute(x, w, out, 0, m, 0, blocks, scratch[0], tiles[0]);
         } else if (blocks >= parts || m < parts * ROW_BLOCK) {
             workers.run((part, count) -> {
@@ -159,6 +160,29 @@ public final class VectorMatmul extends ThreadedKernel {
                 compute(x, w, out, lo, hi, 0, blocks, scratch[part], tiles[part]);
             });
         }
+    }
+
+    /** A small batch over compressed weights (see {@link FusedProduct}), split over panel groups. */
+    private void fused(float[] x, int m, PanelMatrix w, float[] out, boolean alone) {
+        int need = FusedProduct.scratchFloats(w.segments);
+        for (int i = 0; i < scratch.length; i++) {
+            if (scratch[i].length < need) {
+                scratch[i] = new float[need];
+            }
+            if (tiles[i].length < CompressedPanels.TILE_FLOATS) {
+                tiles[i] = new float[CompressedPanels.TILE_FLOATS];
+            }
+        }
+        int groups = FusedProduct.groups(w.compressed);
+        if (alone) {
+            FusedProduct.compute(x, m, w.compressed, w.n, w.segments, out, 0, groups, scratch[0], tiles[0]);
+            return;
+        }
+        workers.run((part, count) -> {
+            int lo = (int) ((long) groups * part / count);
+            int hi = (int) ((long) groups * (part + 1) / count);
+            FusedProduct.compute(x, m, w.compressed, w.n, w.segments, out, lo, hi, scratch[part], tiles[part]);
+        });
     }
 
     /**

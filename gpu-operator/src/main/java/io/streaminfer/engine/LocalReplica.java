@@ -7,6 +7,7 @@ import io.streaminfer.compute.StepBatch;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
+import io.streaminfer.model.StageSpec;
 import io.streaminfer.model.TextTokenizer;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -47,6 +48,7 @@ public final class LocalReplica implements InferenceReplica {
     private final ModelDescription description;
     private final TextTokenizer tokenizer;
     private final RequestPreparation preparation;
+    private final java.util.function.IntPredicate eos; // the model's and the tokenizer's EOS ids
     private final StepPlanner planner;
     private final SamplingPool samplingPool;
     private final StepAbsorber absorber;
@@ -64,7 +66,7 @@ public final class LocalReplica implements InferenceReplica {
     private final AtomicLong promptTokens = new AtomicLong();
     private volatile int lastStepRows;
 
-    private TensorParallelGroup group;
+    private StepExecutor group;
 
     private LocalReplica(ReplicaConfig config, int replicaIndex, Listener listener, Checkpoint checkpoint,
                          ModelDescription description, TextTokenizer tokenizer) {
@@ -75,6 +77,7 @@ public final class LocalReplica implements InferenceReplica {
         this.description = description;
         this.tokenizer = tokenizer;
         this.preparation = RequestPreparation.of(description, tokenizer);
+        this.eos = StopCriteria.eosOf(description.config(), tokenizer);
         this.kv = new SlotAllocator(config.maxBatch(), description.contextLength());
         this.planner = new StepPlanner(config.maxStepTokens());
         // As many helpers as the replica has compute threads besides the driver: they are idle while it samples.
@@ -93,6 +96,7 @@ public final class LocalReplica implements InferenceReplica {
         try {
             ModelDescription description = ModelDescription.of(config, checkpoint.config());
             ShardSpec.check(description.config(), config.tensorParallelSize());
+            StageSpec.check(description.config(), config.pipelineStages());
             LocalReplica replica = new LocalReplica(config, replicaIndex, listener, checkpoint, description,
                     description.loadTokenizer());
             replica.startGroup();
@@ -116,10 +120,15 @@ public final class LocalReplica implements InferenceReplica {
                     + "the batch it shares and after a restore; use the vector kernel for reproducible output",
                     replicaIndex);
         }
+        if (config.pipelineStages() > 1) {
+            group = ReplicaStages.start(config, replicaIndex, checkpoint, model, positions, this::drive,
+                    this::onGroupFailure, LOAD_TIMEOUT);
+            return;
+        }
         CommOptions options = CommOptions.inProcess().withBackend(ModelShards.commBackendFor(config.backend()))
                 .withTimeout(config.collectiveTimeout());
         CommGroup comms = new GroupCoordinator(options).form(String.valueOf(replicaIndex), config.tensorParallelSize());
-        group = TensorParallelGroup.start(comms,
+        TensorParallelGroup tpGroup = TensorParallelGroup.start(comms,
                 (rank, communicator) -> ModelShards.create(config.backend(), config.threadsPerRank(), checkpoint,
                         new ShardSpec(rank, config.tensorParallelSize(), model), communicator, config.maxBatch(),
                         positions, config.maxStepTokens()),
@@ -127,7 +136,8 @@ public final class LocalReplica implements InferenceReplica {
         LOG.info("replica {} up: model {} ({} parameters), TP={}, backend {} x {} thread(s) per rank, "
                         + "{} slots x {} positions, KV cache {} MiB per rank", replicaIndex, config.modelName(),
                 model.parameterCount(), config.tensorParallelSize(), config.backend(), config.threadsPerRank(),
-                config.maxBatch(), positions, group.driverShard().kvCacheBytes() >> 20);
+                config.maxBatch(), positions, tpGroup.driverShard().kvCacheBytes() >> 20);
+        group = tpGroup;
     }
 
     /** Positions each sequence may use: prompt plus completion. */
@@ -207,6 +217,16 @@ public final class LocalReplica implements InferenceReplica {
         return promptTokens.get();
     }
 
+    /** Nanoseconds this replica's ranks have waited for a neighbouring pipeline stage (0 at PP=1). */
+    public long stageWaitNanos() {
+        return group.stageWaitNanos();
+    }
+
+    @Override
+    public long stageWaitMillis() {
+        return stageWaitNanos() / 1_000_000;
+    }
+
     @Override
     public String modelName() {
         return config.modelName();
@@ -217,12 +237,20 @@ public final class LocalReplica implements InferenceReplica {
         return config.tensorParallelSize();
     }
 
-    // ---- the driver, on rank 0's thread ----
+    // ---- the driver, on rank 0's thread (a pipeline's own driver thread) ----
 
-    private void drive(TensorParallelGroup group) throws InterruptedException {
-        float[] logits = new float[planner.rowBudget() * description.config().vocabularySize()]; // (rows, vocab)
+    /**
+     * Plans steps while fewer than the executor's depth are in flight (each a micro-batch of different
+     * sequences: {@link MicroBatches}), then absorbs the oldest. At depth 1 it plans, runs and absorbs one
+     * step at a time.
+     */
+    private void drive(StepExecutor executor) throws InterruptedException {
+        int depth = executor.depth();
+        float[][] logits = new float[depth][planner.rowBudget() * description.config().vocabularySize()]; // (rows, vocab)
+        ArrayDeque<StepPlan<Sequence>> inFlight = new ArrayDeque<>();
+        int oldest = 0; // logits buffer of the oldest step in flight
         while (true) {
-            StepPlan<Sequence> step;
+            StepPlan<Sequence> step = null;
             lock.lock();
             try {
                 while (!closed && waiting.isEmpty() && running.isEmpty()) {
@@ -231,20 +259,32 @@ public final class LocalReplica implements InferenceReplica {
                 if (closed) {
                     return;
                 }
-                admit();
-                step = planner.plan(new ArrayList<>(running.values()));
-                handOut(step);
+                if (inFlight.size() < depth) {
+                    admit();
+                    step = planner.plan(MicroBatches.eligible(running.values(), depth));
+                    handOut(step);
+                }
             } finally {
                 lock.unlock();
             }
-            if (step.isEmpty()) {
+            if (step != null && !step.isEmpty()) {
+                lastStepRows = step.batch().rows();
+                executor.submit(step.batch(), logits[(oldest + inFlight.size()) % depth]);
+                inFlight.add(step);
+                if (inFlight.size() < depth) {
+                    continue; // fill the pipeline before waiting on it
+                }
+            }
+            if (inFlight.isEmpty()) {
                 continue;
             }
-            lastStepRows = step.batch().rows();
-            group.step(step.batch(), logits);
+            executor.awaitOldest();
+            StepPlan<Sequence> done = inFlight.poll();
+            float[] doneLogits = logits[oldest];
+            oldest = (oldest + 1) % depth;
             lock.lock();
             try {
-                StepAbsorber.Outcome outcome = absorber.absorb(step, logits, running.values(), System.nanoTime());
+                StepAbsorber.Outcome outcome = absorber.absorb(done, doneLogits, running.values(), System.nanoTime());
                 promptTokens.addAndGet(outcome.promptRows());
                 generatedTokens.addAndGet(outcome.generatedTokens());
                 for (StepAbsorber.Ended ended : outcome.ended()) {
@@ -298,7 +338,7 @@ public final class LocalReplica implements InferenceReplica {
                 return null;
             }
             SamplingParams params = s.request.params();
-            s.stop = new StopCriteria(description.config()::isEos, params.maxTokens(), params.stop(), tokenizer,
+            s.stop = new StopCriteria(eos, params.maxTokens(), params.stop(), tokenizer,
                     tokens.prompt());
             long state = RandomStream.initialState(params.seed());
             if (s.resumeFrom != null) {

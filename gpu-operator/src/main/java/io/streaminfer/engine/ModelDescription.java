@@ -1,9 +1,14 @@
 package io.streaminfer.engine;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.TextTokenizer;
+import io.streaminfer.model.chat.ChatTemplate;
+import io.streaminfer.model.gguf.GgufFile;
+import io.streaminfer.model.gguf.GgufMetadata;
 import io.streaminfer.model.tokenizer.TokenizerFiles;
 import java.io.IOException;
 import java.io.Serializable;
@@ -16,8 +21,8 @@ import java.nio.file.Path;
  * tokenizer is. Built once (on the job's client, from the checkpoint's header) and shipped to the subtasks,
  * which load the tokenizer from it and never reopen the checkpoint to validate.
  *
- * <p>This class is the one place the engine opens model files: {@link #openCheckpoint} and
- * {@link #loadTokenizer}. Format detection lives behind them.
+ * <p>This class is the one place the engine opens model files: {@link #openCheckpoint},
+ * {@link #loadTokenizer} and {@link #loadChatTemplate}. Format detection lives behind them.
  *
  * @param modelName the name records carry (and prompts may ask for)
  * @param config the checkpoint's configuration
@@ -81,6 +86,59 @@ public record ModelDescription(String modelName, ModelConfig config, int context
     }
 
     /**
+     * Where a Hugging Face model's chat template would be: the tokenizer_config.json of its tokenizer (in its
+     * directory, or beside its tokenizer.json), or null for tokenizers without one (llama2.c, GGUF, none).
+     */
+    public Path tokenizerConfigPath() {
+        if (tokenizerPath == null) {
+            return null;
+        }
+        Path tokenizer = Path.of(tokenizerPath);
+        Path dir = Files.isDirectory(tokenizer) ? tokenizer
+                : tokenizer.getFileName().toString().endsWith(".json") ? tokenizer.toAbsolutePath().getParent() : null;
+        return dir == null ? null : dir.resolve("tokenizer_config.json");
+    }
+
+    /**
+     * Loads the model's chat template ({@code chat_template} of {@link #tokenizerConfigPath()}, or
+     * chat_template.jinja beside it; a GGUF file's {@code tokenizer.chat_template}), or returns null when the
+     * model has none.
+     *
+     * @throws io.streaminfer.model.chat.ChatTemplateException when the template is there but does not parse
+     */
+    public ChatTemplate loadChatTemplate() throws IOException {
+        if (tokenizerPath != null && Files.isRegularFile(Path.of(tokenizerPath))
+                && Checkpoints.detect(Path.of(tokenizerPath)) == Checkpoints.Format.GGUF) {
+            return ggufChatTemplate(GgufFile.read(Path.of(tokenizerPath)).metadata());
+        }
+        Path config = tokenizerConfigPath();
+        if (config == null || !Files.isRegularFile(config)) {
+            return null;
+        }
+        JsonNode json = new ObjectMapper().readTree(config.toFile());
+        boolean beside = Files.isRegularFile(config.resolveSibling("chat_template.jinja"))
+                || Files.isRegularFile(config.resolveSibling("chat_template.json"));
+        return json.hasNonNull("chat_template") || beside ? ChatTemplate.fromTokenizerConfig(config) : null;
+    }
+
+    /** A GGUF file's {@code tokenizer.chat_template}, with its BOS and EOS tokens' text, or null. */
+    private static ChatTemplate ggufChatTemplate(GgufMetadata metadata) {
+        String template = metadata.optionalString("tokenizer.chat_template").orElse(null);
+        if (template == null) {
+            return null;
+        }
+        java.util.List<String> tokens = metadata.strings("tokenizer.ggml.tokens");
+        return ChatTemplate.of(template, tokenText(metadata, "tokenizer.ggml.bos_token_id", tokens),
+                tokenText(metadata, "tokenizer.ggml.eos_token_id", tokens));
+    }
+
+    private static String tokenText(GgufMetadata metadata, String key, java.util.List<String> tokens) {
+        java.util.OptionalLong id = metadata.optionalInteger(key);
+        return id.isPresent() && id.getAsLong() >= 0 && id.getAsLong() < tokens.size()
+                ? tokens.get((int) id.getAsLong()) : null;
+    }
+
+    /**
      * Loads the tokenizer, whatever its format (a llama2.c {@code tokenizer.bin} of the model's vocabulary, a
      * Hugging Face tokenizer.json or a directory holding one), or returns null when there is none.
      */
@@ -88,7 +146,17 @@ public record ModelDescription(String modelName, ModelConfig config, int context
         if (tokenizerPath == null) {
             return null;
         }
-        TextTokenizer tokenizer = TokenizerFiles.open(Path.of(tokenizerPath), config.vocabularySize());
+        Path path = Path.of(tokenizerPath);
+        if (TokenizerFiles.isLlama2c(path)) {
+            // A llama2.c file is read up to the model's vocabulary size; one of another size is another
+            // model's, and would otherwise encode (and decode) to gibberish without a word.
+            int entries = TokenizerFiles.countLlama2cEntries(path);
+            if (entries != config.vocabularySize()) {
+                throw new IOException(tokenizerPath + ": the tokenizer has " + entries + " entries but the model's "
+                        + "vocabulary has " + config.vocabularySize() + ": is it the tokenizer of another model?");
+            }
+        }
+        TextTokenizer tokenizer = TokenizerFiles.open(path, config.vocabularySize());
         if (tokenizer.vocabularySize() > config.vocabularySize()) {
             throw new IOException(tokenizerPath + ": the tokenizer has " + tokenizer.vocabularySize()
                     + " tokens but the model's vocabulary has " + config.vocabularySize()

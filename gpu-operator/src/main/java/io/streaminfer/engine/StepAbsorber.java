@@ -45,6 +45,8 @@ final class StepAbsorber {
         StepBatch batch = step.batch();
         Sampled sampled = sampleAll(step, logits);
         List<Ended> ended = new ArrayList<>();
+        // A sequence can own several logit rows of a step (scored or re-prefilled positions); it ends once.
+        java.util.Set<Sequence> failed = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         int logitRow = 0;
         int promptRows = 0;
         int generatedTokens = 0;
@@ -63,6 +65,18 @@ final class StepAbsorber {
             }
             int row = logitRow++;
             int offset = row * vocabularySize;
+            if (failed.contains(s)) {
+                continue;
+            }
+            int bad = firstNonFinite(logits, offset, vocabularySize);
+            if (bad >= 0) {
+                failed.add(s);
+                // Overflow in this row's arithmetic: only this request ends (rows never mix, so the rest of
+                // the batch keeps its exact logits), and the answer says what happened instead of sampling noise.
+                ended.add(new Ended(s, GenerationResult.error(s.request.id(), nonFiniteMessage(logits[offset + bad],
+                        bad, position, s.promptLength), Sequence.millisBetween(s.submittedNanos, now))));
+                continue;
+            }
             if (s.scoring) {
                 float logprob = Sampler.logProbability(logits, offset, vocabularySize, s.tokens[position + 1]);
                 s.addLogprob(logprob);
@@ -99,11 +113,27 @@ final class StepAbsorber {
             }
         }
         for (Sequence s : running) {
-            if (s.scoring && s.fullyComputed()) {
+            if (s.scoring && s.fullyComputed() && !failed.contains(s)) {
                 ended.add(new Ended(s, s.result(GenerationResult.FinishReason.STOP, now)));
             }
         }
         return new Outcome(ended, promptRows, generatedTokens);
+    }
+
+    /** Index within the row of its first NaN or infinite logit, or -1 when every logit is finite. */
+    static int firstNonFinite(float[] logits, int offset, int length) {
+        for (int i = 0; i < length; i++) {
+            if (!Float.isFinite(logits[offset + i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static String nonFiniteMessage(float value, int tokenId, int position, int promptLength) {
+        String where = position < promptLength ? "prompt position " + position : "generated position " + position;
+        return "the model produced a non-finite logit (" + value + " for token id " + tokenId + ") at " + where
+                + ": its arithmetic overflowed on this request's tokens; the request is dropped, nothing was sampled";
     }
 
     /** Samples, on the pool, the next token of every sequence whose last known position this step computed. */
@@ -130,6 +160,9 @@ final class StepAbsorber {
         pool.run(jobs, job -> {
             int row = rows[job];
             Sequence s = sequences[job];
+            if (firstNonFinite(logits, row * vocabularySize, vocabularySize) >= 0) {
+                return; // absorb ends it with an error; a sampler is never handed NaN
+            }
             try {
                 int token = s.sampler.sample(logits, row * vocabularySize, vocabularySize);
                 out.tokens[row] = token;

@@ -1,5 +1,6 @@
 package io.streaminfer.engine;
 
+import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.TextTokenizer;
 import java.util.Arrays;
 import java.util.List;
@@ -38,7 +39,7 @@ final class StopCriteria {
     private String finalText;
 
     /**
-     * @param eos whether a sampled token ends generation ({@code ModelConfig::isEos})
+     * @param eos whether a sampled token ends generation ({@link #eosOf})
      * @param tokenizer decodes the completion; null when the replica has none (then the text is empty and
      *     there must be no stop strings)
      * @param context the prompt's tokens, which the completion's text follows
@@ -56,6 +57,23 @@ final class StopCriteria {
         this.decoder = tokenizer == null ? null : tokenizer.streamDecoder(context);
         this.wholeTextCheck = stops.stream().anyMatch(s -> s.indexOf('\uFFFD') >= 0);
         this.tokens = wholeTextCheck ? new int[16] : null;
+    }
+
+    /**
+     * The EOS rule of a model and its tokenizer: every id of the model's configuration (config.json and
+     * generation_config.json) and every id the tokenizer's configuration names ends generation.
+     */
+    static IntPredicate eosOf(ModelConfig config, TextTokenizer tokenizer) {
+        int[] fromTokenizer = tokenizer == null ? new int[0] : tokenizer.eosTokenIds();
+        if (fromTokenizer.length == 0) {
+            return config::isEos;
+        }
+        java.util.BitSet ids = new java.util.BitSet(config.vocabularySize());
+        config.eosTokenIds().forEach(ids::set);
+        for (int id : fromTokenizer) {
+            ids.set(id);
+        }
+        return ids::get;
     }
 
     /** Whether {@code token} ends the sequence as EOS; such a token is not passed to {@link #accept}. */

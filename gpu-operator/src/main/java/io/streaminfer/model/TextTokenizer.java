@@ -20,6 +20,14 @@ public interface TextTokenizer {
     String decode(int[] ids);
 
     /**
+     * Ids that end generation by the tokenizer's own configuration, besides the model's (Hugging Face:
+     * tokenizer_config.json's {@code eos_token}, which config.json and generation_config.json may not list).
+     */
+    default int[] eosTokenIds() {
+        return new int[0];
+    }
+
+    /**
      * A decoder for tokens that follow {@code context} (e.g. the prompt): {@link StreamDecoder#next} returns
      * the text each new token adds, so stop strings can be checked per token without re-decoding the whole
      * completion. The pieces concatenate to the text of the new tokens as they read after the context.

@@ -16,34 +16,61 @@ import org.junit.jupiter.params.provider.EnumSource;
  * bytes, not fp32's.
  */
 class CompressedPanelsTest {
-    private static final int N = 44;   // not a multiple of 8 or 24: edge panels and blocks
-    private static final int K = 128;  // 4 quantization blocks
+    private static final int N = 76;   // 10 panels: 3 fused groups (the last one padded), edge panel blocks
+    private static final int K = 512;  // 2 super-blocks of the K kinds, 16 blocks of 32
+    private static final int MAX_M = FusedProduct.MAX_ROWS + 12; // both sides of the fused path's switch
 
     @ParameterizedTest
-    @EnumSource(value = StorageKind.class, names = {"BF16", "F16", "Q8_0", "Q4_0"})
+    @EnumSource(value = StorageKind.class, names = {"BF16", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void productsEqualTheFp32KernelOnTheDequantizedWeights(StorageKind kind) {
         Random random = new Random(kind.ordinal());
-        WeightTensor packedKind = randomTensor(kind, N, K, random);
-        WeightTensor dequantized = WeightTensor.ofFloats("deq", N, K, dequantize(packedKind));
-        float[] x = new float[9 * K];
+        WeightTensor packedKind = MatrixFixtures.randomTensor(kind, N, K, random);
+        float[] reference = kind.blockSize() == 256 ? packedKind.toFloats() : dequantize(packedKind);
+        WeightTensor dequantized = WeightTensor.ofFloats("deq", N, K, reference);
+        float[] x = new float[MAX_M * K];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) random.nextGaussian();
         }
-        try (VectorMatmul vector = new VectorMatmul(2, 0)) {
-            for (int[] shard : new int[][] {{0, K, 4}, {32, 64, 2}, {96, 32, 1}}) {
-                PackedMatrix compressed = vector.pack(shard[2], WeightSlice.columns(packedKind, shard[0], shard[1]),
-                        new WeightSlice(packedKind, 3, 5, shard[0], shard[1]));
-                PackedMatrix reference = vector.pack(shard[2], WeightSlice.columns(dequantized, shard[0], shard[1]),
-                        new WeightSlice(dequantized, 3, 5, shard[0], shard[1]));
-                assertTrue(compressed.bytes() < reference.bytes(), kind + " stays compressed: " + compressed.bytes());
-                for (int m = 1; m <= 9; m++) {
-                    float[] xs = slice(x, m, K, shard[0], shard[1]);
-                    float[] expected = new float[m * reference.rows()];
-                    float[] actual = new float[m * compressed.rows()];
-                    vector.matmul(xs, m, reference, expected);
-                    vector.matmul(xs, m, compressed, actual);
-                    assertArrayEquals(expected, actual, kind + " m=" + m + " shard " + shard[0]);
+        // {first column, columns, segments}: whole rows, row-parallel shards, one segment, and segments that do
+        // not lie on blocks (96 / 32 = 3 columns, 512 / 8 = 64 for the 256-blocks)
+        int[][] shards = kind.blockSize() == 256 ? new int[][] {{0, K, 4}, {256, 256, 2}, {256, 256, 1}, {0, K, 8}}
+                : new int[][] {{0, K, 4}, {32, 64, 2}, {96, 32, 1}, {64, 96, 32}, {0, 160, 5}};
+        for (int threads : new int[] {1, 2}) {
+            try (VectorMatmul vector = new VectorMatmul(threads, 0)) {
+                for (int[] shard : shards) {
+                    PackedMatrix compressed = vector.pack(shard[2], WeightSlice.columns(packedKind, shard[0], shard[1]),
+                            new WeightSlice(packedKind, 3, 5, shard[0], shard[1]));
+                    PackedMatrix fp32 = vector.pack(shard[2], WeightSlice.columns(dequantized, shard[0], shard[1]),
+                            new WeightSlice(dequantized, 3, 5, shard[0], shard[1]));
+                    assertTrue(compressed.bytes() < fp32.bytes(), kind + " stays compressed: " + compressed.bytes());
+                    for (int m = 1; m <= MAX_M; m++) {
+                        float[] xs = slice(x, m, K, shard[0], shard[1]);
+                        float[] expected = new float[m * fp32.rows()];
+                        float[] actual = new float[m * compressed.rows()];
+                        vector.matmul(xs, m, fp32, expected);
+                        vector.matmul(xs, m, compressed, actual);
+                        assertArrayEquals(expected, actual, kind + " threads=" + threads + " m=" + m + " shard "
+                                + shard[0] + "+" + shard[1] + "/" + shard[2]);
+                    }
                 }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = StorageKind.class, names = {"BF16", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void expandedWeightsAreTheReferenceDequantization(StorageKind kind) {
+        WeightTensor t = MatrixFixtures.randomTensor(kind, 16, 256, new Random(kind.ordinal() + 100));
+        CompressedPanels panels = CompressedPanels.pack(kind, new WeightSlice[] {WeightSlice.of(t)}, 16, 256);
+        float[] expanded = new float[2 * 256 * 8];
+        panels.expand(0, 2, expanded);
+        float[] row = new float[256];
+        for (int j = 0; j < 16; j++) {
+            t.readRow(j, 0, 256, row, 0);
+            for (int c = 0; c < 256; c++) {
+                // == also equates a Q4_0 zero's -0 with the +0 the panels give (see NibblePanels)
+                float got = expanded[((j / 8) * 256 + c) * 8 + j % 8];
+                assertTrue(row[c] == got, kind + " row " + j + " column " + c + ": " + row[c] + " vs " + got);
             }
         }
     }
@@ -80,32 +107,6 @@ class CompressedPanelsTest {
         return out;
     }
 
-    private static WeightTensor randomTensor(StorageKind kind, int rows, int cols, Random random) {
-        ByteBuffer b = ByteBuffer.allocate((int) (rows * kind.rowBytes(cols))).order(ByteOrder.LITTLE_ENDIAN);
-        for (int r = 0; r < rows; r++) {
-            for (int block = 0; block < cols / kind.blockSize(); block++) {
-                switch (kind) {
-                    case BF16 -> b.putShort((short) (Float.floatToRawIntBits((float) random.nextGaussian()) >>> 16));
-                    case F16 -> b.putShort(half((float) random.nextGaussian()));
-                    case Q8_0 -> {
-                        b.putShort(half(0.01f + random.nextFloat() / 50));
-                        for (int i = 0; i < 32; i++) {
-                            b.put((byte) (random.nextInt(255) - 127));
-                        }
-                    }
-                    case Q4_0 -> {
-                        b.putShort(half(0.01f + random.nextFloat() / 10));
-                        for (int i = 0; i < 16; i++) {
-                            b.put((byte) random.nextInt(256));
-                        }
-                    }
-                    default -> throw new IllegalArgumentException(kind.toString());
-                }
-            }
-        }
-        return new WeightTensor("w." + kind, kind, rows, cols, b.flip());
-    }
-
     /** The storage kinds' definitions, written out here independently of the code under test. */
     private static float[] dequantize(WeightTensor t) {
         ByteBuffer b = t.bytesView();
@@ -136,20 +137,5 @@ class CompressedPanelsTest {
             }
         }
         return out;
-    }
-
-    /** Float to half, round to nearest even, for normal values in the half range. */
-    private static short half(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        int sign = (bits >>> 16) & 0x8000;
-        int exponent = ((bits >>> 23) & 0xFF) - 127 + 15;
-        int mantissa = bits & 0x7FFFFF;
-        if (exponent <= 0) {
-            return (short) sign; // tiny: flush (never drawn above)
-        }
-        int rounded = (mantissa + 0xFFF + ((mantissa >>> 13) & 1)) >>> 13;
-        int value = (exponent << 10) + rounded; // a mantissa carry bumps the exponent, as it should
-        assertEquals(0, value >>> 15, "out of the half range");
-        return (short) (sign | value);
     }
 }

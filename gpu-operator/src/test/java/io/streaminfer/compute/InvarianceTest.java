@@ -70,6 +70,46 @@ class InvarianceTest {
     }
 
     @Test
+    void compressedRowsAreBitwiseIndependentOfBatchSizeAndPositionAcrossTheFusedSwitch() {
+        // Small batches over compressed weights take VectorMatmul's fused kernels, larger ones the expanded
+        // panels; every row must equal the scalar twin's product on the dequantized weights, alone.
+        int n = 76, k = 512, segments = 4, pool = 23, maxM = FusedProduct.MAX_ROWS + 12;
+        for (StorageKind kind : new StorageKind[] {StorageKind.BF16, StorageKind.F16, StorageKind.Q8_0,
+                StorageKind.Q4_0, StorageKind.Q4_K, StorageKind.Q6_K}) {
+            Random random = new Random(kind.ordinal() * 13L);
+            WeightTensor w = MatrixFixtures.randomTensor(kind, n, k, random);
+            float[] xs = MatrixFixtures.random(random, pool * k); // (pool, k)
+            float[][] alone = new float[pool][n];
+            try (MatmulKernel scalar = new ScalarMatmul()) {
+                PackedMatrix ws = scalar.pack(segments, WeightSlice.of(w));
+                for (int row = 0; row < pool; row++) {
+                    scalar.matmul(Arrays.copyOfRange(xs, row * k, (row + 1) * k), 1, ws, alone[row]);
+                }
+            }
+            for (int threads : new int[] {1, 2}) {
+                try (MatmulKernel vector = new VectorMatmul(threads, 0)) {
+                    PackedMatrix packed = vector.pack(segments, WeightSlice.of(w));
+                    for (int m = 1; m <= maxM; m++) {
+                        int first = (m * 7) % pool;
+                        float[] x = new float[m * k];
+                        for (int i = 0; i < m; i++) {
+                            System.arraycopy(xs, ((first + i) % pool) * k, x, i * k, k);
+                        }
+                        float[] out = new float[m * n];
+                        vector.matmul(x, m, packed, out);
+                        for (int i = 0; i < m; i++) {
+                            int row = (first + i) % pool;
+                            int mm = m, ii = i, t = threads;
+                            assertArrayEquals(alone[row], Arrays.copyOfRange(out, i * n, (i + 1) * n), 0f,
+                                    () -> kind + " threads=" + t + ": row " + row + " at position " + ii + " of m=" + mm);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void rowParallelSlicesCombinedByTheTreeEqualTheFullProduct() {
         // t must be a power of two dividing segments (or equal to segments): see ScalarMatmul's class comment.
         checkTensorParallel(288, 288, 8, new int[] {1, 2, 4, 8});

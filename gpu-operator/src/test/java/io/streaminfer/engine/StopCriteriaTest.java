@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class StopCriteriaTest {
 
     /** Token i stands for the bytes of piece i; ids 0 and 1 are EOS and BOS (no text). */
-    static final class ByteTokenizer implements TextTokenizer {
+    static class ByteTokenizer implements TextTokenizer {
         private final byte[][] pieces;
 
         ByteTokenizer(byte[]... pieces) {
@@ -87,6 +87,25 @@ class StopCriteriaTest {
             }
         }
         return -1;
+    }
+
+    @Test
+    void theModelsAndTheTokenizersEosIdsBothEndGeneration() {
+        io.streaminfer.model.ModelConfig config = io.streaminfer.model.ModelConfig.llama2c(8, 16, 1, 2, 2, 32, 16, true);
+        ByteTokenizer plain = ByteTokenizer.of("a", "b", "c");
+        java.util.function.IntPredicate modelOnly = StopCriteria.eosOf(config, plain);
+        assertTrue(modelOnly.test(1) && modelOnly.test(2), "llama2.c's BOS and EOS");
+        assertFalse(modelOnly.test(4));
+        TextTokenizer withEos = new ByteTokenizer(plain.pieces) {
+            @Override
+            public int[] eosTokenIds() {
+                return new int[] {4, 30};
+            }
+        };
+        java.util.function.IntPredicate both = StopCriteria.eosOf(config, withEos);
+        assertTrue(both.test(1) && both.test(2) && both.test(4) && both.test(30), "tokenizer_config's eos_token too");
+        assertFalse(both.test(3) || both.test(31));
+        assertFalse(StopCriteria.eosOf(config, null).test(4));
     }
 
     @Test

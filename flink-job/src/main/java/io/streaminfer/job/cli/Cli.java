@@ -25,7 +25,11 @@ public final class Cli {
 
     /** Anything else that escapes a command: one line, exit 1. Stack traces stay out of the user's way. */
     public static int onExecutionError(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
-        String message = e.getMessage() == null ? e.getClass().getName() : e.getClass().getSimpleName() + ": " + e.getMessage();
+        // Our own failures say what went wrong in their message; anything else keeps its type for the report.
+        boolean ours = e instanceof IllegalStateException || e instanceof IllegalArgumentException
+                || e instanceof java.io.IOException || e instanceof java.io.UncheckedIOException;
+        String message = e.getMessage() == null ? e.getClass().getName()
+                : ours ? e.getMessage() : e.getClass().getSimpleName() + ": " + e.getMessage();
         cl.getErr().println(cl.getCommandSpec().qualifiedName() + ": error: " + oneLine(message));
         cl.getErr().flush();
         return EXIT_FAILURE;

@@ -10,7 +10,6 @@ import io.streaminfer.engine.RequestPreparation;
 import io.streaminfer.engine.SamplingParams;
 import java.io.PrintWriter;
 import java.time.Duration;
-import io.streaminfer.model.ShardSpec;
 import io.streaminfer.job.convert.SeedDerivation;
 import java.util.List;
 import picocli.CommandLine;
@@ -68,15 +67,9 @@ public final class GenerateCommand extends CliCommand {
         if (engine.tp < 1) {
             throw new IllegalArgumentException("--tp must be >= 1, got " + engine.tp);
         }
-        // Refuse a TP degree the model cannot be split by before any weight is touched: the header
-        // is all it takes.
-        ReplicaConfig replica = ReplicaConfig.defaults(model, tokenizer, engine.tp);
-        try (io.streaminfer.model.Checkpoint checkpoint = ModelDescription.openCheckpoint(replica)) {
-            description = ModelDescription.of(replica, checkpoint.config());
-            ShardSpec.check(checkpoint, engine.tp);
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
-        }
+        // Refuse a TP degree the model cannot be split by, or a tokenizer that is not the model's, before any
+        // weight is touched: the header and the tokenizer are all it takes.
+        description = ModelChecks.check(model, tokenizer, engine.tp, engine.singlePipelineDegree());
         if (!description.hasTokenizer()) {
             throw new IllegalArgumentException("missing --tokenizer: " + model + " carries no tokenizer");
         }
@@ -89,7 +82,8 @@ public final class GenerateCommand extends CliCommand {
     @Override
     Integer run() {
         ReplicaConfig config = ReplicaConfig.defaults(model, tokenizer, engine.tp)
-                .withBackend(engine.backendName(kernel), engine.threadsPerRank()).withBatch(1, 256);
+                .withBackend(engine.backendName(kernel), engine.threadsPerRank()).withBatch(1, 256)
+                .withPipeline(engine.singlePipelineDegree(), true);
         PrintWriter out = spec().commandLine().getOut();
         PrintWriter err = spec().commandLine().getErr();
         GenerationRequest request;

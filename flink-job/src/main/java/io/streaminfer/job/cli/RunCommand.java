@@ -1,8 +1,10 @@
 package io.streaminfer.job.cli;
 
 import io.streaminfer.job.JobOptions;
-import org.apache.flink.configuration.Configuration;
+import io.streaminfer.job.local.JobFailures;
 import io.streaminfer.job.local.JobRunner;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -25,8 +27,20 @@ public final class RunCommand extends JobCommand {
 
     @Override
     int runJob(Configuration configuration, CommandLine commandLine) throws Exception {
-        StreamExecutionEnvironment env = JobRunner.build(configuration);
-        env.execute(JobRunner.jobName(configuration));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        // Under java -jar the job computes in this process, so a backend it lacks is a usage error; under
+        // 'flink run' the TaskManagers may have what the client has not, and a replica that lacks it
+        // fails the job once (SetupFailedException).
+        if (env instanceof LocalStreamEnvironment && configuration.get(JobOptions.BACKEND) == JobOptions.Backend.CUDA) {
+            EngineRuns.requireAvailable("cuda");
+        }
+        env.configure(JobRunner.flinkSettings(env.getConfiguration()));
+        JobRunner.build(env, configuration);
+        try {
+            env.execute(JobRunner.jobName(configuration));
+        } catch (Exception e) {
+            throw new IllegalStateException("the job failed: " + JobFailures.describe(e), e);
+        }
         return Cli.EXIT_OK;
     }
 }

@@ -1,33 +1,23 @@
 package io.streaminfer.job.codec;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
+import io.streaminfer.schemas.RecordWire;
+import io.streaminfer.schemas.UnreadableRecordException;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
 import org.apache.avro.Schema;
-import org.apache.avro.generic.GenericDatumReader;
-import org.apache.avro.io.BinaryDecoder;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificData;
-import org.apache.avro.specific.SpecificDatumReader;
-import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
- * Plain Avro binary (no header, no schema registry) for one generated record class; writer and reader
- * schema are the class's own. One instance per thread: it reuses its encoder and decoder.
+ * Avro messages (Kafka values) of one generated record class, in the schemas module's {@link RecordWire}
+ * format: written as Avro single-object encoding (a header with the writer schema's fingerprint, then
+ * binary), read from that header's release of the schema, or as release 1's plain binary when the bytes have
+ * no header. One instance per thread: it reuses its encoder and decoder.
  */
 public final class AvroCodec<T extends SpecificRecord> implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final Class<T> type;
-    private transient SpecificDatumWriter<T> writer;
-    private transient SpecificDatumReader<T> reader;
-    private transient BinaryEncoder encoder;
-    private transient BinaryDecoder decoder;
-    private transient ByteArrayOutputStream buffer;
+    private transient RecordWire<T> wire;
 
     public AvroCodec(Class<T> type) {
         this.type = type;
@@ -42,19 +32,7 @@ public final class AvroCodec<T extends SpecificRecord> implements Serializable {
     }
 
     public byte[] encode(T record) {
-        if (writer == null) {
-            writer = new SpecificDatumWriter<>(type);
-            buffer = new ByteArrayOutputStream(256);
-        }
-        buffer.reset();
-        encoder = EncoderFactory.get().binaryEncoder(buffer, encoder);
-        try {
-            writer.write(record, encoder);
-            encoder.flush();
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not encode " + type.getSimpleName(), e);
-        }
-        return buffer.toByteArray();
+        return wire().encode(record);
     }
 
     /**
@@ -63,31 +41,18 @@ public final class AvroCodec<T extends SpecificRecord> implements Serializable {
      * @throws InvalidRecordException naming what is wrong, for any malformed input
      */
     public T decode(byte[] bytes) throws InvalidRecordException {
-        if (bytes == null || bytes.length == 0) {
-            throw new InvalidRecordException("empty message: no " + type.getSimpleName() + " bytes");
-        }
-        if (reader == null) {
-            reader = new SpecificDatumReader<>(type);
-        }
-        T record;
         try {
-            // Avro allocates a string or array before reading it, so a garbage length could ask for
-            // gigabytes. Skipping allocates nothing and fails at the first length that runs past the end.
-            decoder = DecoderFactory.get().binaryDecoder(bytes, decoder);
-            GenericDatumReader.skip(reader.getSchema(), decoder);
-            if (!decoder.isEnd()) {
-                throw new InvalidRecordException("not a valid Avro " + type.getSimpleName() + ": "
-                        + bytes.length + " bytes hold trailing data after the record");
-            }
-            decoder = DecoderFactory.get().binaryDecoder(bytes, decoder);
-            record = reader.read(null, decoder);
-        } catch (InvalidRecordException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw new InvalidRecordException("not a valid Avro " + type.getSimpleName() + " (" + bytes.length
-                    + " bytes): " + describe(e), e);
+            return wire().decode(bytes);
+        } catch (UnreadableRecordException e) {
+            throw new InvalidRecordException(e.getMessage(), e.getCause());
         }
-        return record;
+    }
+
+    private RecordWire<T> wire() {
+        if (wire == null) {
+            wire = new RecordWire<>(type);
+        }
+        return wire;
     }
 
     static String describe(Throwable e) {

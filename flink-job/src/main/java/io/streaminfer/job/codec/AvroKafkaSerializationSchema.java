@@ -11,8 +11,8 @@ import org.apache.flink.util.function.SerializableFunction;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Writes records as Avro binary values to one topic, keyed by a field (UTF-8) so that all
- * records of one id land in one partition. Use {@link #completions} and {@link #deadLetters}.
+ * Writes records as Avro values ({@link AvroCodec}: single-object encoding) to one topic, keyed by a field
+ * (UTF-8) so that all records of one id land in one partition. Use {@link #completions} and {@link #deadLetters}.
  */
 public final class AvroKafkaSerializationSchema<T extends SpecificRecord> implements KafkaRecordSerializationSchema<T> {
     private static final long serialVersionUID = 1L;

@@ -19,6 +19,7 @@ import java.util.function.Supplier;
 import org.apache.avro.LogicalType;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
+import org.apache.avro.generic.IndexedRecord;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 
@@ -68,23 +69,30 @@ public final class PlainJson {
             throw new InvalidRecordException("expected a JSON object for " + type.getSimpleName() + ", got "
                     + kind(node));
         }
+        return (T) record(node, schema, null);
+    }
+
+    /** A record of {@code schema} from a JSON object; {@code path} names it in messages (null: the top level). */
+    private static IndexedRecord record(JsonNode node, Schema schema, String path) throws InvalidRecordException {
         for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (schema.getField(name) == null) {
-                throw new InvalidRecordException("unknown field \"" + name + "\" in " + type.getSimpleName());
+                throw new InvalidRecordException("unknown field \"" + (path == null ? "" : path + ".") + name + "\" in "
+                        + schema.getName());
             }
         }
-        T record = (T) SpecificData.get().newRecord(null, schema);
+        IndexedRecord record = (IndexedRecord) SpecificData.get().newRecord(null, schema);
         for (Schema.Field field : schema.getFields()) {
             JsonNode value = node.get(field.name());
+            String fieldPath = path == null ? field.name() : path + "." + field.name();
             Object converted;
             if (value == null) {
                 if (!field.hasDefaultValue()) {
-                    throw new InvalidRecordException("missing required field \"" + field.name() + "\"");
+                    throw new InvalidRecordException("missing required field \"" + fieldPath + "\"");
                 }
                 converted = SpecificData.get().deepCopy(field.schema(), SpecificData.get().getDefaultValue(field));
             } else {
-                converted = convert(value, field.schema(), field.name());
+                converted = convert(value, field.schema(), fieldPath);
             }
             record.put(field.pos(), converted);
         }
@@ -116,11 +124,16 @@ public final class PlainJson {
                 }
                 throw new InvalidRecordException("field \"" + path + "\" must not be null");
             }
-            for (Schema branch : schema.getTypes()) {
-                if (branch.getType() != Schema.Type.NULL) {
-                    return convert(value, branch, path); // our unions are [null, T]
+            List<Schema> branches = schema.getTypes().stream().filter(s -> s.getType() != Schema.Type.NULL).toList();
+            if (branches.size() == 1) {
+                return convert(value, branches.get(0), path); // most unions are [null, T]
+            }
+            for (Schema branch : branches) {
+                if (matches(value, branch)) {
+                    return convert(value, branch, path);
                 }
             }
+            throw mismatch(path, "one of " + branches.stream().map(b -> b.getType().getName()).toList(), value);
         }
         if (value.isNull() && schema.getType() != Schema.Type.NULL) {
             throw new InvalidRecordException("field \"" + path + "\" must not be null");
@@ -182,6 +195,11 @@ public final class PlainJson {
                 }
                 return entries;
             }
+            case RECORD:
+                if (!value.isObject()) {
+                    throw mismatch(path, "an object", value);
+                }
+                return record(value, schema, path);
             default:
                 throw new InvalidRecordException("field \"" + path + "\" has a schema type (" + schema.getType()
                         + ") that plain JSON does not support");
@@ -193,11 +211,9 @@ public final class PlainJson {
             return NODES.nullNode();
         }
         if (schema.getType() == Schema.Type.UNION) {
-            for (Schema branch : schema.getTypes()) {
-                if (branch.getType() != Schema.Type.NULL) {
-                    return write(value, branch); // our unions are [null, T]
-                }
-            }
+            List<Schema> branches = schema.getTypes().stream().filter(s -> s.getType() != Schema.Type.NULL).toList();
+            return write(value, branches.size() == 1 ? branches.get(0) // most unions are [null, T]
+                    : schema.getTypes().get(SpecificData.get().resolveUnion(schema, value)));
         }
         switch (schema.getType()) {
             case STRING:
@@ -234,9 +250,30 @@ public final class PlainJson {
                 }
                 return object;
             }
+            case RECORD: {
+                IndexedRecord record = (IndexedRecord) value;
+                ObjectNode object = NODES.objectNode();
+                for (Schema.Field field : schema.getFields()) {
+                    object.set(field.name(), write(record.get(field.pos()), field.schema()));
+                }
+                return object;
+            }
             default:
                 throw new IllegalStateException("plain JSON does not support schema type " + schema.getType());
         }
+    }
+
+    /** Whether a JSON value has the kind of a union's branch (for unions of several types). */
+    private static boolean matches(JsonNode value, Schema branch) {
+        return switch (branch.getType()) {
+            case STRING, ENUM, BYTES -> value.isTextual();
+            case BOOLEAN -> value.isBoolean();
+            case INT, LONG -> value.isIntegralNumber();
+            case FLOAT, DOUBLE -> value.isNumber();
+            case ARRAY -> value.isArray();
+            case MAP, RECORD -> value.isObject();
+            default -> false;
+        };
     }
 
     /** What {@code read} gives when {@code matches}; else the mismatch of {@code value} and {@code expected}. */

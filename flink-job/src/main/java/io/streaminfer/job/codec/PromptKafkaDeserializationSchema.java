@@ -10,7 +10,8 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
- * Kafka value (Avro binary PromptRecord) to {@code Either.Right(prompt)}, or {@code Either.Left(deadLetter)}
+ * Kafka value (a PromptRecord of any release, see {@link AvroCodec}) to {@code Either.Right(prompt)}, or
+ * {@code Either.Left(deadLetter)}
  * naming the reason, the original bytes and topic/partition/offset. Never throws on bad bytes, so one
  * bad record cannot stop the job; every Kafka record yields exactly one element.
  */

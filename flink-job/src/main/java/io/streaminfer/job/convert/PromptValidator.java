@@ -6,6 +6,7 @@ import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.RequestPreparation;
 import io.streaminfer.engine.SamplingParams;
 import io.streaminfer.model.TextTokenizer;
+import io.streaminfer.schemas.Message;
 import io.streaminfer.schemas.PromptRecord;
 import java.util.List;
 import java.util.Objects;
@@ -13,6 +14,7 @@ import java.util.Objects;
 /**
  * The one place where a PromptRecord becomes a {@link GenerationRequest}, or the reason it cannot run.
  * Every input gives exactly one of the two; nothing throws. The record's fields are checked here; its
+ * {@code messages} are rendered with the model's chat template ({@link ChatPrompts}); its
  * prompt (and target) are tokenized once, by the engine's {@link RequestPreparation}, which also applies
  * the one length rule with the replica's context: the request carries its token ids to the replica, which
  * does not tokenize again, and a prompt too long for the context is refused here, with the engine's words,
@@ -29,14 +31,24 @@ public final class PromptValidator {
 
     private final String modelName;
     private final RequestPreparation preparation;
+    private final ChatPrompts chat;
 
     /**
+     * A validator that renders {@code messages} with the model's own chat template (read here from its
+     * tokenizer_config.json; a model without one refuses conversations, naming why).
+     *
      * @param model the loaded model's facts: its name (a record naming another model is rejected), vocabulary
      *     and the context each sequence gets
      * @param tokenizer the model's tokenizer, loaded from {@code model}; null refuses text prompts
      */
     public PromptValidator(ModelDescription model, TextTokenizer tokenizer) {
+        this(model, tokenizer, ChatPrompts.load(Objects.requireNonNull(model, "model"), tokenizer));
+    }
+
+    /** As above, rendering {@code messages} with {@code chat}. */
+    public PromptValidator(ModelDescription model, TextTokenizer tokenizer, ChatPrompts chat) {
         Objects.requireNonNull(model, "model");
+        this.chat = Objects.requireNonNull(chat, "chat");
         if (model.contextLength() < 2) {
             throw new IllegalArgumentException("the context must hold at least 2 positions, got "
                     + model.contextLength());
@@ -65,11 +77,23 @@ public final class PromptValidator {
         }
         String prompt = r.getPrompt();
         List<Integer> ids = r.getPromptTokenIds();
-        if (prompt == null && ids == null) {
-            return ValidationResult.invalid("missing prompt: give prompt or prompt_token_ids");
+        List<Message> messages = r.getMessages();
+        int given = (prompt != null ? 1 : 0) + (ids != null ? 1 : 0) + (messages != null ? 1 : 0);
+        if (given == 0) {
+            return ValidationResult.invalid("missing prompt: give prompt, prompt_token_ids or messages");
         }
-        if (prompt != null && ids != null) {
-            return ValidationResult.invalid("give only one of prompt and prompt_token_ids, not both");
+        if (given > 1) {
+            return ValidationResult.invalid("give only one of prompt, prompt_token_ids and messages");
+        }
+        if (r.getChatTemplateKwargs() != null && messages == null) {
+            return ValidationResult.invalid("chat_template_kwargs needs messages");
+        }
+        if (r.getN() < 1) {
+            return ValidationResult.invalid("n must be >= 1, got " + r.getN());
+        }
+        if (r.getN() > 1) {
+            return ValidationResult.invalid("n > 1 is not supported yet (n = " + r.getN()
+                    + "): send one record per completion, each with its own id and seed");
         }
         if (r.getModel() != null && !r.getModel().equals(modelName)) {
             return ValidationResult.invalid("model \"" + r.getModel() + "\" is not the loaded model \"" + modelName + "\"");
@@ -116,8 +140,16 @@ public final class PromptValidator {
         long seed = r.getSeed() != null ? r.getSeed() : SeedDerivation.seedFromId(id);
         boolean logprobs = Boolean.TRUE.equals(r.getLogprobs());
         SamplingParams params = new SamplingParams(temperature, topP, topK, maxTokens, seed, stop, logprobs);
-        GenerationRequest request = new GenerationRequest(id, prompt, tokenIds, r.getTarget(), params);
         try {
+            GenerationRequest request;
+            if (messages != null) {
+                // The request keeps the rendered text for its readers; the replica runs the rendered tokens.
+                ChatPrompts.Rendered rendered = chat.render(messages, r.getChatTemplateKwargs(), r.getTarget());
+                request = new GenerationRequest(id, rendered.text(), rendered.tokenIds(), r.getTarget(), params,
+                        rendered.targetTokenIds());
+            } else {
+                request = new GenerationRequest(id, prompt, tokenIds, r.getTarget(), params);
+            }
             return ValidationResult.valid(preparation.tokenize(request));
         } catch (InvalidRequestException e) {
             return ValidationResult.invalid(e.getMessage());

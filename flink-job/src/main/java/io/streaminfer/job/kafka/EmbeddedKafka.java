@@ -53,9 +53,19 @@ public final class EmbeddedKafka implements AutoCloseable {
             "min.insync.replicas", "default.replication.factor", "num.partitions");
 
     private final Map<String, String> extraBrokerProperties;
+    private final Tls tls;
     private Path logDir;
     private KafkaRaftServer server;
     private String bootstrapServers;
+    private String sslBootstrapServers;
+
+    /**
+     * The broker's key for an SSL listener beside the plaintext one.
+     *
+     * @param keyStore a PKCS12 key store holding the broker's key and certificate (for 127.0.0.1)
+     * @param password the store's and the key's password
+     */
+    public record Tls(Path keyStore, String password) {}
 
     public EmbeddedKafka() {
         this(Map.of());
@@ -63,7 +73,16 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** @param extraBrokerProperties broker settings that override the defaults (e.g. log retention) */
     public EmbeddedKafka(Map<String, String> extraBrokerProperties) {
+        this(extraBrokerProperties, null);
+    }
+
+    /**
+     * @param tls when given, the broker also listens for TLS clients ({@link #sslBootstrapServers()}); the
+     *     plaintext listener stays for the broker's own traffic and for {@link #createTopic}
+     */
+    public EmbeddedKafka(Map<String, String> extraBrokerProperties, Tls tls) {
         this.extraBrokerProperties = Map.copyOf(extraBrokerProperties);
+        this.tls = tls;
     }
 
     /** Formats a fresh log directory and starts the broker; returns when it accepts clients. */
@@ -77,6 +96,11 @@ public final class EmbeddedKafka implements AutoCloseable {
             int controllerPort = freePort();
             bootstrapServers = "127.0.0.1:" + brokerPort;
             Properties props = brokerProperties(brokerPort, controllerPort);
+            if (tls != null) {
+                int sslPort = freePort();
+                sslBootstrapServers = "127.0.0.1:" + sslPort;
+                addSslListener(props, sslPort);
+            }
             formatLogDir();
             KafkaRaftServer raftServer = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
             raftServer.startup();
@@ -95,6 +119,15 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw new IllegalStateException("EmbeddedKafka is not started");
         }
         return bootstrapServers;
+    }
+
+    /** host:port of the TLS listener, for clients with {@code security.protocol=SSL}. */
+    public synchronized String sslBootstrapServers() {
+        if (server == null || sslBootstrapServers == null) {
+            throw new IllegalStateException(server == null ? "EmbeddedKafka is not started"
+                    : "EmbeddedKafka was started without TLS");
+        }
+        return sslBootstrapServers;
     }
 
     /** Creates a topic with replication factor 1 and waits for it; an existing topic is left as it is. */
@@ -148,6 +181,17 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("log.flush.interval.messages", "10000");
         extraBrokerProperties.forEach(p::put);
         return p;
+    }
+
+    private void addSslListener(Properties p, int sslPort) {
+        p.put("listeners", p.get("listeners") + ",SSL://127.0.0.1:" + sslPort);
+        p.put("advertised.listeners", p.get("advertised.listeners") + ",SSL://127.0.0.1:" + sslPort);
+        p.put("listener.security.protocol.map", p.get("listener.security.protocol.map") + ",SSL:SSL");
+        p.put("ssl.keystore.type", "PKCS12");
+        p.put("ssl.keystore.location", tls.keyStore().toAbsolutePath().toString());
+        p.put("ssl.keystore.password", tls.password());
+        p.put("ssl.key.password", tls.password());
+        p.put("ssl.client.auth", "none");
     }
 
     private void formatLogDir() throws Exception {

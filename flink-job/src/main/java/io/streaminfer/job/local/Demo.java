@@ -67,13 +67,21 @@ public final class Demo {
             out.printf("demo: produced %d prompts (%d of them malformed or invalid, to show dead letters)%n", count + bad, bad);
             out.flush();
             try {
-                boolean complete = consume(conf, kafka.bootstrapServers(), count, bad, out);
-                out.printf(Locale.ROOT, "demo: %s in %.1f s%n", complete ? "done" : "timed out",
-                        (System.nanoTime() - started) / 1e9);
+                Answered answered = consume(conf, kafka.bootstrapServers(), count, bad, out, job, DEADLINE);
+                double seconds = (System.nanoTime() - started) / 1e9;
+                if (answered == Answered.JOB_ENDED) {
+                    out.printf(Locale.ROOT, "demo: the job ended after %.1f s, before every prompt was answered: %s%n",
+                            seconds, JobFailures.of(job));
+                } else {
+                    out.printf(Locale.ROOT, "demo: %s in %.1f s%n", answered == Answered.ALL ? "done" : "timed out",
+                            seconds);
+                }
                 out.flush();
-                return complete ? 0 : 1;
+                return answered == Answered.ALL ? 0 : 1;
             } finally {
-                job.cancel().get();
+                if (!job.getJobStatus().get().isGloballyTerminalState()) {
+                    job.cancel().get();
+                }
             }
         }
     }
@@ -98,17 +106,27 @@ public final class Demo {
         return 2;
     }
 
-    private static boolean consume(Configuration conf, String servers, int completions, int deadLetters,
-                                   PrintWriter out) {
+    /** How the wait for the answers ended. */
+    enum Answered { ALL, TIMED_OUT, JOB_ENDED }
+
+    /**
+     * Prints completions and dead letters as they arrive (read_committed) until every prompt has its answer,
+     * the deadline passes, or the job ends (then there is nothing more to wait for).
+     */
+    static Answered consume(Configuration conf, String servers, int completions, int deadLetters,
+                            PrintWriter out, JobClient job, Duration wait) throws Exception {
         String completionTopic = conf.get(JobOptions.OUTPUT_TOPIC);
         AvroCodec<CompletionRecord> completionCodec = new AvroCodec<>(CompletionRecord.class);
         AvroCodec<DeadLetterRecord> deadLetterCodec = new AvroCodec<>(DeadLetterRecord.class);
         Set<String> seen = new HashSet<>();
         int dead = 0;
-        long deadline = System.nanoTime() + DEADLINE.toNanos();
+        long deadline = System.nanoTime() + wait.toNanos();
         try (KafkaConsumer<byte[], byte[]> consumer = LocalClients.readCommitted(servers, "streaminfer-demo-reader")) {
             consumer.subscribe(List.of(completionTopic, conf.get(JobOptions.DEAD_LETTER_TOPIC)));
             while ((seen.size() < completions || dead < deadLetters) && System.nanoTime() < deadline) {
+                if (job.getJobStatus().get().isGloballyTerminalState()) {
+                    return Answered.JOB_ENDED;
+                }
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
                     try {
                         if (record.topic().equals(completionTopic)) {
@@ -129,7 +147,7 @@ public final class Demo {
                 }
             }
         }
-        return seen.size() >= completions && dead >= deadLetters;
+        return seen.size() >= completions && dead >= deadLetters ? Answered.ALL : Answered.TIMED_OUT;
     }
 
     private static String oneLine(String text, String error) {

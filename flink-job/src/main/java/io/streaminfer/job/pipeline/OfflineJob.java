@@ -34,8 +34,9 @@ import org.apache.flink.types.Either;
 /**
  * Offline scoring: a bounded FileSource of JSON Lines (or Avro container files) of prompts, the same
  * inference pipeline in batch execution mode, and FileSinks under the output directory:
- * {@code completions/} and {@code dead-letters/}, in the input's format family. The job ends when the
- * input does.
+ * {@code completions/} and {@code dead-letters/}, in the input's format family. JSON Lines whose first line is
+ * an OpenAI batch request line are an OpenAI batch file, answered line for line ({@link OpenAiBatchFiles}). The
+ * job ends when the input does.
  */
 public final class OfflineJob {
     public static final String COMPLETIONS_DIR = "completions";
@@ -52,6 +53,7 @@ public final class OfflineJob {
         org.apache.flink.core.fs.Path inputPath = new org.apache.flink.core.fs.Path(Path.of(input).toUri());
         org.apache.flink.core.fs.Path output = new org.apache.flink.core.fs.Path(Path.of(conf.get(JobOptions.OUTPUT_PATH)).toUri());
         boolean avro = isAvro(Path.of(input));
+        boolean openAi = !avro && OpenAiBatchFiles.isBatchInput(files(Path.of(input)));
         long total = countRecords(Path.of(input), avro);
 
         DataStream<Either<DeadLetterRecord, PromptRecord>> prompts;
@@ -64,7 +66,8 @@ public final class OfflineJob {
             prompts = env.fromSource(FileSource.forRecordStreamFormat(new TextLineInputFormat(), inputPath).build(),
                             WatermarkStrategy.noWatermarks(), "prompt-files")
                     .filter(line -> !line.isBlank()).name("skip-blank-lines")
-                    .map(new ParseJsonLine(input), RecordTypes.promptOrDeadLetter()).name("parse-json-lines");
+                    .map(openAi ? new OpenAiBatchFiles.ParseLine(input) : new ParseJsonLine(input),
+                            RecordTypes.promptOrDeadLetter()).name(openAi ? "parse-openai-batch-lines" : "parse-json-lines");
         }
         InferencePipeline.Outputs outputs = InferencePipeline.attach(prompts, replica, model, dp);
         DataStream<CompletionRecord> completions = outputs.completions()
@@ -79,7 +82,9 @@ public final class OfflineJob {
                             AvroWriters.forSpecificRecord(DeadLetterRecord.class))
                     .withBucketAssigner(new BasePathBucketAssigner<>()).withOutputFileConfig(fileNames("dead-letters", ".avro")).build()).name("dead-letter-files");
         } else {
-            completions.map(JsonLinesCodec::toLine, Types.STRING).setParallelism(dp).name("completion-lines")
+            DataStream<String> answers = openAi ? OpenAiBatchFiles.answers(completions, outputs.deadLetters(), model, dp)
+                    : completions.map(JsonLinesCodec::toLine, Types.STRING).setParallelism(dp).name("completion-lines");
+            answers
                     .sinkTo(FileSink.forRowFormat(new org.apache.flink.core.fs.Path(output, COMPLETIONS_DIR),
                                     new SimpleStringEncoder<String>("UTF-8"))
                             .withBucketAssigner(new BasePathBucketAssigner<>()).withOutputFileConfig(fileNames("completions", ".jsonl")).build()).setParallelism(dp)

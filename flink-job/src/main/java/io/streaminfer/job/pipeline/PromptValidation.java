@@ -41,7 +41,11 @@ public final class PromptValidation extends ProcessFunction<Either<DeadLetterRec
 
     @Override
     public void open(OpenContext openContext) throws Exception {
-        validator = new PromptValidator(model, model.loadTokenizer());
+        try {
+            validator = new PromptValidator(model, model.loadTokenizer());
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new SetupFailedException("validation cannot load --tokenizer " + model.tokenizerPath(), e);
+        }
         codec = new AvroCodec<>(PromptRecord.class);
     }
 

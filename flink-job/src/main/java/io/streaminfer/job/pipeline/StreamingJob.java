@@ -5,9 +5,11 @@ import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.codec.AvroKafkaSerializationSchema;
 import io.streaminfer.job.codec.PromptKafkaDeserializationSchema;
+import io.streaminfer.job.kafka.KafkaProbe;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.DeadLetterRecord;
 import io.streaminfer.schemas.PromptRecord;
+import java.util.List;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -59,6 +61,9 @@ public final class StreamingJob {
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         env.configure(checkpoints);
         String servers = conf.get(JobOptions.BOOTSTRAP_SERVERS);
+        // Unreachable brokers, a refused TLS handshake or a missing topic would fail every restart: ask first.
+        KafkaProbe.check(servers, conf.get(JobOptions.KAFKA_PROPERTIES), List.of(conf.get(JobOptions.INPUT_TOPIC),
+                conf.get(JobOptions.OUTPUT_TOPIC), conf.get(JobOptions.DEAD_LETTER_TOPIC)));
         Properties kafka = new Properties();
         kafka.putAll(conf.get(JobOptions.KAFKA_PROPERTIES));
 

@@ -33,8 +33,10 @@ class CliTest {
         // A real (tiny) checkpoint: generate reads its header to check --tp before anything runs.
         model = dir.resolve("m.bin");
         io.streaminfer.model.SyntheticCheckpoint.write(model,
-                io.streaminfer.model.ModelConfig.llama2c(8, 16, 1, 2, 2, 16, 8, true), 1);
-        tokenizer = Files.write(dir.resolve("t.bin"), new byte[] {1});
+                io.streaminfer.model.ModelConfig.llama2c(8, 16, 1, 2, 2, 384, 8, true), 1);
+        // A real tokenizer of the model's 384 entries: the checks load it and compare its vocabulary.
+        tokenizer = dir.resolve("t.bin");
+        io.streaminfer.model.SyntheticTokenizer.write(tokenizer, 384);
     }
 
     /** Result of one CLI invocation. */
@@ -143,6 +145,78 @@ class CliTest {
     }
 
     @Test
+    void aPipelineDegreeTheModelCannotServeIsOneLineAndExit2() throws IOException {
+        Path fiveLayers = dir.resolve("five.bin");
+        io.streaminfer.model.SyntheticCheckpoint.write(fiveLayers,
+                io.streaminfer.model.ModelConfig.llama2c(8, 16, 5, 2, 2, 384, 8, true), 2);
+        String expected = "--pp 6 exceeds the model's 5 layers: a pipeline has at most one stage per layer";
+        assertUsageError(execute("generate", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--prompt", "x", "--pp", "6"), expected);
+        assertUsageError(execute("bench", "--model", "synthetic:stories260K", "--pp", "1,6"), expected);
+        assertUsageError(execute("run", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--input", model.toString(), "--output", dir.resolve("out").toString(), "--pp", "6"), expected);
+        assertUsageError(execute("bench", "--model", "synthetic:stories260K", "--pp", "0"), "--pp must be >= 1, got 0");
+        assertUsageError(execute("generate", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--pp", "1,2"), "--pp takes one degree here, got [1, 2]");
+        assertUsageError(execute("bench", "--model", "synthetic:stories260K", "--pp", "2", "--overlap", "maybe"),
+                "--overlap 'maybe' is not on or off");
+        assertUsageError(execute("bench-job", "--model", "synthetic:stories260K", "--tokenizer", tokenizer.toString(),
+                "--pp", "0"), "--pp");
+        JobCommand run = checkOnly("run", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--bootstrap-servers", "h:9092", "--pp", "2");
+        assertEquals(2, run.configuration().get(JobOptions.PIPELINE_PARALLELISM));
+    }
+
+    @Test
+    void aBadModelOrTpIsExit2OnEveryCommand() throws IOException {
+        Path garbage = Files.write(dir.resolve("garbage.bin"), "not a checkpoint at all, just text".getBytes());
+        String[] kafka = {"--bootstrap-servers", "h:9092"};
+        for (String[] command : List.of(new String[] {"generate"}, new String[] {"bench"},
+                new String[] {"bench-job", "--tokenizer", tokenizer.toString()}, concat(new String[] {"run"}, kafka),
+                new String[] {"demo"})) {
+            String[] withTokenizer = command[0].equals("bench") || command[0].equals("bench-job") ? command
+                    : concat(command, new String[] {"--tokenizer", tokenizer.toString()});
+            assertUsageError(execute(concat(withTokenizer, new String[] {"--model", garbage.toString()})),
+                    "--model " + garbage);
+            assertUsageError(execute(concat(withTokenizer, new String[] {"--model", model.toString(), "--tp", "3"})),
+                    "--tp 3 does not fit --model " + model + ": tensor-parallel size 3 does not divide");
+        }
+        assertUsageError(execute("bench-job", "--model", "synthetic:stories260K", "--tokenizer", tokenizer.toString(),
+                "--tp", "3"), "--tp 3 does not fit --model synthetic:stories260K");
+    }
+
+    @Test
+    void aTokenizerThatIsNotTheModelsIsExit2NamingBoth() throws IOException {
+        Path bigger = dir.resolve("t512.bin");
+        io.streaminfer.model.SyntheticTokenizer.write(bigger, 512);
+        byte[] whole = Files.readAllBytes(tokenizer);
+        Path truncated = Files.write(dir.resolve("truncated.bin"), java.util.Arrays.copyOf(whole, whole.length / 2));
+        Path garbage = Files.write(dir.resolve("garbage-tok.bin"), new byte[] {(byte) 0xff, 0x7f, 0x12, 0x34, 9, 9, 9});
+        for (Path bad : List.of(bigger, truncated, garbage)) {
+            String both = "--tokenizer " + bad + " does not fit --model " + model + ": ";
+            assertUsageError(execute("generate", "--model", model.toString(), "--tokenizer", bad.toString(), "-p", "x"),
+                    both);
+            assertUsageError(execute("run", "--model", model.toString(), "--tokenizer", bad.toString(),
+                    "--bootstrap-servers", "h:9092"), both);
+            assertUsageError(execute("bench-job", "--model", model.toString(), "--tokenizer", bad.toString()), both);
+            assertUsageError(execute("demo", "--model", model.toString(), "--tokenizer", bad.toString()), both);
+        }
+        assertUsageError(execute("run", "--model", model.toString(), "--tokenizer", bigger.toString(),
+                "--bootstrap-servers", "h:9092"), "the tokenizer has 512 entries but the model's vocabulary has 384");
+        assertUsageError(execute("run", "--model", model.toString(), "--tokenizer", truncated.toString(),
+                "--bootstrap-servers", "h:9092"), "ends inside an entry");
+    }
+
+    @Test
+    void anOutputThatCannotBeCreatedIsExit2() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self")), "needs Linux /proc");
+        // Nothing can be created in /proc, not even by root (whom permission bits do not stop).
+        assertUsageError(execute("run", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--input", model.toString(), "--output", "/proc/streaminfer-out/x"),
+                "--output: cannot create directory /proc/streaminfer-out/x");
+    }
+
+    @Test
     void runNeedsExactlyOneMode() {
         String[] files = {"run", "--model", model.toString(), "--tokenizer", tokenizer.toString()};
         assertUsageError(execute(files), "missing --bootstrap-servers");
@@ -156,12 +230,12 @@ class CliTest {
     @Test
     void runBuildsATypedConfiguration() {
         RunCommand run = checkOnly("run", "--bootstrap-servers", "b1:9092,b2:9092", "--model", model.toString(),
-                "--tokenizer", tokenizer.toString(), "--tp", "4", "--parallelism", "2", "--max-batch", "32",
+                "--tokenizer", tokenizer.toString(), "--tp", "2", "--parallelism", "2", "--max-batch", "32",
                 "--checkpoint-interval", "500ms", "--backend", "cuda", "--group-id", "g",
                 "--kafka-property", "security.protocol=SASL_SSL", "--kafka-property", "sasl.jaas.config=a=b c");
         Configuration c = run.configuration();
         assertEquals("b1:9092,b2:9092", c.get(JobOptions.BOOTSTRAP_SERVERS));
-        assertEquals(4, c.get(JobOptions.TENSOR_PARALLELISM));
+        assertEquals(2, c.get(JobOptions.TENSOR_PARALLELISM));
         assertEquals(2, c.get(JobOptions.DATA_PARALLELISM));
         assertEquals(32, c.get(JobOptions.MAX_BATCH));
         assertEquals(Duration.ofMillis(500), c.get(JobOptions.CHECKPOINT_INTERVAL));
@@ -186,8 +260,8 @@ class CliTest {
         assertTrue(synthetic.configuration().get(JobOptions.MODEL_PATH).contains("synthetic"),
                 synthetic.configuration().get(JobOptions.MODEL_PATH));
         assertTrue(Files.isRegularFile(Path.of(synthetic.configuration().get(JobOptions.TOKENIZER_PATH))));
-        Files.write(dir.resolve("stories260K.bin"), new byte[] {1});
-        Files.write(dir.resolve("tok512.bin"), new byte[] {1});
+        Files.copy(model, dir.resolve("stories260K.bin"));
+        Files.copy(tokenizer, dir.resolve("tok512.bin"));
         DemoCommand demo = checkOnly("demo", "--models-dir", dir.toString(), "--prompts", "3");
         Configuration c = demo.configuration();
         assertEquals(dir.resolve("stories260K.bin").toString(), c.get(JobOptions.MODEL_PATH));
@@ -204,6 +278,9 @@ class CliTest {
                 "backend cuda cannot run here");
         assertUsageError(execute("demo", "--models-dir", dir.toString(), "--backend", "cuda"),
                 "backend cuda cannot run here");
+        // Under java -jar the job computes in this process: refused before any broker is asked.
+        assertUsageError(execute("run", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--bootstrap-servers", "127.0.0.1:1", "--backend", "cuda"), "backend cuda cannot run here");
     }
 
     @Test

@@ -49,6 +49,32 @@ class AvroCodecsTest {
     }
 
     @Test
+    void aReleaseOneProducersPlainBinaryStillBecomesAPrompt() throws Exception {
+        org.apache.avro.Schema v1 = io.streaminfer.schemas.SchemaReleases.of(PromptRecord.class).first();
+        org.apache.avro.generic.GenericRecord old = new org.apache.avro.generic.GenericData.Record(v1);
+        for (org.apache.avro.Schema.Field f : v1.getFields()) {
+            if (f.hasDefaultValue()) {
+                old.put(f.name(), org.apache.avro.generic.GenericData.get().getDefaultValue(f));
+            }
+        }
+        old.put("id", "v1");
+        old.put("prompt", "Once upon a time");
+        old.put("metadata", Map.of());
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        org.apache.avro.io.BinaryEncoder enc = org.apache.avro.io.EncoderFactory.get().binaryEncoder(bytes, null);
+        new org.apache.avro.generic.GenericDatumWriter<org.apache.avro.generic.GenericRecord>(v1).write(old, enc);
+        enc.flush();
+        Either<DeadLetterRecord, PromptRecord> out = new PromptKafkaDeserializationSchema(CLOCK)
+                .decode(kafkaRecord(bytes.toByteArray()));
+        assertTrue(out.isRight(), () -> out.left().getReason());
+        assertEquals("Once upon a time", out.right().getPrompt());
+        assertEquals(1, out.right().getN());
+        assertNull(out.right().getMessages());
+        byte[] written = new AvroCodec<>(PromptRecord.class).encode(out.right());
+        assertEquals((byte) 0xC3, written[0], "this release writes single-object encoding");
+    }
+
+    @Test
     void deserializerEmitsPromptForGoodBytes() {
         byte[] bytes = new AvroCodec<>(PromptRecord.class).encode(prompt());
         Either<DeadLetterRecord, PromptRecord> out = new PromptKafkaDeserializationSchema(CLOCK).decode(kafkaRecord(bytes));
@@ -134,8 +160,12 @@ class AvroCodecsTest {
         TypeSerializer<Either<DeadLetterRecord, PromptRecord>> serializer =
                 RecordTypes.promptOrDeadLetter().createSerializer(new SerializerConfigImpl());
         DeadLetterRecord dl = DeadLetters.fromFile("x", "reason", new byte[] {9}, "in.jsonl", 4, NOW);
+        Map<String, Object> kwargs = new java.util.HashMap<>(Map.of("enable_thinking", false, "depth", 2L, "r", 0.5));
+        kwargs.put("none", null);
+        PromptRecord chat = PromptRecord.newBuilder().setId("c1").setChatTemplateKwargs(kwargs)
+                .setMessages(List.of(new io.streaminfer.schemas.Message("user", "Hi"))).build();
         for (Either<DeadLetterRecord, PromptRecord> value : List.<Either<DeadLetterRecord, PromptRecord>>of(
-                Either.Right(prompt()), Either.Left(dl))) {
+                Either.Right(prompt()), Either.Left(dl), Either.Right(chat))) {
             DataOutputSerializer out = new DataOutputSerializer(256);
             serializer.serialize(value, out);
             Either<DeadLetterRecord, PromptRecord> back = serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));

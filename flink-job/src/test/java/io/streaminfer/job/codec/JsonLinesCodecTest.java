@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.CompletionStatus;
 import io.streaminfer.schemas.DeadLetterRecord;
+import io.streaminfer.schemas.Message;
 import io.streaminfer.schemas.PromptRecord;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +35,35 @@ class JsonLinesCodecTest {
         assertEquals(0f, p.getTemperature());
         assertNull(p.getTopP(), "absent fields take the schema default");
         assertEquals(Map.of(), p.getMetadata());
+    }
+
+    @Test
+    void messagesAndTemplateVariablesReadFromPlainJson() {
+        Either<DeadLetterRecord, PromptRecord> out = codec.parsePrompt("{\"id\":\"c1\",\"messages\":[{\"role\":\"system\","
+                + "\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Hi\"}],\"chat_template_kwargs\":"
+                + "{\"enable_thinking\":false,\"depth\":2,\"ratio\":0.5,\"name\":\"x\",\"none\":null},\"n\":1}", "in.jsonl", 1);
+        assertTrue(out.isRight(), () -> out.left().getReason());
+        PromptRecord p = out.right();
+        assertEquals(List.of(new Message("system", "Be brief."), new Message("user", "Hi")), p.getMessages());
+        Map<String, Object> kwargs = new java.util.HashMap<>();
+        kwargs.put("enable_thinking", false);
+        kwargs.put("depth", 2L);
+        kwargs.put("ratio", 0.5);
+        kwargs.put("name", "x");
+        kwargs.put("none", null);
+        assertEquals(kwargs, p.getChatTemplateKwargs());
+        assertEquals(p, codec.parsePrompt(JsonLinesCodec.toLine(p), "f", 1).right(), JsonLinesCodec.toLine(p));
+        assertEquals(1, codec.parsePrompt("{\"id\":\"d\",\"prompt\":\"x\"}", "f", 1).right().getN(), "n defaults to 1");
+    }
+
+    @Test
+    void badMessagesNameTheField() {
+        assertTrue(codec.parsePrompt("{\"id\":\"c\",\"messages\":[{\"role\":\"user\"}]}", "f", 1).left().getReason()
+                .contains("messages[0].content"));
+        assertTrue(codec.parsePrompt("{\"id\":\"c\",\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"nam\":1}]}",
+                "f", 1).left().getReason().contains("unknown field \"messages[0].nam\""));
+        assertTrue(codec.parsePrompt("{\"id\":\"c\",\"chat_template_kwargs\":{\"a\":[1]}}", "f", 1).left().getReason()
+                .contains("chat_template_kwargs.a"));
     }
 
     @Test

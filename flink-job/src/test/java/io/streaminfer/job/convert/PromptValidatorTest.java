@@ -13,6 +13,7 @@ import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.SamplingParams;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.TextTokenizer;
+import io.streaminfer.schemas.Message;
 import io.streaminfer.schemas.PromptRecord;
 import java.util.List;
 import java.util.function.Consumer;
@@ -124,6 +125,54 @@ class PromptValidatorTest {
         assertTrue(reasonFor(b -> b.setStop(List.of(""))).startsWith("stop"));
         assertTrue(reasonFor(b -> b.setPrompt(null).setPromptTokenIds(List.of())).contains("must not be empty"));
         assertTrue(reasonFor(b -> b.setPrompt(null).setPromptTokenIds(List.of(1, -2))).contains("prompt_token_ids[1]"));
+    }
+
+    /** A ChatML-like template that refuses a conversation not starting with a user or system turn. */
+    private static final String TEMPLATE = "{% if messages[0]['role'] == 'assistant' %}"
+            + "{{ raise_exception('Conversations must start with a user turn') }}{% endif %}"
+            + "{% for m in messages %}{{ '[' if m['role'] == 'user' else '(' }}{{ m['content'] }}{% endfor %}"
+            + "{% if add_generation_prompt %}A{{ 'T' if enable_thinking is defined and enable_thinking else '' }}"
+            + "{% endif %}";
+
+    private final PromptValidator chatValidator = new PromptValidator(model(16), new CharTokenizer(),
+            ChatPrompts.of(io.streaminfer.model.chat.ChatTemplate.of(TEMPLATE, null, null), new CharTokenizer()));
+
+    @Test
+    void messagesAreRenderedWithTheChatTemplateAndEncodedWithoutAddedSpecials() {
+        PromptRecord rec = PromptRecord.newBuilder().setId("c")
+                .setMessages(List.of(new Message("system", "S"), new Message("user", "Hi"))).build();
+        GenerationRequest req = chatValidator.validate(rec).request();
+        assertEquals("(S[HiA", req.prompt(), "the generation prompt is added");
+        assertArrayEquals("(S[HiA".chars().toArray(), req.promptTokenIds(), "no BOS of the tokenizer's");
+        java.util.Map<String, Object> thinking = new java.util.HashMap<>(java.util.Map.of("enable_thinking", true));
+        assertEquals("[HiAT", chatValidator.validate(PromptRecord.newBuilder().setId("t")
+                .setMessages(List.of(new Message("user", "Hi"))).setChatTemplateKwargs(thinking).build()).request().prompt());
+        GenerationRequest scored = chatValidator.validate(PromptRecord.newBuilder(rec).setTarget("Yo").build()).request();
+        assertArrayEquals(new int[] {'Y', 'o'}, scored.targetTokenIds(), "the target follows the generation prompt");
+        assertArrayEquals(req.promptTokenIds(), scored.promptTokenIds());
+    }
+
+    @Test
+    void conversationsThatCannotBeRenderedAreRefusedWithTheReason() {
+        String raised = chatValidator.validate(PromptRecord.newBuilder().setId("c")
+                .setMessages(List.of(new Message("assistant", "Hello"))).build()).reason();
+        assertEquals("the chat template refused the conversation: Conversations must start with a user turn", raised);
+        assertTrue(chatValidator.validate(PromptRecord.newBuilder().setId("c").setMessages(List.of()).build()).reason()
+                .contains("messages must not be empty"));
+        assertTrue(chatValidator.validate(PromptRecord.newBuilder().setId("c").setMessages(List.of(new Message("user", "x")))
+                .setChatTemplateKwargs(java.util.Map.of("messages", "x")).build()).reason().contains("must not set"));
+        // The test model has no tokenizer_config.json, so no chat template: say so and what to send instead.
+        String none = reasonFor(b -> b.setPrompt(null).setMessages(List.of(new Message("user", "Hi"))));
+        assertTrue(none.contains("has no chat template") && none.contains("send prompt"), none);
+        assertTrue(reasonFor(b -> b.setMessages(List.of(new Message("user", "Hi")))).contains("only one of"));
+        assertTrue(reasonFor(b -> b.setChatTemplateKwargs(java.util.Map.of("a", true))).contains("needs messages"));
+    }
+
+    @Test
+    void nAbove1IsRefusedUntilTheEngineSupportsIt() {
+        assertTrue(reasonFor(b -> b.setN(2)).startsWith("n > 1 is not supported yet"));
+        assertTrue(reasonFor(b -> b.setN(0)).startsWith("n must be >= 1"));
+        assertTrue(validator.validate(base().setN(1).build()).isValid());
     }
 
     @Test

@@ -12,6 +12,7 @@ import io.streaminfer.job.codec.JsonLinesCodec;
 import io.streaminfer.job.local.JobRunner;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.CompletionStatus;
+import io.streaminfer.schemas.Message;
 import io.streaminfer.schemas.PromptRecord;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -173,5 +174,136 @@ class OfflineJobITCase {
         }
         ids.sort(String::compareTo);
         assertEquals(prompts.stream().map(PromptRecord::getId).sorted().toList(), ids);
+    }
+    /**
+     * A Hugging Face model directory (stories260K rewritten, with a ChatML tokenizer): {@code messages} records
+     * rendered with its chat template (the prompt's tokens predicted by hand), a conversation the template refuses
+     * as a dead letter with its words, and generation ending on the tokenizer_config's EOS token, which the text
+     * leaves out: the EOS is made the token the model generates at some step k, so the completion must be exactly
+     * the k tokens before it.
+     */
+    @Test
+    void messagesRecordsAreRenderedWithTheChatTemplateAndStopOnTheTokenizersEos() throws Exception {
+        Configuration conf = JobFixtures.options(2, 1);
+        Path weights = TestModels.stories260KOrSynthetic().checkpoint();
+        conf.removeConfig(JobOptions.TOKENIZER_PATH); // the model directory's own tokenizer
+        conf.set(JobOptions.MODEL_PATH, ChatTokenizerFixture.write(
+                HfDirectoryFixture.write(weights, dir.resolve("hf-chatml")), -1).toString());
+        PromptRecord chat = PromptRecord.newBuilder().setId("chat").setMaxTokens(16).setTemperature(0f)
+                .setMessages(List.of(new Message("user", "Once upon a time"))).build();
+        int[] free = JobFixtures.expected(conf, List.of(chat)).get("chat").tokenIds();
+        int k = 1;
+        while (k < free.length && !isNewPiece(free, k)) {
+            k++;
+        }
+        assertTrue(k < free.length, "no piece among the greedy tokens to make the EOS: " + java.util.Arrays.toString(free));
+        int stop = free[k];
+        conf.set(JobOptions.MODEL_PATH, ChatTokenizerFixture.write(
+                HfDirectoryFixture.write(weights, dir.resolve("hf-chatml-stop")), stop).toString());
+
+        Path input = dir.resolve("chat.jsonl");
+        Map<String, Object> noThinking = new HashMap<>(Map.of("enable_thinking", false));
+        Files.write(input, List.of(JsonLinesCodec.toLine(chat),
+                JsonLinesCodec.toLine(PromptRecord.newBuilder(chat).setId("think").setChatTemplateKwargs(noThinking).build()),
+                JsonLinesCodec.toLine(PromptRecord.newBuilder(chat).setId("refused")
+                        .setMessages(List.of(new Message("assistant", "Hello"))).build()),
+                JsonLinesCodec.toLine(PromptRecord.newBuilder(chat).setId("two").setN(2).build())));
+        Path output = dir.resolve("chat-out");
+        conf.set(JobOptions.INPUT_PATH, input.toString());
+        conf.set(JobOptions.OUTPUT_PATH, output.toString());
+
+        run(conf);
+
+        JsonLinesCodec codec = new JsonLinesCodec();
+        Map<String, CompletionRecord> completions = new HashMap<>();
+        for (String line : lines(output.resolve(OfflineJob.COMPLETIONS_DIR))) {
+            CompletionRecord c = codec.parseCompletion(line);
+            completions.put(c.getId(), c);
+        }
+        assertEquals(java.util.Set.of("chat", "think"), completions.keySet());
+        CompletionRecord c = completions.get("chat");
+        assertEquals(ChatTokenizerFixture.userTurnTokens("Once upon a time").length, c.getPromptTokens(),
+                "the ChatML rendering with the generation prompt, encoded without added specials");
+        assertEquals(java.util.Arrays.stream(free, 0, k).boxed().toList(), c.getTokenIds(),
+                "generation ends right before the tokenizer_config's EOS token " + stop);
+        assertEquals("stop", c.getFinishReason());
+        assertTrue(!c.getText().contains("<|stop|>") && !c.getText().contains("p" + stop), c.getText());
+        assertEquals(c.getPromptTokens() + "<think>\n\n</think>\n\n".length(), completions.get("think").getPromptTokens(),
+                "chat_template_kwargs reach the template");
+        List<String> deadLetters = lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR));
+        assertEquals(2, deadLetters.size(), deadLetters.toString());
+        assertTrue(deadLetters.stream().anyMatch(l -> l.contains(
+                "the chat template refused the conversation: The conversation must start with a user or system message")),
+                deadLetters.toString());
+        assertTrue(deadLetters.stream().anyMatch(l -> l.contains("n > 1 is not supported yet")), deadLetters.toString());
+    }
+
+    /** Whether {@code tokens[k]} is a plain piece of the chat tokenizer that no earlier token is. */
+    private static boolean isNewPiece(int[] tokens, int k) {
+        if (tokens[k] < 259 || tokens[k] >= ChatTokenizerFixture.IM_START) {
+            return false;
+        }
+        for (int i = 0; i < k; i++) {
+            if (tokens[i] == tokens[k]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** An OpenAI batch file: chat and completion lines answered as the Batch API does, each bad line with an error. */
+    @Test
+    void openAiBatchLinesGetOneAnswerLineEach() throws Exception {
+        Configuration conf = JobFixtures.options(2, 2);
+        conf.set(JobOptions.TOKENIZER_PATH, ChatTokenizerFixture.write(dir.resolve("chatml"), -1).toString());
+        conf.set(JobOptions.MODEL_NAME, "tiny-chat");
+        Path input = dir.resolve("batch.jsonl");
+        Files.write(input, List.of(
+                "{\"custom_id\": \"r1\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\": {\"model\": "
+                        + "\"tiny-chat\", \"messages\": [{\"role\": \"user\", \"content\": \"Once upon a time\"}], "
+                        + "\"max_tokens\": 8, \"temperature\": 0, \"seed\": 1, \"logprobs\": true}}",
+                "{\"custom_id\": \"c1\", \"method\": \"POST\", \"url\": \"/v1/completions\", \"body\": {\"model\": "
+                        + "\"tiny-chat\", \"prompt\": \"Once upon a time\", \"max_tokens\": 6, \"temperature\": 0}}",
+                "{\"custom_id\": \"bad-url\", \"method\": \"POST\", \"url\": \"/v1/embeddings\", \"body\": {}}",
+                "{\"custom_id\": \"broken\", ",
+                "{\"custom_id\": \"other-model\", \"method\": \"POST\", \"url\": \"/v1/completions\", \"body\": "
+                        + "{\"model\": \"gpt-4o\", \"prompt\": \"Hi\"}}"));
+        Path output = dir.resolve("batch-out");
+        conf.set(JobOptions.INPUT_PATH, input.toString());
+        conf.set(JobOptions.OUTPUT_PATH, output.toString());
+        Map<String, GenerationResult> expected = JobFixtures.expected(conf, List.of(
+                PromptRecord.newBuilder().setId("r1").setMessages(List.of(new Message("user", "Once upon a time")))
+                        .setMaxTokens(8).setTemperature(0f).setSeed(1L).setLogprobs(true).build(),
+                PromptRecord.newBuilder().setId("c1").setPrompt("Once upon a time").setMaxTokens(6).setTemperature(0f)
+                        .build()));
+
+        run(conf);
+
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Map<String, com.fasterxml.jackson.databind.JsonNode> answers = new HashMap<>();
+        for (String line : lines(output.resolve(OfflineJob.COMPLETIONS_DIR))) {
+            com.fasterxml.jackson.databind.JsonNode answer = json.readTree(line);
+            assertNull(answers.put(answer.get("custom_id").asText(), answer), line);
+        }
+        assertEquals(java.util.Set.of("r1", "c1", "bad-url", "null", "other-model"), answers.keySet(),
+                "every line answered once; the broken line has no readable custom_id");
+        com.fasterxml.jackson.databind.JsonNode chat = answers.get("r1").get("response").get("body");
+        assertEquals("chat.completion", chat.get("object").asText());
+        assertEquals("tiny-chat", chat.get("model").asText());
+        GenerationResult r1 = expected.get("r1");
+        assertEquals(r1.text(), chat.get("choices").get(0).get("message").get("content").asText());
+        assertEquals(r1.tokenIds().length, chat.get("usage").get("completion_tokens").asInt());
+        assertEquals(ChatTokenizerFixture.userTurnTokens("Once upon a time").length,
+                chat.get("usage").get("prompt_tokens").asInt());
+        assertEquals(r1.tokenIds().length, chat.get("choices").get(0).get("logprobs").get("content").size());
+        com.fasterxml.jackson.databind.JsonNode text = answers.get("c1").get("response").get("body");
+        assertEquals("text_completion", text.get("object").asText());
+        assertEquals(expected.get("c1").text(), text.get("choices").get(0).get("text").asText());
+        assertEquals(expected.get("c1").tokenIds().length, text.get("usage").get("completion_tokens").asInt());
+        assertTrue(answers.get("bad-url").get("error").get("message").asText().startsWith("url must be"));
+        assertTrue(answers.get("null").get("error").get("message").asText().startsWith("malformed JSON"));
+        assertTrue(answers.get("other-model").get("error").get("message").asText().contains("is not the loaded model"));
+        assertTrue(answers.get("other-model").get("response").isNull());
+        assertEquals(3, lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR)).size(), "the dead letters go to dead-letters/ as well");
     }
 }

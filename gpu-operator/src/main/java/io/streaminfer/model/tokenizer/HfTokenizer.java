@@ -240,6 +240,7 @@ public final class HfTokenizer implements TextTokenizer {
     }
 
     /** Ids that end generation: tokenizer_config's {@code eos_token}, then generation_config's {@code eos_token_id}. */
+    @Override
     public int[] eosTokenIds() {
         return eos.clone();
     }

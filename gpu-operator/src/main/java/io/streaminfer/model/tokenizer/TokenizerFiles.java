@@ -36,6 +36,11 @@ public final class TokenizerFiles {
         return Llama2cTokenizer.load(path, size);
     }
 
+    /** Whether {@link #open} reads {@code path} as a llama2.c {@code tokenizer.bin} (neither JSON nor GGUF). */
+    public static boolean isLlama2c(Path path) throws IOException {
+        return !isHuggingFace(path) && Checkpoints.detect(path) != Checkpoints.Format.GGUF;
+    }
+
     /** A directory (holding tokenizer.json) or a file whose first non-blank byte opens a JSON object. */
     public static boolean isHuggingFace(Path path) throws IOException {
         if (Files.isDirectory(path)) {

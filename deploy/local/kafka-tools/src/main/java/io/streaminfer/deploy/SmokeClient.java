@@ -1,6 +1,5 @@
 package io.streaminfer.deploy;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,12 +16,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
-import org.apache.avro.generic.GenericDatumReader;
-import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.io.EncoderFactory;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -37,13 +31,14 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * The smoke test's Kafka client, in plain Avro binary (no header, no registry), using the project's own
- * .avsc files as writer and reader schemas:
+ * The smoke test's Kafka client, in Avro single-object encoding (the job's wire format: C3 01, the schema's
+ * fingerprint, then binary; no registry), using the project's own .avsc files as writer and reader schemas
+ * ({@link AvroWire}):
  *
  * <pre>
  * SmokeClient create-topics --bootstrap H:P --topic prompts:4 --topic completions:4 ...
  * SmokeClient produce --bootstrap H:P --topic prompts --schemas DIR --prefix b1 --count 100 [--max-tokens 48]
- *                     [--rate PER_S --stop-file PATH]
+ *                     [--rate PER_S --stop-file PATH] [--as-release N]
  * SmokeClient consume --bootstrap H:P --topic completions --schemas DIR --expect b1:100 [--expect b2:50]
  *                     [--earlier b0:50] [--at-least K] [--timeout-s 120] [--since-ms EPOCH_MS] [--progress FILE]
  * </pre>
@@ -56,6 +51,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * tokens, {@code completions_per_s} and {@code tokens_per_s} count the {@code --expect} ids alone, from
  * {@code --since-ms} to the first sighting of the last of them. Its last line on stdout is a
  * {@code key=value} summary that the scripts parse.
+ *
+ * <p>{@code produce --as-release N} writes what release N's producers wrote: its schema, headerless for
+ * release 1 (0.1.0). {@code consume} reads every release's values. The released schemas come from
+ * {@code --releases DIR}, by default the job's {@code releases} resources beside {@code --schemas}.
  *
  * <p>{@code produce --rate} sends a stream instead of a burst: PER_S prompts a second, until {@code --count}
  * or until the stop file exists; its summary says how many went out ({@code produced=N}), ids from 0 up.
@@ -121,9 +120,10 @@ public final class SmokeClient {
         Path stopFile = a.values().containsKey("--stop-file") ? Path.of(a.one("--stop-file")) : null;
         long started = System.nanoTime();
         int produced = 0;
-        GenericDatumWriter<GenericRecord> writer = new GenericDatumWriter<>(schema);
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream(256);
-        BinaryEncoder encoder = null;
+        int asRelease = Integer.parseInt(a.opt("--as-release", "0"));
+        if (asRelease > 0) {
+            schema = new AvroWire(schema, AvroWire.releases(releasesDir(a), "PromptRecord")).release(asRelease);
+        }
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, a.one("--bootstrap"));
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -152,11 +152,8 @@ public final class SmokeClient {
                 r.put("prompt", OPENINGS[Math.floorMod(id.hashCode(), OPENINGS.length)]);
                 r.put("max_tokens", maxTokens);
                 r.put("created_at", System.currentTimeMillis());
-                buffer.reset();
-                encoder = EncoderFactory.get().binaryEncoder(buffer, encoder);
-                writer.write(r, encoder);
-                encoder.flush();
-                producer.send(new ProducerRecord<>(a.one("--topic"), id.getBytes(StandardCharsets.UTF_8), buffer.toByteArray()));
+                producer.send(new ProducerRecord<>(a.one("--topic"), id.getBytes(StandardCharsets.UTF_8),
+                        AvroWire.encode(r, schema, asRelease == 1)));
                 produced++;
             }
             producer.flush();
@@ -180,7 +177,7 @@ public final class SmokeClient {
         String firstError = null;
         long lastNewAt = System.currentTimeMillis();
         Progress progress = new Progress(a.opt("--progress", null));
-        GenericDatumReader<GenericRecord> reader = new GenericDatumReader<>(schema);
+        AvroWire reader = new AvroWire(schema, AvroWire.releases(releasesDir(a), "CompletionRecord"));
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, a.one("--bootstrap"));
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -197,7 +194,7 @@ public final class SmokeClient {
             boolean caughtUp = false;
             while (System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> rec : consumer.poll(Duration.ofMillis(500))) {
-                    GenericRecord c = reader.read(null, DecoderFactory.get().binaryDecoder(rec.value(), null));
+                    GenericRecord c = reader.decode(rec.value());
                     String id = c.get("id").toString();
                     if (seen.merge(id, 1, Integer::sum) == 1 && timedIds.contains(id)) {
                         lastNewAt = System.currentTimeMillis();
@@ -285,6 +282,13 @@ public final class SmokeClient {
 
     static String idOf(String prefix, int i) {
         return String.format("%s-%06d", prefix, i);
+    }
+
+    /** --releases, or the job's released schemas beside --schemas (schemas/src/main/avro); null when neither. */
+    private static Path releasesDir(Args a) {
+        Path dir = a.values().containsKey("--releases") ? Path.of(a.one("--releases"))
+                : Path.of(a.one("--schemas")).resolve("../resources/io/streaminfer/schemas/releases").normalize();
+        return Files.isDirectory(dir) ? dir : null;
     }
 
     private static Schema loadSchema(Args a, String name) throws IOException {

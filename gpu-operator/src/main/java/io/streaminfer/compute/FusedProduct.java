@@ -1,0 +1,69 @@
+package io.streaminfer.compute;
+
+import io.streaminfer.comm.FixedOrder;
+
+/**
+ * Small batches over compressed panels: each group of {@link CompressedPanels#FUSED_PANELS} panels is read
+ * once from memory and converted in registers by the kind's fused kernels, for every row of the batch while
+ * it sits in L1/L2, so nothing is expanded to fp32 and written back. Each output is the same sequential fma
+ * chain per segment, and the segments are combined by the same {@link FixedOrder} tree, as in the panel path,
+ * so a row's bits do not depend on which path, batch size or position computed it. Work is split over panel
+ * groups (output columns), never over k.
+ */
+final class FusedProduct {
+    /** The most rows any kind takes this path for (see {@link CompressedPanels#fusedRows}). */
+    static final int MAX_ROWS = 8;
+    private static final int ROW_BLOCK = 4;
+    private static final int GROUP_WIDTH = CompressedPanels.FUSED_PANELS * CompressedPanels.LANES;
+
+    private FusedProduct() {}
+
+    /** Whether a product of m rows takes this path. */
+    static boolean applies(int m, CompressedPanels w) {
+        return m <= Math.min(MAX_ROWS, w.fusedRows());
+    }
+
+    /** Panel groups of w: the units work is split in. */
+    static int groups(CompressedPanels w) {
+        return CompressedPanels.storedPanels(w.panels) / CompressedPanels.FUSED_PANELS;
+    }
+
+    /** Scratch floats one thread needs: (segments, 4 rows, 64 columns) of partials. */
+    static int scratchFloats(int segments) {
+        return segments * ROW_BLOCK * GROUP_WIDTH;
+    }
+
+    /**
+     * out (m, n) for panel groups [groupLo, groupHi); {@code part} is scratch of {@link #scratchFloats}, {@code tile}
+     * of {@link CompressedPanels#TILE_FLOATS}.
+     */
+    static void compute(float[] x, int m, CompressedPanels w, int n, int segments, float[] out,
+                        int groupLo, int groupHi, float[] part, float[] tile) {
+        int k = w.k;
+        int len = k / segments;
+        for (int g = groupLo; g < groupHi; g++) {
+            int p = g * CompressedPanels.FUSED_PANELS;
+            for (int r = 0; r < m; ) {
+                int rows = m - r >= ROW_BLOCK ? ROW_BLOCK : 1;
+                int segStride = rows * GROUP_WIDTH; // part: (segments, rows, GROUP_WIDTH)
+                for (int s = 0; s < segments; s++) {
+                    int off = s * segStride;
+                    if (rows == ROW_BLOCK) {
+                        for (int h = 0; h < CompressedPanels.FUSED_PANELS; h += 2) { // one call site: inlined once
+                            w.dot4(x, r * k, p + h, s * len, len, part, off + h * CompressedPanels.LANES, GROUP_WIDTH,
+                                    tile);
+                        }
+                    } else {
+                        w.dot1(x, r * k, p, s * len, len, part, off, tile);
+                    }
+                }
+                int col0 = p * CompressedPanels.LANES;
+                int cols = Math.min(GROUP_WIDTH, n - col0);
+                for (int i = 0; i < rows; i++) {
+                    FixedOrder.treeSumColumns(part, i * GROUP_WIDTH, segStride, segments, out, (r + i) * n + col0, cols);
+                }
+                r += rows;
+            }
+        }
+    }
+}
