@@ -68,7 +68,7 @@ public final class JobOptions {
             "Offline mode: a JSON Lines file, or a directory of them, of PromptRecords or of OpenAI batch request"
                     + " lines (when the first line has a custom_id), or Avro container files (instead of Kafka).");
     public static final ConfigOption<String> OUTPUT_PATH = stringOption("streaminfer.offline.output",
-            "Offline mode: directory for completion and dead-letter JSON Lines files.");
+            "Offline mode: a new or empty directory for the completion and dead-letter files.");
 
     // ---- demo ----
     public static final ConfigOption<Integer> DEMO_PROMPTS = intOption("streaminfer.demo.prompts", 32,
