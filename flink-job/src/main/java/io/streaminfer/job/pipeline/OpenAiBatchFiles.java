@@ -57,25 +57,6 @@ final class OpenAiBatchFiles {
         return answered.union(refused);
     }
 
-    /** A request line becomes a prompt, or a dead letter naming the file. */
-    static final class ParseLine implements MapFunction<String, Either<DeadLetterRecord, PromptRecord>> {
-        private static final long serialVersionUID = 1L;
-        private final String file;
-        private transient OpenAiBatchRequests requests;
-
-        ParseLine(String file) {
-            this.file = file;
-        }
-
-        @Override
-        public Either<DeadLetterRecord, PromptRecord> map(String line) {
-            if (requests == null) {
-                requests = new OpenAiBatchRequests();
-            }
-            return requests.parse(line, file, -1);
-        }
-    }
-
     /** Completions as answer lines; the tokenizer (loaded per subtask) spells out log-probability tokens. */
     static final class AnswerLines extends RichMapFunction<CompletionRecord, String> {
         private static final long serialVersionUID = 1L;
