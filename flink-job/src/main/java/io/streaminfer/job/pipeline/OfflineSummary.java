@@ -1,8 +1,9 @@
 package io.streaminfer.job.pipeline;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.streaminfer.job.codec.InvalidRecordException;
 import io.streaminfer.job.codec.JsonLinesCodec;
 import io.streaminfer.job.codec.LineSplitter;
 import io.streaminfer.job.codec.PlainJson;
@@ -54,9 +55,9 @@ public record OfflineSummary(Path input, Path output, long linesRead, long blank
         boolean openAi = !avro && OpenAiBatchFiles.isBatchInput(inputs);
         long[] read = {0, 0}; // lines, blank lines
         for (Path file : inputs) {
-            forEachInput(file, avro, openAi, (line, id) -> {
+            forEachInput(file, avro, openAi, false, (line, id) -> {
                 read[0]++;
-                read[1] += id == null && line.blank() ? 1 : 0;
+                read[1] += line.blank() ? 1 : 0;
             });
         }
         Map<String, Integer> answeredIds = new HashMap<>();
@@ -66,20 +67,36 @@ public record OfflineSummary(Path input, Path output, long linesRead, long blank
                 readOpenAiAnswers(f, done, answeredIds);
                 continue;
             }
-            read(f, CompletionRecord.class, c -> {
-                done[c.getStatus() == CompletionStatus.OK ? 0 : 1]++;
-                answeredIds.merge(c.getId(), 1, Integer::sum);
-            });
+            if (isAvroFile(f)) {
+                readAvro(f, CompletionRecord.class, c -> {
+                    done[c.getStatus() == CompletionStatus.OK ? 0 : 1]++;
+                    answeredIds.merge(c.getId(), 1, Integer::sum);
+                });
+                continue;
+            }
+            forEachJsonLine(f, fields -> {
+                done["OK".equals(fields.get("status")) ? 0 : 1]++;
+                answeredIds.merge(fields.get("id"), 1, Integer::sum);
+            }, "id", "status");
         }
         Set<String> deadLines = new HashSet<>();
         long[] dead = {0};
         for (Path f : outputs(output.resolve(OfflineJob.DEAD_LETTERS_DIR))) {
-            read(f, DeadLetterRecord.class, d -> {
+            if (isAvroFile(f)) {
+                readAvro(f, DeadLetterRecord.class, d -> {
+                    dead[0]++;
+                    if (d.getSourceFile() != null && d.getSourceLine() != null) {
+                        deadLines.add(key(Path.of(d.getSourceFile()), d.getSourceLine()));
+                    }
+                });
+                continue;
+            }
+            forEachJsonLine(f, fields -> {
                 dead[0]++;
-                if (d.getSourceFile() != null && d.getSourceLine() != null) {
-                    deadLines.add(key(Path.of(d.getSourceFile()), d.getSourceLine()));
+                if (fields.get("source_file") != null && fields.get("source_line") != null) {
+                    deadLines.add(key(Path.of(fields.get("source_file")), Long.parseLong(fields.get("source_line"))));
                 }
-            });
+            }, "source_file", "source_line");
         }
         OfflineSummary counted = new OfflineSummary(input, output, read[0], read[1], done[0], done[1], dead[0],
                 List.of(), List.of());
@@ -91,8 +108,8 @@ public record OfflineSummary(Path input, Path output, long linesRead, long blank
                                             Map<String, Integer> answeredIds, Set<String> deadLines) {
         List<String> missing = new ArrayList<>();
         for (Path file : inputs) {
-            forEachInput(file, avro, openAi, (line, id) -> {
-                if (id == null && line.blank()) {
+            forEachInput(file, avro, openAi, true, (line, id) -> {
+                if (line.blank()) {
                     return;
                 }
                 String where = key(file, line.number());
@@ -184,8 +201,11 @@ public record OfflineSummary(Path input, Path output, long linesRead, long blank
         }
     }
 
-    /** Each line (or Avro record, as a line numbered by its position) of {@code file} with its id, if any. */
-    private static void forEachInput(Path file, boolean avro, boolean openAi,
+    /**
+     * Each line (or Avro record, as a line numbered by its position) of {@code file}, with its id when
+     * {@code ids} asks for them (else null: counting needs no parsing).
+     */
+    private static void forEachInput(Path file, boolean avro, boolean openAi, boolean ids,
                                      java.util.function.BiConsumer<LineSplitter.Line, String> each) {
         try (InputStream in = Files.newInputStream(file)) {
             if (avro) {
@@ -200,29 +220,55 @@ public record OfflineSummary(Path input, Path output, long linesRead, long blank
             }
             LineSplitter lines = new LineSplitter(in, JsonLinesCodec.MAX_LINE_BYTES);
             for (LineSplitter.Line line = lines.next(); line != null; line = lines.next()) {
-                each.accept(line, line.blank() ? null : idOf(new String(line.bytes(), StandardCharsets.UTF_8), openAi));
+                each.accept(line, !ids || line.blank() ? null
+                        : idOf(new String(line.bytes(), StandardCharsets.UTF_8), openAi));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         }
     }
 
-    private static <T extends SpecificRecord> void read(Path file, Class<T> type, Consumer<T> each) {
-        try {
-            if (file.getFileName().toString().endsWith(".avro")) {
-                try (DataFileStream<T> records = new DataFileStream<>(Files.newInputStream(file), new SpecificDatumReader<>(type))) {
-                    records.forEach(each);
+    private static boolean isAvroFile(Path file) {
+        return file.getFileName().toString().endsWith(".avro");
+    }
+
+    private static <T extends SpecificRecord> void readAvro(Path file, Class<T> type, Consumer<T> each) {
+        try (DataFileStream<T> records = new DataFileStream<>(Files.newInputStream(file), new SpecificDatumReader<>(type))) {
+            records.forEach(each);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the output file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The scalar top-level {@code names} of each line of a JSON Lines output file (null when absent or null),
+     * read with the streaming parser: a summary of a million lines must not cost a full parse of each.
+     */
+    private static void forEachJsonLine(Path file, Consumer<Map<String, String>> each, String... names) {
+        Set<String> wanted = Set.of(names);
+        try (Stream<String> lines = Files.lines(file, StandardCharsets.UTF_8)) {
+            for (String line : (Iterable<String>) lines::iterator) {
+                if (line.isBlank()) {
+                    continue;
                 }
-                return;
-            }
-            try (Stream<String> lines = Files.lines(file, StandardCharsets.UTF_8)) {
-                for (String line : (Iterable<String>) lines::iterator) {
-                    if (!line.isBlank()) {
-                        each.accept(PlainJson.parse(line, type));
+                Map<String, String> fields = new HashMap<>();
+                try (JsonParser parser = JSON.createParser(line)) {
+                    if (parser.nextToken() != JsonToken.START_OBJECT) {
+                        throw new IOException("not a JSON object: " + line);
+                    }
+                    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                        String name = parser.currentName();
+                        JsonToken value = parser.nextToken();
+                        if (wanted.contains(name) && value.isScalarValue() && value != JsonToken.VALUE_NULL) {
+                            fields.put(name, parser.getText());
+                        } else {
+                            parser.skipChildren();
+                        }
                     }
                 }
+                each.accept(fields);
             }
-        } catch (IOException | InvalidRecordException e) {
+        } catch (IOException e) {
             throw new IllegalStateException("cannot read the output file " + file + ": " + e.getMessage(), e);
         }
     }
