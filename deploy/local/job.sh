@@ -38,13 +38,16 @@ records_in() {
   rest "/jobs/$1/vertices/$(inference_vertex "$1")/subtasks/metrics?get=numRecordsIn&agg=sum" | jq -r '.[0].sum // 0 | floor'
 }
 
-# Sum of one inference metric over the vertex's subtasks (e.g. runningRequests). Usage: inference_metric JOB NAME
-inference_metric() {
+# One inference gauge over the vertex's subtasks (e.g. runningRequests), as "MIN..MAX" per replica (or one
+# value when they agree); "?" when the metric is not there. Usage: inference_gauge JOB NAME
+inference_gauge() {
   local v id
   v="$(inference_vertex "$1")"
   id="$(rest "/jobs/$1/vertices/$v/subtasks/metrics" | jq -r --arg n "$2" '[.[].id | select(endswith("." + $n))][0] // empty')"
   [ -n "$id" ] || { echo "?"; return 0; }
-  rest "/jobs/$1/vertices/$v/subtasks/metrics?get=$id&agg=sum" | jq -r '.[0].sum // "?" | if type == "number" then floor else . end'
+  rest "/jobs/$1/vertices/$v/subtasks/metrics?get=$id&agg=min,max" \
+    | jq -r '.[0] | [.min, .max] | map(if . == (. | floor) then tostring else (. * 100 | round / 100 | tostring) end)
+             | if .[0] == .[1] then .[0] else "\(.[0])..\(.[1])" end'
 }
 
 # Requests the inference operators resumed from a checkpoint or savepoint, per their log lines since $1.
@@ -62,12 +65,13 @@ full_replicas() { local n=$((DP * MAX_BATCH_BEFORE)); [ "$n" -lt "$1" ] && echo 
 # Produces batch PREFIX (COUNT prompts asking for long completions) and returns once the inference vertex of
 # JOB_ID has taken in enough of it to fill every replica (task metric numRecordsIn; the operator takes a record
 # only when its replica has room): from then on prompts are in flight, whether or not a checkpoint has
-# committed any of them yet. Sets T_PRODUCED to when the batch was produced. Usage: produce_until_in_flight PREFIX COUNT WHAT
+# committed any of them yet. Sets T_PRODUCED to when the batch was produced. PRODUCE_ARGS go to SmokeClient
+# produce (e.g. --as-release 1). Usage: produce_until_in_flight PREFIX COUNT WHAT [PRODUCE_ARGS...]
 produce_until_in_flight() {
   local before t0
   before="$(records_in "$JOB_ID")"
   T_PRODUCED=$(now_ms)
-  smoke_client produce --topic prompts --schemas "$SCHEMA_DIR" --prefix "$1" --count "$2" --max-tokens "$MAX_TOKENS_IN_FLIGHT" >/dev/null
+  smoke_client produce --topic prompts --schemas "$SCHEMA_DIR" --prefix "$1" --count "$2" --max-tokens "$MAX_TOKENS_IN_FLIGHT" "${@:4}" >/dev/null
   t0=$(now_ms)
   until [ "$(( $(records_in "$JOB_ID") - before ))" -ge "$(full_replicas "$2")" ]; do
     [ $(( $(now_ms) - t0 )) -lt $((PHASE_TIMEOUT_S * 1000)) ] || die "$3 did not reach the inference operator"

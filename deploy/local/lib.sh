@@ -175,9 +175,17 @@ execution.checkpointing.savepoint-dir: file://$RUN_DIR/savepoints
 execution.checkpointing.num-retained: 2
 execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
 
-restart-strategy.type: fixed-delay
-restart-strategy.fixed-delay.attempts: 20
-restart-strategy.fixed-delay.delay: 2 s
+# Backing off, not a fixed number of quick retries: while a lost TaskManager's replacement starts (20-30 s on
+# a loaded 2-core box, longer after two losses in a row) every attempt fails at once for want of slots, and
+# 20 attempts 2 s apart ran out before the slots came (the smoke's repeated-fault phase). 1 s doubling to
+# 10 s, 30 attempts (reset after a minute without failures): about 4 minutes before the job gives up.
+restart-strategy.type: exponential-delay
+restart-strategy.exponential-delay.initial-backoff: 1 s
+restart-strategy.exponential-delay.max-backoff: 10 s
+restart-strategy.exponential-delay.backoff-multiplier: 2.0
+restart-strategy.exponential-delay.reset-backoff-threshold: 1 min
+restart-strategy.exponential-delay.jitter-factor: 0.1
+restart-strategy.exponential-delay.attempts-before-reset-backoff: 30
 
 # A SIGKILLed TaskManager is noticed in seconds, not the default 50 s.
 heartbeat.interval: 2000

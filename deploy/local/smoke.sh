@@ -116,7 +116,9 @@ log "submitted the previous release's job $JOB0_ID ($PREVIOUS_JAR)"
 wait_job_running "$JOB0_ID"
 JOB_ID="$JOB0_ID"
 start_watch b0 "b0:$BATCH0"
-produce_until_in_flight b0 "$BATCH0" "batch 0"
+# Prompts as the previous release's producers wrote them (its schema, headerless binary): what such a job
+# reads, and what this release still reads from the topic after the upgrade.
+produce_until_in_flight b0 "$BATCH0" "batch 0" --as-release 1
 T0=$T_PRODUCED
 # Some of batch 0 committed by the previous release, the rest in flight or unread: both sides of the upgrade
 # write part of the batch, and no id may be lost or written twice between them.
