@@ -50,6 +50,9 @@ public final class JobOptions {
             .enumType(Backend.class).defaultValue(Backend.CPU).withDescription("Compute backend: cpu or cuda.");
     public static final ConfigOption<Integer> TENSOR_PARALLELISM = intOption("streaminfer.tp", 1,
             "Tensor-parallel degree: rank threads per replica.");
+    public static final ConfigOption<Integer> PIPELINE_PARALLELISM = intOption("streaminfer.pp", 1,
+            "Pipeline-parallel degree: stages of contiguous layers per replica, each a TP group of its own, with "
+                    + "micro-batches in flight; a replica runs TP x PP ranks (GPUs with --backend cuda).");
     public static final ConfigOption<Integer> DATA_PARALLELISM = intOption("streaminfer.parallelism", 1,
             "Data-parallel degree: replicas, i.e. the parallelism of the inference operator.");
     public static final ConfigOption<Integer> MAX_BATCH = intOption("streaminfer.max-batch", 64,
@@ -106,6 +109,7 @@ public final class JobOptions {
             new Flag("--model-name", "NAME", MODEL_NAME),
             new Flag("--backend", "cpu|cuda", BACKEND),
             new Flag("--tp", "N", TENSOR_PARALLELISM),
+            new Flag("--pp", "N", PIPELINE_PARALLELISM),
             new Flag("--parallelism", "N", DATA_PARALLELISM),
             new Flag("--max-batch", "N", MAX_BATCH),
             new Flag("--kv-budget", "TOKENS", KV_BUDGET_TOKENS),

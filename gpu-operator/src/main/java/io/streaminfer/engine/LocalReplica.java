@@ -7,6 +7,7 @@ import io.streaminfer.compute.StepBatch;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
+import io.streaminfer.model.StageSpec;
 import io.streaminfer.model.TextTokenizer;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -23,10 +24,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A replica on this JVM: a continuous-batching scheduler driving a {@link TensorParallelGroup}.
+ * A replica on this JVM: a continuous-batching scheduler driving a {@link TensorParallelGroup}, or at
+ * PP &gt; 1 a {@link PipelineGroup} of stages with up to PP steps (micro-batches) in flight.
  *
  * <p>It fronts admission (a bounded queue, {@link #trySubmit}, {@link #progress}) and runs the driver loop
- * on rank 0's thread, whose rooms are apart: {@link RequestPreparation} turns an admitted request into
+ * on rank 0's thread (a pipeline's own driver thread), whose rooms are apart: {@link RequestPreparation} turns an admitted request into
  * its tokens (one length rule), the {@link KvAllocator} gives it a place in the KV cache, the pure
  * {@link StepPlanner} decides what each step computes, the group computes it, and the {@link StepAbsorber}
  * does what the logits call for (scores, samples on the replica's {@link SamplingPool}, stops). Finished
@@ -65,7 +67,7 @@ public final class LocalReplica implements InferenceReplica {
     private final AtomicLong promptTokens = new AtomicLong();
     private volatile int lastStepRows;
 
-    private TensorParallelGroup group;
+    private StepExecutor group;
 
     private LocalReplica(ReplicaConfig config, int replicaIndex, Listener listener, Checkpoint checkpoint,
                          ModelDescription description, TextTokenizer tokenizer) {
@@ -95,6 +97,7 @@ public final class LocalReplica implements InferenceReplica {
         try {
             ModelDescription description = ModelDescription.of(config, checkpoint.config());
             ShardSpec.check(description.config(), config.tensorParallelSize());
+            StageSpec.check(description.config(), config.pipelineStages());
             LocalReplica replica = new LocalReplica(config, replicaIndex, listener, checkpoint, description,
                     description.loadTokenizer());
             replica.startGroup();
@@ -118,10 +121,15 @@ public final class LocalReplica implements InferenceReplica {
                     + "the batch it shares and after a restore; use the vector kernel for reproducible output",
                     replicaIndex);
         }
+        if (config.pipelineStages() > 1) {
+            group = ReplicaStages.start(config, replicaIndex, checkpoint, model, positions, this::drive,
+                    this::onGroupFailure, LOAD_TIMEOUT);
+            return;
+        }
         CommOptions options = CommOptions.inProcess().withBackend(ModelShards.commBackendFor(config.backend()))
                 .withTimeout(config.collectiveTimeout());
         CommGroup comms = new GroupCoordinator(options).form(String.valueOf(replicaIndex), config.tensorParallelSize());
-        group = TensorParallelGroup.start(comms,
+        TensorParallelGroup tpGroup = TensorParallelGroup.start(comms,
                 (rank, communicator) -> ModelShards.create(config.backend(), config.threadsPerRank(), checkpoint,
                         new ShardSpec(rank, config.tensorParallelSize(), model), communicator, config.maxBatch(),
                         positions, config.maxStepTokens()),
@@ -129,7 +137,8 @@ public final class LocalReplica implements InferenceReplica {
         LOG.info("replica {} up: model {} ({} parameters), TP={}, backend {} x {} thread(s) per rank, "
                         + "{} slots x {} positions, KV cache {} MiB per rank", replicaIndex, config.modelName(),
                 model.parameterCount(), config.tensorParallelSize(), config.backend(), config.threadsPerRank(),
-                config.maxBatch(), positions, group.driverShard().kvCacheBytes() >> 20);
+                config.maxBatch(), positions, tpGroup.driverShard().kvCacheBytes() >> 20);
+        group = tpGroup;
     }
 
     /** Positions each sequence may use: prompt plus completion. */
@@ -209,6 +218,16 @@ public final class LocalReplica implements InferenceReplica {
         return promptTokens.get();
     }
 
+    /** Nanoseconds this replica's ranks have waited for a neighbouring pipeline stage (0 at PP=1). */
+    public long stageWaitNanos() {
+        return group.stageWaitNanos();
+    }
+
+    @Override
+    public long stageWaitMillis() {
+        return stageWaitNanos() / 1_000_000;
+    }
+
     @Override
     public String modelName() {
         return config.modelName();
@@ -219,12 +238,20 @@ public final class LocalReplica implements InferenceReplica {
         return config.tensorParallelSize();
     }
 
-    // ---- the driver, on rank 0's thread ----
+    // ---- the driver, on rank 0's thread (a pipeline's own driver thread) ----
 
-    private void drive(TensorParallelGroup group) throws InterruptedException {
-        float[] logits = new float[planner.rowBudget() * description.config().vocabularySize()]; // (rows, vocab)
+    /**
+     * Plans steps while fewer than the executor's depth are in flight (each a micro-batch of different
+     * sequences: {@link MicroBatches}), then absorbs the oldest. At depth 1 it plans, runs and absorbs one
+     * step at a time.
+     */
+    private void drive(StepExecutor executor) throws InterruptedException {
+        int depth = executor.depth();
+        float[][] logits = new float[depth][planner.rowBudget() * description.config().vocabularySize()]; // (rows, vocab)
+        ArrayDeque<StepPlan<Sequence>> inFlight = new ArrayDeque<>();
+        int oldest = 0; // logits buffer of the oldest step in flight
         while (true) {
-            StepPlan<Sequence> step;
+            StepPlan<Sequence> step = null;
             lock.lock();
             try {
                 while (!closed && waiting.isEmpty() && running.isEmpty()) {
@@ -233,20 +260,32 @@ public final class LocalReplica implements InferenceReplica {
                 if (closed) {
                     return;
                 }
-                admit();
-                step = planner.plan(new ArrayList<>(running.values()));
-                handOut(step);
+                if (inFlight.size() < depth) {
+                    admit();
+                    step = planner.plan(MicroBatches.eligible(running.values(), depth));
+                    handOut(step);
+                }
             } finally {
                 lock.unlock();
             }
-            if (step.isEmpty()) {
+            if (step != null && !step.isEmpty()) {
+                lastStepRows = step.batch().rows();
+                executor.submit(step.batch(), logits[(oldest + inFlight.size()) % depth]);
+                inFlight.add(step);
+                if (inFlight.size() < depth) {
+                    continue; // fill the pipeline before waiting on it
+                }
+            }
+            if (inFlight.isEmpty()) {
                 continue;
             }
-            lastStepRows = step.batch().rows();
-            group.step(step.batch(), logits);
+            executor.awaitOldest();
+            StepPlan<Sequence> done = inFlight.poll();
+            float[] doneLogits = logits[oldest];
+            oldest = (oldest + 1) % depth;
             lock.lock();
             try {
-                StepAbsorber.Outcome outcome = absorber.absorb(step, logits, running.values(), System.nanoTime());
+                StepAbsorber.Outcome outcome = absorber.absorb(done, doneLogits, running.values(), System.nanoTime());
                 promptTokens.addAndGet(outcome.promptRows());
                 generatedTokens.addAndGet(outcome.generatedTokens());
                 for (StepAbsorber.Ended ended : outcome.ended()) {

@@ -17,10 +17,26 @@ import java.time.Duration;
  * @param maxStepTokens most token rows one step computes (decode rows plus prefill chunks)
  * @param maxWaiting admitted requests that may wait for a slot before trySubmit refuses
  * @param collectiveTimeout how long a rank waits in a collective before failing the group
+ * @param pipeline pipeline stages (each a TP group of its own) and whether stage transfers overlap computation
  */
 public record ReplicaConfig(String modelPath, String tokenizerPath, String modelName, int tensorParallelSize,
                             String backend, int threadsPerRank, int maxBatch, int maxContext, int maxStepTokens,
-                            int maxWaiting, Duration collectiveTimeout) implements Serializable {
+                            int maxWaiting, Duration collectiveTimeout, Pipeline pipeline) implements Serializable {
+
+    /**
+     * @param stages PP degree: stages of contiguous layers, each on a TP group of its own
+     * @param overlap whether a stage may send a micro-batch's rows ahead and compute the next one while
+     *                they travel (true), or waits until the next stage has taken them (false)
+     */
+    public record Pipeline(int stages, boolean overlap) implements Serializable {
+        public static final Pipeline NONE = new Pipeline(1, true);
+
+        public Pipeline {
+            if (stages < 1) {
+                throw new IllegalArgumentException("--pp must be >= 1, got " + stages);
+            }
+        }
+    }
 
     public ReplicaConfig {
         if (modelPath == null || modelPath.isBlank()) {
@@ -48,37 +64,50 @@ public record ReplicaConfig(String modelPath, String tokenizerPath, String model
         if (collectiveTimeout == null || collectiveTimeout.isNegative() || collectiveTimeout.isZero()) {
             throw new IllegalArgumentException("collective timeout must be positive");
         }
+        if (pipeline == null) {
+            pipeline = Pipeline.NONE;
+        }
     }
 
     /** Defaults for a model and tokenizer: vector backend, one thread per rank, 16 sequences. */
     public static ReplicaConfig defaults(String modelPath, String tokenizerPath, int tensorParallelSize) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelNameOf(modelPath), tensorParallelSize, "vector", 1,
-                16, 0, 256, 64, Duration.ofSeconds(60));
+                16, 0, 256, 64, Duration.ofSeconds(60), Pipeline.NONE);
     }
 
     public ReplicaConfig withBatch(int maxBatch, int maxStepTokens) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, pipeline);
     }
 
     public ReplicaConfig withBackend(String backendName, int threads) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backendName, threads,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, pipeline);
     }
 
     public ReplicaConfig withMaxWaiting(int waiting) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, waiting, collectiveTimeout);
+                maxBatch, maxContext, maxStepTokens, waiting, collectiveTimeout, pipeline);
     }
 
     public ReplicaConfig withMaxContext(int context) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, context, maxStepTokens, maxWaiting, collectiveTimeout);
+                maxBatch, context, maxStepTokens, maxWaiting, collectiveTimeout, pipeline);
     }
 
     public ReplicaConfig withCollectiveTimeout(Duration timeout) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, timeout);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, timeout, pipeline);
+    }
+
+    public ReplicaConfig withPipeline(int stages, boolean overlap) {
+        return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, new Pipeline(stages, overlap));
+    }
+
+    /** PP degree. */
+    public int pipelineStages() {
+        return pipeline.stages();
     }
 
     /** The file name without its extension: {@code stories260K.bin} is {@code stories260K}. */

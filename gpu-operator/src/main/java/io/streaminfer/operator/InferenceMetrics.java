@@ -25,6 +25,8 @@ import java.util.function.IntSupplier;
  *   <li>{@value #WAITING}: requests admitted by the replica, not yet running (Gauge)</li>
  *   <li>{@value #IN_FLIGHT}: requests admitted by the operator and not yet emitted (Gauge)</li>
  *   <li>{@value #KV_CACHE_USAGE}: fraction of the replica's KV cache in use, 0 to 1 (Gauge)</li>
+ *   <li>{@value #STAGE_WAIT}: ms the replica's ranks have waited for a neighbouring pipeline stage, summed
+ *       since start; 0 at PP=1 (Gauge)</li>
  *   <li>{@value #TIME_TO_FIRST_TOKEN}: submission to first token, ms, OK results only (Histogram)</li>
  *   <li>{@value #LATENCY}: submission to completion, ms, all results (Histogram)</li>
  *   <li>{@value #COMPLETED}: results emitted with status OK (Counter)</li>
@@ -41,6 +43,7 @@ public final class InferenceMetrics {
     public static final String IN_FLIGHT = "inFlightRequests";
     public static final String KV_CACHE_USAGE = "kvCacheUsage";
     public static final String BATCH_OCCUPANCY = "batchOccupancy";
+    public static final String STAGE_WAIT = "stageWaitMs";
     public static final String TIME_TO_FIRST_TOKEN = "timeToFirstTokenMs";
     public static final String LATENCY = "requestLatencyMs";
     public static final String COMPLETED = "requestsCompleted";
@@ -66,6 +69,7 @@ public final class InferenceMetrics {
         group.gauge(IN_FLIGHT, (Gauge<Integer>) inFlight::getAsInt);
         group.gauge(KV_CACHE_USAGE, (Gauge<Double>) replica::kvCacheUsage);
         group.gauge(BATCH_OCCUPANCY, (Gauge<Double>) replica::batchOccupancy);
+        group.gauge(STAGE_WAIT, (Gauge<Long>) replica::stageWaitMillis);
         timeToFirstToken = group.histogram(TIME_TO_FIRST_TOKEN, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         latency = group.histogram(LATENCY, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         completed = group.counter(COMPLETED);
