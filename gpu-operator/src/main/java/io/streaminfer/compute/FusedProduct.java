@@ -11,16 +11,23 @@ import io.streaminfer.comm.FixedOrder;
  * groups (output columns), never over k.
  */
 final class FusedProduct {
-    /** The most rows any kind takes this path for (see {@link CompressedPanels#fusedRows}). */
-    static final int MAX_ROWS = 8;
+    /**
+     * Batches up to this many rows take the fused kernels, whatever the kind; above it the panel path's tile
+     * expansion (paid once per tile, however many rows) is cheaper than converting every weight once per 4
+     * rows. Measured on the
+     * 2-vCPU EPYC (one thread, CPU time, 4000 x 288 in L3): Q8_0 fused 64 vs panels 63 GFLOP/s at 4 rows and
+     * 65 vs 80 at 8; Q4_0 55 vs 53 and 56 vs 71. BF16 was faster fused at 8 rows on that shape (90 vs 81) but
+     * slower over a whole stories15M decode step (DecodeStepBenchmark m=8: 1,490 vs 1,740 tok/s).
+     */
+    static final int MAX_ROWS = 4;
     private static final int ROW_BLOCK = 4;
     private static final int GROUP_WIDTH = CompressedPanels.FUSED_PANELS * CompressedPanels.LANES;
 
     private FusedProduct() {}
 
     /** Whether a product of m rows takes this path. */
-    static boolean applies(int m, CompressedPanels w) {
-        return m <= Math.min(MAX_ROWS, w.fusedRows());
+    static boolean applies(int m) {
+        return m <= MAX_ROWS;
     }
 
     /** Panel groups of w: the units work is split in. */

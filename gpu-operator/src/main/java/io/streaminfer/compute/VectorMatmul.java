@@ -127,7 +127,7 @@ public final class VectorMatmul extends ThreadedKernel {
         }
         long fmas = (long) m * w.n * w.k;
         int parts = workers.parts();
-        if (w.compressed != null && FusedProduct.applies(m, w.compressed)) {
+        if (w.compressed != null && FusedProduct.applies(m)) {
             fused(x, m, w, out, parts == 1 || fmas < parallelMinFmas);
             return;
         }
