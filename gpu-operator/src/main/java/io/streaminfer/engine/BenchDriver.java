@@ -12,7 +12,7 @@ import java.util.Arrays;
  */
 final class BenchDriver {
     /** Decode warm-up before timing: the Vector API's JIT needs about 2 s to settle. */
-    private static final long WARMUP_NANOS = 2_000_000_000L;
+    static final long WARMUP_NANOS = 2_000_000_000L;
 
     /** Tokens per second and the stages' wait while decoding. */
     record Figures(double decodeTokensPerSecond, double prefillTokensPerSecond, double decodeSeconds,
@@ -27,8 +27,14 @@ final class BenchDriver {
     private final float[][] logits;        // (depth, maxRows * vocab) one buffer per step in flight
     private final ArrayDeque<Integer> inFlight = new ArrayDeque<>(); // the buffer (decode: group) of each step
     private final int[] next;              // (batch) the token each slot feeds next
+    private final long warmupNanos;
 
     BenchDriver(StepExecutor executor, ModelConfig config, int batch, int prompt, int maxRows) {
+        this(executor, config, batch, prompt, maxRows, WARMUP_NANOS);
+    }
+
+    BenchDriver(StepExecutor executor, ModelConfig config, int batch, int prompt, int maxRows, long warmupNanos) {
+        this.warmupNanos = warmupNanos;
         this.executor = executor;
         this.vocabulary = config.vocabularySize();
         this.batch = batch;
@@ -44,7 +50,7 @@ final class BenchDriver {
         prefill();  // warm-up: JIT, caches; overwritten below
         // Decode warm-up until the JIT has settled, cycling over the positions the timed run uses: their
         // K/V are rewritten before they are read again.
-        long warmupEnd = System.nanoTime() + WARMUP_NANOS;
+        long warmupEnd = System.nanoTime() + warmupNanos;
         for (int step = 0; step < warmup || System.nanoTime() < warmupEnd; step++) {
             decode(prompt + step % steps);
         }

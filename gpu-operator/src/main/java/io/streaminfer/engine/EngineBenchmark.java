@@ -54,8 +54,12 @@ public final class EngineBenchmark {
         }
     }
 
-    /** The whole run: rows and the machine figures they are compared with. */
-    public record Report(String model, ModelConfig config, int tp, int threadsPerRank, double sgemmGflops,
+    /**
+     * The whole run: rows and the machine figures they are compared with.
+     *
+     * @param limitThreads threads the limits were measured with: TP x the largest PP x threads per rank
+     */
+    public record Report(String model, ModelConfig config, int tp, int threadsPerRank, int limitThreads, double sgemmGflops,
                          double bandwidthGBs, double flopsPerToken, double weightBytes, List<Row> rows) {
 
         public String table() {
@@ -64,7 +68,7 @@ public final class EngineBenchmark {
                     model, config.dim(), config.numberOfLayers(), config.numberOfHeads(), config.vocabularySize(), tp,
                     threadsPerRank));
             out.append(String.format(Locale.ROOT, "measured now: sgemm peak %.1f GFLOP/s (%d threads), memory bandwidth %.1f GB/s; "
-                    + "%.1f MFLOP and %.1f MB of weights per token%n", sgemmGflops, tp * threadsPerRank, bandwidthGBs,
+                    + "%.1f MFLOP and %.1f MB of weights per token%n", sgemmGflops, limitThreads, bandwidthGBs,
                     flopsPerToken / 1e6, weightBytes / 1e6));
             out.append(String.format(Locale.ROOT, "%-9s %-7s %3s %-7s %6s %14s %14s %14s %7s %-17s %s%n", "backend",
                     "weights", "pp", "overlap", "batch", "decode tok/s", "prefill tok/s", "limit tok/s", "ratio", "limit",
@@ -130,7 +134,7 @@ public final class EngineBenchmark {
                     }
                 }
             }
-            return new Report(options.model(), config, options.tp(), options.threadsPerRank(), sgemm, bandwidth,
+            return new Report(options.model(), config, options.tp(), options.threadsPerRank(), threads, sgemm, bandwidth,
                     flopsPerToken, weightBytes, rows);
         }
     }

@@ -24,10 +24,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A replica on this JVM: a continuous-batching scheduler driving a {@link TensorParallelGroup}.
+ * A replica on this JVM: a continuous-batching scheduler driving a {@link TensorParallelGroup}, or at
+ * PP &gt; 1 a {@link PipelineGroup} of stages with up to PP steps (micro-batches) in flight.
  *
  * <p>It fronts admission (a bounded queue, {@link #trySubmit}, {@link #progress}) and runs the driver loop
- * on rank 0's thread, whose rooms are apart: {@link RequestPreparation} turns an admitted request into
+ * on rank 0's thread (a pipeline's own driver thread), whose rooms are apart: {@link RequestPreparation} turns an admitted request into
  * its tokens (one length rule), the {@link KvAllocator} gives it a place in the KV cache, the pure
  * {@link StepPlanner} decides what each step computes, the group computes it, and the {@link StepAbsorber}
  * does what the logits call for (scores, samples on the replica's {@link SamplingPool}, stops). Finished

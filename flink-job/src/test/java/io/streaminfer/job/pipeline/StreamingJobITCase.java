@@ -221,6 +221,10 @@ class StreamingJobITCase {
         for (DeadLetterRecord d : seen.deadLetters()) {
             assertNotNull(d.getReason());
             assertNotNull(d.getOriginal(), "dead letters keep the original bytes");
+            // every dead letter, also one decided by validation or the operator, says where it came from
+            assertEquals(conf.get(JobOptions.INPUT_TOPIC), d.getSourceTopic(), d.toString());
+            assertNotNull(d.getSourcePartition(), d.toString());
+            assertNotNull(d.getSourceOffset(), d.toString());
             if (d.getId() == null) {
                 unnamed++;
             } else {
