@@ -65,6 +65,20 @@ spawn() {
 
 pid_of() { awk -v n="$1" '$1==n {p=$2} END {print p}' "$RUN_DIR/pids"; }
 
+# SIGKILLs a recorded process (a fault on purpose), waits until it is gone and drops it from $RUN_DIR/pids,
+# so that stop_all never signals a pid the system may have reused. Usage: kill_recorded NAME
+kill_recorded() {
+  local name="$1" pid
+  pid="$(pid_of "$name")"
+  [ -n "$pid" ] || die "no process named $name in $RUN_DIR/pids"
+  kill -KILL "$pid" 2>/dev/null || die "$name (pid $pid) had already exited"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && die "$name (pid $pid) survived SIGKILL for 10 s"
+  awk -v n="$name" -v p="$pid" '!($1 == n && $2 == p)' "$RUN_DIR/pids" >"$RUN_DIR/pids.tmp" && mv "$RUN_DIR/pids.tmp" "$RUN_DIR/pids"
+  echo "$name $pid" >>"$RUN_DIR/pids.killed"
+  log "SIGKILLed $name (pid $pid)"
+}
+
 # Stops every process this run started, newest first: TERM, then KILL after 15 s.
 stop_all() {
   [ -f "$RUN_DIR/pids" ] || return 0
@@ -161,9 +175,17 @@ execution.checkpointing.savepoint-dir: file://$RUN_DIR/savepoints
 execution.checkpointing.num-retained: 2
 execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
 
-restart-strategy.type: fixed-delay
-restart-strategy.fixed-delay.attempts: 20
-restart-strategy.fixed-delay.delay: 2 s
+# Backing off, not a fixed number of quick retries: while a lost TaskManager's replacement starts (20-30 s on
+# a loaded 2-core box, longer after two losses in a row) every attempt fails at once for want of slots, and
+# 20 attempts 2 s apart ran out before the slots came (the smoke's repeated-fault phase). 1 s doubling to
+# 10 s, 30 attempts (reset after a minute without failures): about 4 minutes before the job gives up.
+restart-strategy.type: exponential-delay
+restart-strategy.exponential-delay.initial-backoff: 1 s
+restart-strategy.exponential-delay.max-backoff: 10 s
+restart-strategy.exponential-delay.backoff-multiplier: 2.0
+restart-strategy.exponential-delay.reset-backoff-threshold: 1 min
+restart-strategy.exponential-delay.jitter-factor: 0.1
+restart-strategy.exponential-delay.attempts-before-reset-backoff: 30
 
 # A SIGKILLed TaskManager is noticed in seconds, not the default 50 s.
 heartbeat.interval: 2000
@@ -193,9 +215,16 @@ start_kafka() {
       -Dlog4j2.configurationFile="$DEPLOY_LOCAL/conf/log4j-tools.properties" kafka.Kafka "$CONF_DIR/server.properties"
 }
 
-# Runs SmokeClient (produce / consume / create-topics) against this run's broker.
+# Starts the broker again on its formatted log dir and ports (after kill_recorded kafka): same node, same data.
+restart_kafka() {
+  spawn kafka "$LOG_DIR/kafka.log.restarted" java -Xmx512m -cp "$KAFKA_CP" \
+      -Dlog4j2.configurationFile="$DEPLOY_LOCAL/conf/log4j-tools.properties" kafka.Kafka "$CONF_DIR/server.properties"
+}
+
+# Runs SmokeClient (produce / consume / create-topics) against this run's broker; never longer than
+# CLIENT_TIMEOUT_S (its own --timeout-s bounds a consume; this bounds a produce or a hung JVM).
 smoke_client() {
-  java -cp "$TOOLS_CP" -Dlog4j2.configurationFile="$DEPLOY_LOCAL/conf/log4j-tools.properties" \
+  timeout "${CLIENT_TIMEOUT_S:-900}" java -cp "$TOOLS_CP" -Dlog4j2.configurationFile="$DEPLOY_LOCAL/conf/log4j-tools.properties" \
       io.streaminfer.deploy.SmokeClient "$1" --bootstrap "$BOOTSTRAP" "${@:2}"
 }
 
@@ -255,10 +284,10 @@ wait_taskmanagers() {
   log "JobManager at http://127.0.0.1:$REST_PORT lists $want TaskManagers"
 }
 
-# Flink's CLI client (CliFrontend) against this cluster. Usage: flink_cli run -d ...
+# Flink's CLI client (CliFrontend) against this cluster, for at most CLI_TIMEOUT_S. Usage: flink_cli run -d ...
 flink_cli() {
   # shellcheck disable=SC2086
-  FLINK_CONF_DIR="$CONF_DIR" java $FLINK_JVM_OPENS $VECTOR_JAVA_OPTS -cp "$FLINK_CP" \
+  FLINK_CONF_DIR="$CONF_DIR" timeout "${CLI_TIMEOUT_S:-300}" java $FLINK_JVM_OPENS $VECTOR_JAVA_OPTS -cp "$FLINK_CP" \
       -Dlog.file="$LOG_DIR/client.log" -Dlog4j.configurationFile="file:$CONF_DIR/log4j-cli.properties" \
       org.apache.flink.client.cli.CliFrontend "$@"
 }
@@ -278,4 +307,30 @@ wait_job_running() {
     [ $(( $(now_ms) - t0 )) -lt "$timeout_ms" ] || die "job $job not running after $((timeout_ms/1000)) s: $(jq -c '{state, tasks: [.vertices[]?.tasks]}' <<<"$detail" 2>/dev/null)"
     sleep 0.5
   done
+}
+
+# What a failed run needs to be diagnosed, on stderr: the job's latest exceptions (REST), the errors and last
+# lines of every process log, the watchers' last progress. Usage: diagnose [JOB_ID...]
+diagnose() {
+  local job f
+  for job in "$@"; do
+    [ -n "$job" ] || continue
+    echo "--- job $job: $(rest "/jobs/$job" 2>/dev/null | jq -c '{state, tasks: [.vertices[]?.tasks | with_entries(select(.value > 0))]}' 2>/dev/null)" >&2
+    rest "/jobs/$job/exceptions" 2>/dev/null \
+      | jq -r '.exceptionHistory.entries[0:3][]? | "\(.timestamp) \(.taskName // "-") @ \(.taskManagerId // "-"): \(.exceptionName // "")\n\(.stacktrace // "" | split("\n")[0:6] | join("\n"))"' >&2 || true
+  done
+  for f in "$LOG_DIR"/jobmanager.log "$LOG_DIR"/tm*.log "$LOG_DIR"/kafka.log* "$LOG_DIR"/client.log; do
+    [ -f "$f" ] || continue
+    echo "--- $f: errors" >&2
+    grep -E 'ERROR|Exception' "$f" | grep -v '^\s*at ' | tail -8 >&2 || true
+    echo "--- $f: last lines" >&2
+    grep -v 'Name collision' "$f" | tail -5 >&2
+  done
+  for f in "$RUN_DIR"/*.progress; do
+    [ -f "$f" ] && echo "--- $f: $(wc -l <"$f") lines, last: $(tail -1 "$f")" >&2
+  done
+  for f in "$LOG_DIR"/watch-*.log; do
+    [ -f "$f" ] && { echo "--- $f" >&2; tail -5 "$f" >&2; }
+  done
+  return 0
 }

@@ -8,7 +8,8 @@ import org.bytedeco.cuda.nccl.ncclComm;
 import org.bytedeco.javacpp.PointerPointer;
 
 /**
- * A single-process NCCL group: rank r runs on CUDA device r with its own NCCL communicator (from
+ * A single-process NCCL group: rank r runs on CUDA device firstDevice + r (0 unless the group is one
+ * pipeline stage of several) with its own NCCL communicator (from
  * ncclCommInitAll) and its own stream. The ranks are threads of this JVM, so the group can record
  * which collective each rank has entered and blame the late one on a timeout.
  */
@@ -20,7 +21,7 @@ final class NcclGroup extends AbstractCommGroup {
     private final AtomicLongArray entered;         // (size) sequence number of the last collective entered
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private NcclGroup(String name, int size, CommOptions options, Runnable onClose, ncclComm[] comms) {
+    private NcclGroup(String name, int size, CommOptions options, Runnable onClose, ncclComm[] comms, int firstDevice) {
         super(name, size);
         this.options = options;
         this.onClose = onClose;
@@ -28,25 +29,25 @@ final class NcclGroup extends AbstractCommGroup {
         this.entered = new AtomicLongArray(size);
         this.communicators = new NcclCommunicator[size];
         for (int r = 0; r < size; r++) {
-            communicators[r] = new NcclCommunicator(this, r, r, comms[r]);
+            communicators[r] = new NcclCommunicator(this, r, firstDevice + r, comms[r]);
         }
     }
 
     /** Fails at once, naming what is missing, when there is no CUDA device, driver or NCCL library. */
-    static NcclGroup create(String name, int size, CommOptions options, Runnable onClose) {
+    static NcclGroup create(String name, int size, int firstDevice, CommOptions options, Runnable onClose) {
         String missing = NcclSupport.unavailableReason();
         if (missing != null) {
             throw new IllegalStateException("comm backend NCCL was requested for group " + name
                     + " but cannot run here: " + missing);
         }
         int devices = NcclSupport.deviceCount();
-        if (devices < size) {
+        if (firstDevice < 0 || devices < firstDevice + size) {
             throw new IllegalStateException("comm backend NCCL: group " + name + " needs one CUDA device per rank ("
-                    + size + ") but " + devices + " are present");
+                    + size + ", from device " + firstDevice + ") but " + devices + " are present");
         }
         int[] devList = new int[size];
         for (int r = 0; r < size; r++) {
-            devList[r] = r;
+            devList[r] = firstDevice + r;
         }
         PointerPointer<ncclComm> handles = new PointerPointer<>(size);
         checkNccl(nccl.ncclCommInitAll(handles, size, devList), "ncclCommInitAll for group " + name);
@@ -55,7 +56,7 @@ final class NcclGroup extends AbstractCommGroup {
             comms[r] = handles.get(ncclComm.class, r);
         }
         handles.close();
-        return new NcclGroup(name, size, options, onClose, comms);
+        return new NcclGroup(name, size, options, onClose, comms, firstDevice);
     }
 
     static void checkCuda(int err, String what) {

@@ -14,7 +14,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * Checks that the Kubernetes manifests in deploy/k8s agree with each other: the TaskManager's GPU count
- * equals the job's {@code --tp}, the job parallelism equals its {@code --parallelism} (DP), one slot per
+ * equals the job's {@code --tp} x {@code --pp} (a replica's ranks: pipeline stages x TP ranks), the job parallelism equals its {@code --parallelism} (DP), one slot per
  * TaskManager, durable state, savepoint upgrades, Kubernetes HA, and Kafka topics that exist with
  * enough partitions. Returns every problem in words; an empty list means consistent.
  */
@@ -53,6 +53,7 @@ final class K8sManifests {
         }
 
         Integer tp = intFlag(args, "--tp", problems);
+        Integer pp = flag(args, "--pp") == null ? Integer.valueOf(1) : intFlag(args, "--pp", problems);
         Integer dp = intFlag(args, "--parallelism", problems);
         if (!"1".equals(String.valueOf(conf.get("taskmanager.numberOfTaskSlots")))) {
             problems.add("taskmanager.numberOfTaskSlots must be \"1\" (one DP replica per TaskManager), got "
@@ -67,8 +68,8 @@ final class K8sManifests {
                 problems.add("spec.taskManager.replicas (" + replicas + ") differs from --parallelism " + dp);
             }
         }
-        if (tp != null) {
-            checkGpus(spec, tp, problems);
+        if (tp != null && pp != null) {
+            checkGpus(spec, tp, pp, problems);
             if (!"cuda".equals(flag(args, "--backend"))) {
                 problems.add("GPUs are requested but the job args do not say --backend cuda");
             }
@@ -90,7 +91,9 @@ final class K8sManifests {
         return problems;
     }
 
-    private static void checkGpus(Map<String, Object> spec, int tp, List<String> problems) {
+    private static void checkGpus(Map<String, Object> spec, int tp, int pp, List<String> problems) {
+        int gpus = tp * pp;
+        String ranks = "--tp " + tp + " x --pp " + pp + " = " + gpus;
         Map<String, Object> podSpec = map(map(map(spec, "taskManager"), "podTemplate"), "spec");
         Map<String, Object> main = null;
         for (Object c : list(podSpec, "containers")) {
@@ -104,12 +107,12 @@ final class K8sManifests {
         }
         Map<String, Object> resources = map(main, "resources");
         Object limit = map(resources, "limits").get(GPU);
-        if (limit == null || !String.valueOf(limit).equals(String.valueOf(tp))) {
-            problems.add("TaskManager " + GPU + " limit (" + limit + ") differs from --tp " + tp);
+        if (limit == null || !String.valueOf(limit).equals(String.valueOf(gpus))) {
+            problems.add("TaskManager " + GPU + " limit (" + limit + ") differs from " + ranks);
         }
         Object request = map(resources, "requests").get(GPU);
-        if (request != null && !String.valueOf(request).equals(String.valueOf(tp))) {
-            problems.add("TaskManager " + GPU + " request (" + request + ") differs from --tp " + tp);
+        if (request != null && !String.valueOf(request).equals(String.valueOf(gpus))) {
+            problems.add("TaskManager " + GPU + " request (" + request + ") differs from " + ranks);
         }
     }
 

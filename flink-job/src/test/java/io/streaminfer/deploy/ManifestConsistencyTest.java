@@ -15,7 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** deploy/k8s must agree with itself: GPUs per TaskManager = --tp, parallelism = --parallelism = DP. */
+/** deploy/k8s must agree with itself: GPUs per TaskManager = --tp x --pp, parallelism = --parallelism = DP. */
 class ManifestConsistencyTest {
 
     private static final Path K8S = K8sManifests.k8sDir();
@@ -38,10 +38,20 @@ class ManifestConsistencyTest {
         return Stream.of(
                 Arguments.of("GPU count changed without --tp", DEPLOYMENT,
                         List.of(new Edit("limits:\n                nvidia.com/gpu: 2", "limits:\n                nvidia.com/gpu: 4")),
-                        List.of("nvidia.com/gpu limit (4) differs from --tp 2")),
+                        List.of("nvidia.com/gpu limit (4) differs from --tp 2 x --pp 1 = 2")),
                 Arguments.of("--tp changed without the GPU count", DEPLOYMENT,
                         List.of(new Edit("- --tp\n      - \"2\"", "- --tp\n      - \"4\"")),
-                        List.of("nvidia.com/gpu limit (2) differs from --tp 4", "nvidia.com/gpu request (2) differs from --tp 4")),
+                        List.of("nvidia.com/gpu limit (2) differs from --tp 4 x --pp 1 = 4",
+                                "nvidia.com/gpu request (2) differs from --tp 4 x --pp 1 = 4")),
+                Arguments.of("--pp changed without the GPU count", DEPLOYMENT,
+                        List.of(new Edit("- --pp\n      - \"1\"", "- --pp\n      - \"2\"")),
+                        List.of("nvidia.com/gpu limit (2) differs from --tp 2 x --pp 2 = 4",
+                                "nvidia.com/gpu request (2) differs from --tp 2 x --pp 2 = 4")),
+                Arguments.of("GPUs sized for TP x PP", DEPLOYMENT,
+                        List.of(new Edit("- --pp\n      - \"1\"", "- --pp\n      - \"2\""),
+                                new Edit("nvidia.com/gpu: 2   # = --tp x --pp", "nvidia.com/gpu: 4   # = --tp x --pp"),
+                                new Edit("parallelism: 2   # = DP", "parallelism: 3   # = DP")),
+                        List.of("spec.job.parallelism (3) differs from --parallelism 2")),
                 Arguments.of("parallelism changed without DP", DEPLOYMENT,
                         List.of(new Edit("parallelism: 2   # = DP", "parallelism: 3   # = DP")),
                         List.of("spec.job.parallelism (3) differs from --parallelism 2")),

@@ -25,8 +25,11 @@ import jdk.incubator.vector.VectorSpecies;
  */
 abstract class CompressedPanels {
     static final int LANES = 8;
-    /** Panels one {@link #dot1} call covers; {@link #dot4} covers half as many. */
-    static final int FUSED_PANELS = 4;
+    /**
+     * Panels one {@link #dot1} call covers ({@link #dot4} covers 2): 8 independent fma chains, enough to hide
+     * the fma latency (2 units x 4 cycles); with 4 a single row ran at about half the fma rate.
+     */
+    static final int FUSED_PANELS = 8;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     /** Scratch the fused kernels may use: one 32-column run of a group's panels in fp32. */
     static final int TILE_FLOATS = FUSED_PANELS * 32 * 8;
@@ -55,7 +58,7 @@ abstract class CompressedPanels {
     abstract void expandRun(int p, int count, int c, int stop, float[] tile);
 
     /**
-     * One row against panels [p, p + 4) over columns [c0, c0 + len): writes the 32 segment partials, panel
+     * One row against panels [p, p + 8) over columns [c0, c0 + len): writes the 64 segment partials, panel
      * after panel, to {@code part[off ..)}. The row's column c is {@code x[x0 + c]}. {@code tile} is scratch
      * of {@link #TILE_FLOATS}.
      *
@@ -66,28 +69,40 @@ abstract class CompressedPanels {
      * a vector carried around two nested loops also defeats C2's box elimination.
      */
     void dot1(float[] x, int x0, int p, int c0, int len, float[] part, int off, float[] tile) {
-        java.util.Arrays.fill(part, off, off + 4 * LANES, 0f);
+        java.util.Arrays.fill(part, off, off + FUSED_PANELS * LANES, 0f);
         int run = 32 * LANES;
         int end = c0 + len;
         for (int c = c0; c < end; ) {
             int q = c / 32;
             int stop = Math.min(end, (q + 1) * 32); // one block's run of the segment
-            expandRun(p, 4, c, stop, tile);
-            FloatVector a0 = FloatVector.fromArray(F8, part, off);
-            FloatVector a1 = FloatVector.fromArray(F8, part, off + LANES);
+            expandRun(p, FUSED_PANELS, c, stop, tile);
+            FloatVector a0 = FloatVector.fromArray(F8, part, off + 0 * LANES);
+            FloatVector a1 = FloatVector.fromArray(F8, part, off + 1 * LANES);
             FloatVector a2 = FloatVector.fromArray(F8, part, off + 2 * LANES);
             FloatVector a3 = FloatVector.fromArray(F8, part, off + 3 * LANES);
+            FloatVector a4 = FloatVector.fromArray(F8, part, off + 4 * LANES);
+            FloatVector a5 = FloatVector.fromArray(F8, part, off + 5 * LANES);
+            FloatVector a6 = FloatVector.fromArray(F8, part, off + 6 * LANES);
+            FloatVector a7 = FloatVector.fromArray(F8, part, off + 7 * LANES);
             for (int i = 0; c < stop; c++, i += LANES) {
                 FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
-                a0 = FloatVector.fromArray(F8, tile, i).fma(b, a0);
-                a1 = FloatVector.fromArray(F8, tile, i + run).fma(b, a1);
+                a0 = FloatVector.fromArray(F8, tile, i + 0 * run).fma(b, a0);
+                a1 = FloatVector.fromArray(F8, tile, i + 1 * run).fma(b, a1);
                 a2 = FloatVector.fromArray(F8, tile, i + 2 * run).fma(b, a2);
                 a3 = FloatVector.fromArray(F8, tile, i + 3 * run).fma(b, a3);
+                a4 = FloatVector.fromArray(F8, tile, i + 4 * run).fma(b, a4);
+                a5 = FloatVector.fromArray(F8, tile, i + 5 * run).fma(b, a5);
+                a6 = FloatVector.fromArray(F8, tile, i + 6 * run).fma(b, a6);
+                a7 = FloatVector.fromArray(F8, tile, i + 7 * run).fma(b, a7);
             }
-            a0.intoArray(part, off);
-            a1.intoArray(part, off + LANES);
+            a0.intoArray(part, off + 0 * LANES);
+            a1.intoArray(part, off + 1 * LANES);
             a2.intoArray(part, off + 2 * LANES);
             a3.intoArray(part, off + 3 * LANES);
+            a4.intoArray(part, off + 4 * LANES);
+            a5.intoArray(part, off + 5 * LANES);
+            a6.intoArray(part, off + 6 * LANES);
+            a7.intoArray(part, off + 7 * LANES);
         }
     }
 

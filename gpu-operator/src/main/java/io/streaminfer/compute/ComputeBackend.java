@@ -1,6 +1,7 @@
 package io.streaminfer.compute;
 
 import io.streaminfer.comm.Communicator;
+import io.streaminfer.comm.StageLink;
 
 /**
  * The tensor operations of one rank's forward pass, on that rank's device. The transformer is written once
@@ -103,6 +104,12 @@ public interface ComputeBackend extends AutoCloseable {
      */
     void logits(ActivationBuffer normed, int rows, PackedMatrix classifierSlice, Communicator communicator,
                 int vocabulary, float[] logits);
+
+    /** Sends rows [0, rows) of {@code x} to the next pipeline stage (the same rank there), bitwise. */
+    void sendRows(ActivationBuffer x, int rows, StageLink link);
+
+    /** Fills rows [0, rows) of {@code x} with what the previous pipeline stage sent, bitwise. */
+    void receiveRows(ActivationBuffer x, int rows, StageLink link);
 
     /** Ends the step: a device backend waits for its stream (through the communicator, so a dead peer times out). */
     void endStep(Communicator communicator);

@@ -1,6 +1,7 @@
 package io.streaminfer.compute;
 
 import io.streaminfer.comm.Communicator;
+import io.streaminfer.comm.StageLink;
 
 /**
  * The CPU backend: buffers are heap float arrays, products go to a {@link MatmulKernel} (vector, scalar or
@@ -299,6 +300,16 @@ public final class CpuBackend implements ComputeBackend {
         for (int r = 0; r < rows; r++) {
             communicator.allGather(part, r * vocabShard, vocabShard, target, r * vocabulary);
         }
+    }
+
+    @Override
+    public void sendRows(ActivationBuffer x, int rows, StageLink link) {
+        link.send(data(x), 0, rows * x.width());
+    }
+
+    @Override
+    public void receiveRows(ActivationBuffer x, int rows, StageLink link) {
+        link.recv(data(x), 0, rows * x.width());
     }
 
     @Override

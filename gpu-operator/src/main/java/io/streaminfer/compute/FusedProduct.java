@@ -12,13 +12,16 @@ import io.streaminfer.comm.FixedOrder;
  */
 final class FusedProduct {
     /**
-     * Batches up to this many rows take the fused path. Above it the tile expansion of the panel path (paid once
-     * per tile, however many rows) is cheaper than converting every weight once per 4 rows.
+     * Batches up to this many rows take the fused kernels, whatever the kind; above it the panel path's tile
+     * expansion (paid once per tile, however many rows) is cheaper than converting every weight once per 4
+     * rows. Measured on the
+     * 2-vCPU EPYC (one thread, CPU time, 4000 x 288 in L3): Q8_0 fused 64 vs panels 63 GFLOP/s at 4 rows and
+     * 65 vs 80 at 8; Q4_0 55 vs 53 and 56 vs 71. BF16 was faster fused at 8 rows on that shape (90 vs 81) but
+     * slower over a whole stories15M decode step (DecodeStepBenchmark m=8: 1,490 vs 1,740 tok/s).
      */
-    static final int MAX_ROWS = 8;
+    static final int MAX_ROWS = 4;
     private static final int ROW_BLOCK = 4;
     private static final int GROUP_WIDTH = CompressedPanels.FUSED_PANELS * CompressedPanels.LANES;
-    private static final int HALF_WIDTH = GROUP_WIDTH / 2;
 
     private FusedProduct() {}
 
@@ -32,7 +35,7 @@ final class FusedProduct {
         return CompressedPanels.storedPanels(w.panels) / CompressedPanels.FUSED_PANELS;
     }
 
-    /** Scratch floats one thread needs: (segments, 4 rows, 32 columns) of partials. */
+    /** Scratch floats one thread needs: (segments, 4 rows, 64 columns) of partials. */
     static int scratchFloats(int segments) {
         return segments * ROW_BLOCK * GROUP_WIDTH;
     }
@@ -53,8 +56,10 @@ final class FusedProduct {
                 for (int s = 0; s < segments; s++) {
                     int off = s * segStride;
                     if (rows == ROW_BLOCK) {
-                        w.dot4(x, r * k, p, s * len, len, part, off, GROUP_WIDTH, tile);
-                        w.dot4(x, r * k, p + 2, s * len, len, part, off + HALF_WIDTH, GROUP_WIDTH, tile);
+                        for (int h = 0; h < CompressedPanels.FUSED_PANELS; h += 2) { // one call site: inlined once
+                            w.dot4(x, r * k, p + h, s * len, len, part, off + h * CompressedPanels.LANES, GROUP_WIDTH,
+                                    tile);
+                        }
                     } else {
                         w.dot1(x, r * k, p, s * len, len, part, off, tile);
                     }

@@ -75,19 +75,33 @@ abstract class HalfPanels extends CompressedPanels {
         void dot1(float[] x, int x0, int p, int c0, int len, float[] part, int off, float[] tile) {
             int stride = k * LANES;
             int i = (p * k + c0) * LANES;
-            FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8);
-            FloatVector a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
+            FloatVector a0 = FloatVector.zero(F8);
+            FloatVector a1 = FloatVector.zero(F8);
+            FloatVector a2 = FloatVector.zero(F8);
+            FloatVector a3 = FloatVector.zero(F8);
+            FloatVector a4 = FloatVector.zero(F8);
+            FloatVector a5 = FloatVector.zero(F8);
+            FloatVector a6 = FloatVector.zero(F8);
+            FloatVector a7 = FloatVector.zero(F8);
             for (int c = x0 + c0, end = c + len; c < end; c++, i += LANES) {
                 FloatVector b = FloatVector.broadcast(F8, x[c]);
-                a0 = decode(bits, i).fma(b, a0);
-                a1 = decode(bits, i + stride).fma(b, a1);
+                a0 = decode(bits, i + 0 * stride).fma(b, a0);
+                a1 = decode(bits, i + 1 * stride).fma(b, a1);
                 a2 = decode(bits, i + 2 * stride).fma(b, a2);
                 a3 = decode(bits, i + 3 * stride).fma(b, a3);
+                a4 = decode(bits, i + 4 * stride).fma(b, a4);
+                a5 = decode(bits, i + 5 * stride).fma(b, a5);
+                a6 = decode(bits, i + 6 * stride).fma(b, a6);
+                a7 = decode(bits, i + 7 * stride).fma(b, a7);
             }
-            a0.intoArray(part, off);
-            a1.intoArray(part, off + LANES);
+            a0.intoArray(part, off + 0 * LANES);
+            a1.intoArray(part, off + 1 * LANES);
             a2.intoArray(part, off + 2 * LANES);
             a3.intoArray(part, off + 3 * LANES);
+            a4.intoArray(part, off + 4 * LANES);
+            a5.intoArray(part, off + 5 * LANES);
+            a6.intoArray(part, off + 6 * LANES);
+            a7.intoArray(part, off + 7 * LANES);
         }
 
         @Override

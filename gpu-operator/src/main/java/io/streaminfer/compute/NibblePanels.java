@@ -3,6 +3,7 @@ package io.streaminfer.compute;
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -22,6 +23,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class NibblePanels extends CompressedPanels {
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
 
     private final byte[] nibbles; // (stored panels / 2, k, 8)
     private final float[] scales; // (stored panels, k / 32, 8)
@@ -76,14 +78,19 @@ final class NibblePanels extends CompressedPanels {
         }
     }
 
-    private static FloatVector low(ByteVector b, FloatVector d, FloatVector m) {
-        return ((FloatVector) b.and((byte) 15).convertShape(VectorOperators.B2F, F8, 0)).mul(d).sub(m);
+    // Decoding widens the bytes to ints once and splits the nibbles there: x86 has no byte shifts, so a shift of
+    // byte lanes costs several instructions, and an int lane converts to float in one.
+
+    private static IntVector widen(ByteVector b) {
+        return (IntVector) b.convertShape(VectorOperators.B2I, I8, 0);
     }
 
-    private static FloatVector high(ByteVector b, FloatVector d, FloatVector m) {
-        // LSHR of a byte shifts its 8 bits: the high nibble, 0..15
-        return ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F8, 0))
-                .mul(d).sub(m);
+    private static FloatVector low(IntVector w, FloatVector d, FloatVector m) {
+        return ((FloatVector) w.and(15).convert(VectorOperators.I2F, 0)).mul(d).sub(m);
+    }
+
+    private static FloatVector high(IntVector w, FloatVector d, FloatVector m) {
+        return ((FloatVector) w.lanewise(VectorOperators.ASHR, 4).and(15).convert(VectorOperators.I2F, 0)).mul(d).sub(m);
     }
 
     @Override
@@ -110,53 +117,61 @@ final class NibblePanels extends CompressedPanels {
         int i = ((p / 2) * k + c) * LANES;
         if (p % 2 == 0) {
             for (int col = c; col < stop; col++, i += LANES, out += step) {
-                low(ByteVector.fromArray(B8, nibbles, i), d, m).intoArray(dst, out);
+                low(widen(ByteVector.fromArray(B8, nibbles, i)), d, m).intoArray(dst, out);
             }
         } else {
             for (int col = c; col < stop; col++, i += LANES, out += step) {
-                high(ByteVector.fromArray(B8, nibbles, i), d, m).intoArray(dst, out);
+                high(widen(ByteVector.fromArray(B8, nibbles, i)), d, m).intoArray(dst, out);
             }
         }
     }
 
     // In-register kernels over panel pairs; accumulators go through part[] between blocks (see ScaledBytePanels).
 
+    /**
+     * Four panels at a time, twice: eight nibble conversions inlined into one fma loop made C2 stop inlining the
+     * Vector API (NodeCountInliningCutoff on JDK 17) and allocate every vector, 10x slower.
+     */
     @Override
     void dot1(float[] x, int x0, int p, int c0, int len, float[] part, int off, float[] tile) {
         int blocks = k / 32;
         int pairStride = k * LANES;
         int scaleStride = blocks * LANES;
-        java.util.Arrays.fill(part, off, off + 4 * LANES, 0f);
+        java.util.Arrays.fill(part, off, off + FUSED_PANELS * LANES, 0f);
         int end = c0 + len;
         for (int c = c0; c < end; ) {
             int q = c / 32;
             int stop = Math.min(end, (q + 1) * 32); // one block's run of the segment
-            int s = (p * blocks + q) * LANES;
-            FloatVector d0 = FloatVector.fromArray(F8, scales, s);
-            FloatVector d1 = FloatVector.fromArray(F8, scales, s + scaleStride);
-            FloatVector d2 = FloatVector.fromArray(F8, scales, s + 2 * scaleStride);
-            FloatVector d3 = FloatVector.fromArray(F8, scales, s + 3 * scaleStride);
-            FloatVector m0 = FloatVector.fromArray(F8, mins, s);
-            FloatVector m1 = FloatVector.fromArray(F8, mins, s + scaleStride);
-            FloatVector m2 = FloatVector.fromArray(F8, mins, s + 2 * scaleStride);
-            FloatVector m3 = FloatVector.fromArray(F8, mins, s + 3 * scaleStride);
-            FloatVector a0 = FloatVector.fromArray(F8, part, off);
-            FloatVector a1 = FloatVector.fromArray(F8, part, off + LANES);
-            FloatVector a2 = FloatVector.fromArray(F8, part, off + 2 * LANES);
-            FloatVector a3 = FloatVector.fromArray(F8, part, off + 3 * LANES);
-            for (int i = ((p / 2) * k + c) * LANES; c < stop; c++, i += LANES) {
-                FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
-                ByteVector v01 = ByteVector.fromArray(B8, nibbles, i);
-                ByteVector v23 = ByteVector.fromArray(B8, nibbles, i + pairStride);
-                a0 = low(v01, d0, m0).fma(b, a0);
-                a1 = high(v01, d1, m1).fma(b, a1);
-                a2 = low(v23, d2, m2).fma(b, a2);
-                a3 = high(v23, d3, m3).fma(b, a3);
+            for (int h = 0; h < FUSED_PANELS; h += 4) {
+                int s = ((p + h) * blocks + q) * LANES;
+                int o = off + h * LANES;
+                FloatVector d0 = FloatVector.fromArray(F8, scales, s);
+                FloatVector d1 = FloatVector.fromArray(F8, scales, s + scaleStride);
+                FloatVector d2 = FloatVector.fromArray(F8, scales, s + 2 * scaleStride);
+                FloatVector d3 = FloatVector.fromArray(F8, scales, s + 3 * scaleStride);
+                FloatVector m0 = FloatVector.fromArray(F8, mins, s);
+                FloatVector m1 = FloatVector.fromArray(F8, mins, s + scaleStride);
+                FloatVector m2 = FloatVector.fromArray(F8, mins, s + 2 * scaleStride);
+                FloatVector m3 = FloatVector.fromArray(F8, mins, s + 3 * scaleStride);
+                FloatVector a0 = FloatVector.fromArray(F8, part, o);
+                FloatVector a1 = FloatVector.fromArray(F8, part, o + LANES);
+                FloatVector a2 = FloatVector.fromArray(F8, part, o + 2 * LANES);
+                FloatVector a3 = FloatVector.fromArray(F8, part, o + 3 * LANES);
+                for (int col = c, i = (((p + h) / 2) * k + c) * LANES; col < stop; col++, i += LANES) {
+                    FloatVector b = FloatVector.broadcast(F8, x[x0 + col]);
+                    IntVector v01 = widen(ByteVector.fromArray(B8, nibbles, i));
+                    IntVector v23 = widen(ByteVector.fromArray(B8, nibbles, i + pairStride));
+                    a0 = low(v01, d0, m0).fma(b, a0);
+                    a1 = high(v01, d1, m1).fma(b, a1);
+                    a2 = low(v23, d2, m2).fma(b, a2);
+                    a3 = high(v23, d3, m3).fma(b, a3);
+                }
+                a0.intoArray(part, o);
+                a1.intoArray(part, o + LANES);
+                a2.intoArray(part, o + 2 * LANES);
+                a3.intoArray(part, o + 3 * LANES);
             }
-            a0.intoArray(part, off);
-            a1.intoArray(part, off + LANES);
-            a2.intoArray(part, off + 2 * LANES);
-            a3.intoArray(part, off + 3 * LANES);
+            c = stop;
         }
     }
 
@@ -183,7 +198,7 @@ final class NibblePanels extends CompressedPanels {
             FloatVector a30 = FloatVector.fromArray(F8, part, off + 3 * width);
             FloatVector a31 = FloatVector.fromArray(F8, part, off + 3 * width + LANES);
             for (int i = ((p / 2) * k + c) * LANES; c < stop; c++, i += LANES) {
-                ByteVector v = ByteVector.fromArray(B8, nibbles, i);
+                IntVector v = widen(ByteVector.fromArray(B8, nibbles, i));
                 FloatVector w0 = low(v, d0, m0);
                 FloatVector w1 = high(v, d1, m1);
                 FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);

@@ -103,31 +103,47 @@ final class ScaledBytePanels extends CompressedPanels {
         int blocks = k / block;
         int stride = k * LANES;
         int scaleStride = blocks * LANES;
-        java.util.Arrays.fill(part, off, off + 4 * LANES, 0f);
+        java.util.Arrays.fill(part, off, off + FUSED_PANELS * LANES, 0f);
         int end = c0 + len;
         for (int c = c0; c < end; ) {
             int q = c / block;
             int stop = Math.min(end, (q + 1) * block); // one block's run of the segment
             int s = (p * blocks + q) * LANES;
-            FloatVector d0 = FloatVector.fromArray(F8, scales, s);
-            FloatVector d1 = FloatVector.fromArray(F8, scales, s + scaleStride);
+            FloatVector d0 = FloatVector.fromArray(F8, scales, s + 0 * scaleStride);
+            FloatVector d1 = FloatVector.fromArray(F8, scales, s + 1 * scaleStride);
             FloatVector d2 = FloatVector.fromArray(F8, scales, s + 2 * scaleStride);
             FloatVector d3 = FloatVector.fromArray(F8, scales, s + 3 * scaleStride);
-            FloatVector a0 = FloatVector.fromArray(F8, part, off);
-            FloatVector a1 = FloatVector.fromArray(F8, part, off + LANES);
+            FloatVector d4 = FloatVector.fromArray(F8, scales, s + 4 * scaleStride);
+            FloatVector d5 = FloatVector.fromArray(F8, scales, s + 5 * scaleStride);
+            FloatVector d6 = FloatVector.fromArray(F8, scales, s + 6 * scaleStride);
+            FloatVector d7 = FloatVector.fromArray(F8, scales, s + 7 * scaleStride);
+            FloatVector a0 = FloatVector.fromArray(F8, part, off + 0 * LANES);
+            FloatVector a1 = FloatVector.fromArray(F8, part, off + 1 * LANES);
             FloatVector a2 = FloatVector.fromArray(F8, part, off + 2 * LANES);
             FloatVector a3 = FloatVector.fromArray(F8, part, off + 3 * LANES);
+            FloatVector a4 = FloatVector.fromArray(F8, part, off + 4 * LANES);
+            FloatVector a5 = FloatVector.fromArray(F8, part, off + 5 * LANES);
+            FloatVector a6 = FloatVector.fromArray(F8, part, off + 6 * LANES);
+            FloatVector a7 = FloatVector.fromArray(F8, part, off + 7 * LANES);
             for (int i = (p * k + c) * LANES; c < stop; c++, i += LANES) {
                 FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
-                a0 = decode(values, i, d0).fma(b, a0);
-                a1 = decode(values, i + stride, d1).fma(b, a1);
+                a0 = decode(values, i + 0 * stride, d0).fma(b, a0);
+                a1 = decode(values, i + 1 * stride, d1).fma(b, a1);
                 a2 = decode(values, i + 2 * stride, d2).fma(b, a2);
                 a3 = decode(values, i + 3 * stride, d3).fma(b, a3);
+                a4 = decode(values, i + 4 * stride, d4).fma(b, a4);
+                a5 = decode(values, i + 5 * stride, d5).fma(b, a5);
+                a6 = decode(values, i + 6 * stride, d6).fma(b, a6);
+                a7 = decode(values, i + 7 * stride, d7).fma(b, a7);
             }
-            a0.intoArray(part, off);
-            a1.intoArray(part, off + LANES);
+            a0.intoArray(part, off + 0 * LANES);
+            a1.intoArray(part, off + 1 * LANES);
             a2.intoArray(part, off + 2 * LANES);
             a3.intoArray(part, off + 3 * LANES);
+            a4.intoArray(part, off + 4 * LANES);
+            a5.intoArray(part, off + 5 * LANES);
+            a6.intoArray(part, off + 6 * LANES);
+            a7.intoArray(part, off + 7 * LANES);
         }
     }
 

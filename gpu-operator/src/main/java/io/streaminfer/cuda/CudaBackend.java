@@ -2,6 +2,7 @@ package io.streaminfer.cuda;
 
 import io.streaminfer.comm.Communicator;
 import io.streaminfer.comm.DeviceCollectives;
+import io.streaminfer.comm.StageLink;
 import io.streaminfer.compute.ActivationBuffer;
 import io.streaminfer.compute.AttentionShape;
 import io.streaminfer.compute.BlockTables;
@@ -16,6 +17,7 @@ import io.streaminfer.compute.WeightSlice;
 import io.streaminfer.compute.WeightTensor;
 import io.streaminfer.compute.WeightVector;
 import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 
 /**
@@ -87,6 +89,8 @@ public final class CudaBackend implements ComputeBackend {
     private long logitSlice;             // (maxRows, vocab_shard)
     private long gathered;               // (ranks, maxRows, vocab_shard)
     private CudaHostLogits hostLogits;   // pinned (ranks * maxRows * vocab_shard)
+    private FloatPointer stageHost;      // pinned (maxRows, dim): rows crossing pipeline stages
+    private float[] stageRows = new float[0]; // (maxRows, dim) the same rows on the heap, for the link
 
     CudaBackend(CudaOptions options, Communicator communicator) {
         this.options = options;
@@ -389,6 +393,35 @@ public final class CudaBackend implements ComputeBackend {
             hostLogits.copy(gathered, (long) ranks * rows * vocabShard, this::waitForStream);
             hostLogits.into(logits, rows, vocabShard, ranks, vocabulary);
         }
+    }
+
+    /** Through the host: the link carries heap rows whatever its backend (a device link is the next step). */
+    @Override
+    public void sendRows(ActivationBuffer x, int rows, StageLink link) {
+        int floats = rows * x.width();
+        FloatPointer host = stageBuffers(x);
+        device.copyToHostAsync(host, array(x).address(), 4L * floats, "the rows for the next stage");
+        waitForStream();
+        host.get(stageRows, 0, floats);
+        link.send(stageRows, 0, floats);
+    }
+
+    @Override
+    public void receiveRows(ActivationBuffer x, int rows, StageLink link) {
+        int floats = rows * x.width();
+        FloatPointer host = stageBuffers(x);
+        link.recv(stageRows, 0, floats);
+        host.put(stageRows, 0, floats);
+        device.copyToDeviceAsync(array(x).address(), host, 4L * floats, "the rows from the previous stage");
+    }
+
+    private FloatPointer stageBuffers(ActivationBuffer x) {
+        if (stageHost == null) {
+            long floats = (long) x.rows() * x.width();
+            stageHost = new FloatPointer(device.pinned(4L * floats, "stage rows")).capacity(floats);
+            stageRows = new float[(int) floats];
+        }
+        return stageHost;
     }
 
     @Override

@@ -11,6 +11,7 @@ import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.QuantizedCheckpoint;
 import io.streaminfer.model.ShardSpec;
+import io.streaminfer.model.StageSpec;
 import io.streaminfer.compute.StepBatch;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,9 +25,6 @@ import java.util.concurrent.CompletableFuture;
  * batch 1 against memory bandwidth ÷ weight bytes, larger batches against sgemm peak ÷ FLOPs per token.
  */
 public final class EngineBenchmark {
-    /** Decode warm-up before timing: the Vector API's JIT needs about 2 s to settle. */
-    private static final long WARMUP_NANOS = 2_000_000_000L;
-
     /**
      * @param model checkpoint path or synthetic description
      * @param batchSizes sequences decoded together
@@ -37,20 +35,32 @@ public final class EngineBenchmark {
      * @param threadsPerRank compute threads per rank
      * @param backends backends to compare (the default kernel first)
      * @param weights storage kinds the model's matrices are converted to at load, each measured in turn
+     * @param pipelineDegrees PP degrees, each measured in turn (stages x TP ranks, micro-batches in flight)
+     * @param overlaps for PP > 1: stage transfers overlapped with computation (true), waited for (false), or both
      */
     public record Options(String model, List<Integer> batchSizes, int decodeSteps, int warmupSteps, int promptTokens, int tp,
-                          int threadsPerRank, List<String> backends, List<StorageKind> weights) {}
+                          int threadsPerRank, List<String> backends, List<StorageKind> weights,
+                          List<Integer> pipelineDegrees, List<Boolean> overlaps) {}
 
-    /** One measured row. */
-    public record Row(String backend, StorageKind weights, int batch, double decodeTokensPerSecond,
-                      double prefillTokensPerSecond, double limitTokensPerSecond, String limitKind) {
+    /**
+     * One measured row.
+     *
+     * @param stageWaitShare share of the ranks' decode time spent waiting for a neighbouring stage (0 at PP=1)
+     */
+    public record Row(String backend, StorageKind weights, int pp, boolean overlap, int batch,
+                      double decodeTokensPerSecond, double prefillTokensPerSecond, double limitTokensPerSecond,
+                      String limitKind, double stageWaitShare) {
         public double ratio() {
             return decodeTokensPerSecond / limitTokensPerSecond;
         }
     }
 
-    /** The whole run: rows and the machine figures they are compared with. */
-    public record Report(String model, ModelConfig config, int tp, int threadsPerRank, double sgemmGflops,
+    /**
+     * The whole run: rows and the machine figures they are compared with.
+     *
+     * @param limitThreads threads the limits were measured with: TP x the largest PP x threads per rank
+     */
+    public record Report(String model, ModelConfig config, int tp, int threadsPerRank, int limitThreads, double sgemmGflops,
                          double bandwidthGBs, double flopsPerToken, double weightBytes, List<Row> rows) {
 
         public String table() {
@@ -59,15 +69,16 @@ public final class EngineBenchmark {
                     model, config.dim(), config.numberOfLayers(), config.numberOfHeads(), config.vocabularySize(), tp,
                     threadsPerRank));
             out.append(String.format(Locale.ROOT, "measured now: sgemm peak %.1f GFLOP/s (%d threads), memory bandwidth %.1f GB/s; "
-                    + "%.1f MFLOP and %.1f MB of weights per token%n", sgemmGflops, tp * threadsPerRank, bandwidthGBs,
+                    + "%.1f MFLOP and %.1f MB of weights per token%n", sgemmGflops, limitThreads, bandwidthGBs,
                     flopsPerToken / 1e6, weightBytes / 1e6));
-            out.append(String.format(Locale.ROOT, "%-9s %-7s %6s %14s %14s %14s %7s %s%n", "backend", "weights", "batch",
-                    "decode tok/s", "prefill tok/s", "limit tok/s", "ratio", "limit"));
+            out.append(String.format(Locale.ROOT, "%-9s %-7s %3s %-7s %6s %14s %14s %14s %7s %-17s %s%n", "backend",
+                    "weights", "pp", "overlap", "batch", "decode tok/s", "prefill tok/s", "limit tok/s", "ratio", "limit",
+                    "stage wait"));
             for (Row r : rows) {
-                out.append(String.format(Locale.ROOT, "%-9s %-7s %6d %14.1f %14.1f %14.1f %6.0f%% %s%n", r.backend(),
-                        r.weights().name().toLowerCase(Locale.ROOT), r.batch(),
-                        r.decodeTokensPerSecond(), r.prefillTokensPerSecond(), r.limitTokensPerSecond(),
-                        100 * r.ratio(), r.limitKind()));
+                out.append(String.format(Locale.ROOT, "%-9s %-7s %3d %-7s %6d %14.1f %14.1f %14.1f %6.0f%% %-17s %5.1f%%%n",
+                        r.backend(), r.weights().name().toLowerCase(Locale.ROOT), r.pp(), r.overlap() ? "on" : "off",
+                        r.batch(), r.decodeTokensPerSecond(), r.prefillTokensPerSecond(), r.limitTokensPerSecond(),
+                        100 * r.ratio(), r.limitKind(), 100 * r.stageWaitShare()));
             }
             return out.toString();
         }
@@ -80,10 +91,12 @@ public final class EngineBenchmark {
             for (int i = 0; i < rows.size(); i++) {
                 Row r = rows.get(i);
                 out.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
-                        "{\"backend\":\"%s\",\"weights\":\"%s\",\"batch\":%d,\"decode_tokens_per_s\":%.2f,"
-                                + "\"prefill_tokens_per_s\":%.2f,\"limit_tokens_per_s\":%.2f,\"ratio\":%.4f,\"limit\":\"%s\"}",
-                        r.backend(), r.weights().name().toLowerCase(Locale.ROOT), r.batch(), r.decodeTokensPerSecond(), r.prefillTokensPerSecond(),
-                        r.limitTokensPerSecond(), r.ratio(), r.limitKind()));
+                        "{\"backend\":\"%s\",\"weights\":\"%s\",\"pp\":%d,\"overlap\":%b,\"batch\":%d,"
+                                + "\"decode_tokens_per_s\":%.2f,\"prefill_tokens_per_s\":%.2f,\"limit_tokens_per_s\":%.2f,"
+                                + "\"ratio\":%.4f,\"limit\":\"%s\",\"stage_wait_share\":%.4f}",
+                        r.backend(), r.weights().name().toLowerCase(Locale.ROOT), r.pp(), r.overlap(), r.batch(),
+                        r.decodeTokensPerSecond(), r.prefillTokensPerSecond(), r.limitTokensPerSecond(), r.ratio(),
+                        r.limitKind(), r.stageWaitShare()));
             }
             return out.append("]}").toString();
         }
@@ -96,7 +109,11 @@ public final class EngineBenchmark {
         try (Checkpoint checkpoint = Checkpoints.open(file)) {
             ModelConfig config = checkpoint.config();
             ShardSpec.check(checkpoint, options.tp());
-            int threads = options.tp() * options.threadsPerRank();
+            int maxStages = options.pipelineDegrees().stream().mapToInt(Integer::intValue).max().orElse(1);
+            for (int pp : options.pipelineDegrees()) {
+                StageSpec.check(config, pp);
+            }
+            int threads = options.tp() * maxStages * options.threadsPerRank();
             double sgemm = MachineLimits.sgemmPeakGflops(threads);
             double bandwidth = MachineLimits.memoryBandwidthGBs(threads);
             double matmulParams = matmulParameters(config);
@@ -108,13 +125,17 @@ public final class EngineBenchmark {
                 // bytes a token streams at batch 1, in this kind (a block's scale included)
                 double kindBytes = weightBytes / Float.BYTES * kind.blockBytes() / kind.blockSize();
                 for (String backend : options.backends()) {
-                    for (int batch : options.batchSizes()) {
-                        rows.add(measure(weights, kind, options, backend, batch, sgemm, bandwidth, flopsPerToken,
-                                kindBytes));
+                    for (int pp : options.pipelineDegrees()) {
+                        for (boolean overlap : pp == 1 ? List.of(true) : options.overlaps()) {
+                            for (int batch : options.batchSizes()) {
+                                rows.add(measure(weights, kind, options, backend, pp, overlap, batch, sgemm, bandwidth,
+                                        flopsPerToken, kindBytes));
+                            }
+                        }
                     }
                 }
             }
-            return new Report(options.model(), config, options.tp(), options.threadsPerRank(), sgemm, bandwidth,
+            return new Report(options.model(), config, options.tp(), options.threadsPerRank(), threads, sgemm, bandwidth,
                     flopsPerToken, weightBytes, rows);
         }
     }
@@ -125,8 +146,9 @@ public final class EngineBenchmark {
         return c.numberOfLayers() * perLayer + (double) c.vocabularySize() * c.dim();
     }
 
-    private static Row measure(Checkpoint checkpoint, StorageKind kind, Options options, String backend, int batch,
-                               double sgemm, double bandwidth, double flopsPerToken, double weightBytes) throws Exception {
+    private static Row measure(Checkpoint checkpoint, StorageKind kind, Options options, String backend, int pp,
+                               boolean overlap, int batch, double sgemm, double bandwidth, double flopsPerToken,
+                               double weightBytes) throws Exception {
         ModelConfig config = checkpoint.config();
         int prompt = Math.min(options.promptTokens(), config.contextLength() - 1);
         int steps = Math.min(options.decodeSteps(), config.contextLength() - prompt);
@@ -136,86 +158,37 @@ public final class EngineBenchmark {
         }
         int positions = prompt + steps;
         int maxRows = Math.max(batch, Math.min(batch * prompt, 512));
-        CommGroup comms = new GroupCoordinator(CommOptions.inProcess().withBackend(ModelShards.commBackendFor(backend)))
-                .form("bench-" + backend + "-" + batch, options.tp());
-        CompletableFuture<double[]> result = new CompletableFuture<>();
-        TensorParallelGroup group = TensorParallelGroup.start(comms,
-                (rank, communicator) -> ModelShards.create(backend, options.threadsPerRank(), checkpoint,
-                        new ShardSpec(rank, options.tp(), config), communicator, KvGeometry.slots(batch, positions), maxRows),
-                g -> result.complete(drive(g, config, batch, prompt, steps, options.warmupSteps(), maxRows)),
-                result::completeExceptionally, Duration.ofMinutes(10));
+        int tp = options.tp();
+        CompletableFuture<BenchDriver.Figures> result = new CompletableFuture<>();
+        GroupCoordinator coordinator = new GroupCoordinator(CommOptions.inProcess()
+                .withBackend(ModelShards.commBackendFor(backend)));
+        String name = "bench-" + backend + "-pp" + pp + "-" + batch;
+        StepExecutor executor;
+        if (pp == 1) {
+            executor = TensorParallelGroup.start(coordinator.form(name, tp),
+                    (rank, communicator) -> ModelShards.create(backend, options.threadsPerRank(), checkpoint,
+                            new ShardSpec(rank, tp, config), communicator, KvGeometry.slots(batch, positions), maxRows),
+                    g -> result.complete(new BenchDriver(g, config, batch, prompt, maxRows).run(steps,
+                            options.warmupSteps())),
+                    result::completeExceptionally, Duration.ofMinutes(10));
+        } else {
+            executor = PipelineGroup.start(name, coordinator, StageSpec.split(config, pp), tp, overlap ? pp : 0,
+                    (stage, rank, communicator, in, out) -> ModelShards.createStage(backend, options.threadsPerRank(),
+                            checkpoint, new ShardSpec(rank, tp, config), stage, communicator, in, out,
+                            KvGeometry.slots(batch, positions), maxRows),
+                    p -> result.complete(new BenchDriver(p, config, batch, prompt, maxRows).run(steps,
+                            options.warmupSteps())),
+                    result::completeExceptionally, Duration.ofMinutes(10));
+        }
         try {
-            double[] perSecond = result.get();
+            BenchDriver.Figures figures = result.get();
             double limit = batch == 1 ? bandwidth * 1e9 / weightBytes : sgemm * 1e9 / flopsPerToken;
-            return new Row(backend, kind, batch, perSecond[0], perSecond[1], limit,
-                    batch == 1 ? "bandwidth/weights" : "sgemm/flops");
+            double rankSeconds = figures.decodeSeconds() * pp * tp;
+            return new Row(backend, kind, pp, overlap, batch, figures.decodeTokensPerSecond(),
+                    figures.prefillTokensPerSecond(), limit, batch == 1 ? "bandwidth/weights" : "sgemm/flops",
+                    figures.decodeStageWaitNanos() / 1e9 / rankSeconds);
         } finally {
-            group.close();
-        }
-    }
-
-    /** Prefills batch x prompt tokens in steps of at most maxRows rows. */
-    private static void prefill(TensorParallelGroup group, ModelConfig config, int batch, int prompt, int maxRows,
-                                float[] logits) {
-        int total = batch * prompt;
-        for (int done = 0; done < total; ) {
-            int rows = Math.min(maxRows, total - done);
-            int[] slots = new int[rows];
-            int[] positions = new int[rows];
-            int[] tokens = new int[rows];
-            boolean[] want = new boolean[rows];
-            for (int i = 0; i < rows; i++) {
-                int index = done + i;
-                slots[i] = index / prompt;
-                positions[i] = index % prompt;
-                tokens[i] = 1 + (index * 31) % (config.vocabularySize() - 1);
-                want[i] = positions[i] == prompt - 1;
-            }
-            group.step(new StepBatch(slots, positions, tokens, want), logits);
-            done += rows;
-        }
-    }
-
-    /** On the driver: prefill every slot (once untimed), then time decode steps. Returns {decode, prefill} tok/s. */
-    private static double[] drive(TensorParallelGroup group, ModelConfig config, int batch, int prompt, int steps,
-                                  int warmup, int maxRows) {
-        float[] logits = new float[maxRows * config.vocabularySize()];
-        int total = batch * prompt;
-        prefill(group, config, batch, prompt, maxRows, logits); // warm-up: JIT, caches; overwritten below
-        // Decode warm-up until the JIT has settled (the Vector API needs about 2 s), cycling over the
-        // positions the timed run uses: their K/V are rewritten before they are read again.
-        long warmupEnd = System.nanoTime() + WARMUP_NANOS;
-        for (int step = 0; step < warmup || System.nanoTime() < warmupEnd; step++) {
-            decodeStep(group, config, batch, prompt + step % steps, new int[batch], logits);
-        }
-        long prefillStart = System.nanoTime();
-        prefill(group, config, batch, prompt, maxRows, logits);
-        double prefillSeconds = (System.nanoTime() - prefillStart) / 1e9;
-        // decode: one row per slot per step, greedy feedback
-        int[] next = new int[batch];
-        java.util.Arrays.fill(next, 1);
-        long decodeStart = System.nanoTime();
-        for (int step = 0; step < steps; step++) {
-            decodeStep(group, config, batch, prompt + step, next, logits);
-        }
-        double decodeSeconds = (System.nanoTime() - decodeStart) / 1e9;
-        return new double[] {(double) batch * steps / decodeSeconds, total / prefillSeconds};
-    }
-
-    /** One decode row per slot at {@code position}, feeding {@code next} and replacing it with the argmax. */
-    private static void decodeStep(TensorParallelGroup group, ModelConfig config, int batch, int position, int[] next,
-                                   float[] logits) {
-        int[] slots = new int[batch];
-        int[] positions = new int[batch];
-        boolean[] want = new boolean[batch];
-        for (int b = 0; b < batch; b++) {
-            slots[b] = b;
-            positions[b] = position;
-            want[b] = true;
-        }
-        group.step(new StepBatch(slots, positions, next.clone(), want), logits);
-        for (int b = 0; b < batch; b++) {
-            next[b] = Sampler.argmax(logits, b * config.vocabularySize(), config.vocabularySize());
+            executor.close();
         }
     }
 

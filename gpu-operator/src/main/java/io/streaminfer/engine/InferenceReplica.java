@@ -56,6 +56,14 @@ public interface InferenceReplica extends AutoCloseable {
     /** How full the last step ran: its token rows over the step's row budget, 0 to 1. */
     double batchOccupancy();
 
+    /**
+     * Milliseconds the replica's ranks have spent, summed, waiting for a neighbouring pipeline stage to send
+     * or take a micro-batch's rows (0 without pipeline stages): pipeline bubbles and transfer time.
+     */
+    default long stageWaitMillis() {
+        return 0;
+    }
+
     /** Name of the model, as records carry it. */
     String modelName();
 

@@ -7,6 +7,7 @@ import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
+import io.streaminfer.model.StageSpec;
 import io.streaminfer.model.TextTokenizer;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -24,15 +25,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A replica on this JVM: a continuous-batching scheduler driving a {@link TensorParallelGroup}.
+ * A replica on this JVM: a continuous-batching scheduler driving a {@link TensorParallelGroup}, or at
+ * PP &gt; 1 a {@link PipelineGroup} of stages with up to PP steps (micro-batches) in flight.
  *
  * <p>It fronts admission (a bounded queue, {@link #trySubmit}, {@link #progress}) and runs the driver loop
- * on rank 0's thread, whose rooms are apart: {@link RequestPreparation} turns an admitted request into
- * its tokens (one length rule), the pure {@link StepScheduler} admits it when its KV blocks fit (reusing
- * cached prefixes, {@link KvBlockManager}), plans each step (preempting the newest sequences when blocks
- * run out), the group computes it, and the {@link StepAbsorber} does what the logits call for (scores,
- * samples on the replica's {@link SamplingPool}, stops). Finished sequences leave at once and free their
- * blocks for the next step.
+ * on rank 0's thread (a pipeline's own driver thread), whose rooms are apart: {@link RequestPreparation}
+ * turns an admitted request into its tokens (one length rule), the pure {@link StepScheduler} admits it when
+ * its KV blocks fit (reusing cached prefixes, {@link KvBlockManager}), plans each step (preempting the newest
+ * sequences when blocks run out), the group computes it, and the {@link StepAbsorber} does what the logits
+ * call for (scores, samples on the replica's {@link SamplingPool}, stops). Finished sequences leave at once
+ * and free their blocks for the next step.
  *
  * <p>Rows never influence each other's arithmetic, so a request gives the same tokens whatever else
  * shares its steps, whether its prefix came from the cache, and resuming from a {@link RequestProgress}
@@ -73,7 +75,7 @@ public final class LocalReplica implements InferenceReplica {
     private final AtomicLong decodeStepNanos = new AtomicLong();
     private final AtomicLong decodeStepTokens = new AtomicLong();
 
-    private TensorParallelGroup group;
+    private StepExecutor group;
 
     private LocalReplica(ReplicaConfig config, int replicaIndex, Listener listener, Checkpoint checkpoint,
                          ModelDescription description, TextTokenizer tokenizer) {
@@ -107,6 +109,7 @@ public final class LocalReplica implements InferenceReplica {
         try {
             ModelDescription description = ModelDescription.of(config, checkpoint.config());
             ShardSpec.check(description.config(), config.tensorParallelSize());
+            StageSpec.check(description.config(), config.pipelineStages());
             LocalReplica replica = new LocalReplica(config, replicaIndex, listener, checkpoint, description,
                     description.loadTokenizer());
             replica.startGroup();
@@ -131,10 +134,17 @@ public final class LocalReplica implements InferenceReplica {
                     + "the batch it shares and after a restore; use the vector kernel for reproducible output",
                     replicaIndex);
         }
+        if (config.pipelineStages() > 1) {
+            PipelineGroup pipeline = ReplicaStages.start(config, replicaIndex, checkpoint, model, geometry,
+                    this::drive, this::onGroupFailure, LOAD_TIMEOUT);
+            group = pipeline;
+            logKvCache(geometry, pipeline.shard(0, 0).kvCacheBytes());
+            return;
+        }
         CommOptions options = CommOptions.inProcess().withBackend(ModelShards.commBackendFor(config.backend()))
                 .withTimeout(config.collectiveTimeout());
         CommGroup comms = new GroupCoordinator(options).form(String.valueOf(replicaIndex), config.tensorParallelSize());
-        group = TensorParallelGroup.start(comms,
+        TensorParallelGroup tpGroup = TensorParallelGroup.start(comms,
                 (rank, communicator) -> ModelShards.create(config.backend(), config.threadsPerRank(), checkpoint,
                         new ShardSpec(rank, config.tensorParallelSize(), model), communicator,
                         geometry, config.maxStepTokens()),
@@ -143,13 +153,19 @@ public final class LocalReplica implements InferenceReplica {
                         + "up to {} sequences of {} positions, step budget {} rows", replicaIndex,
                 config.modelName(), model.parameterCount(), config.tensorParallelSize(), config.backend(),
                 config.threadsPerRank(), config.maxBatch(), positions, config.maxStepTokens());
+        logKvCache(geometry, tpGroup.driverShard().kvCacheBytes());
+        group = tpGroup;
+    }
+
+    private void logKvCache(KvGeometry geometry, long perRankBytes) {
+        int positions = geometry.positions();
         LOG.info("replica {} KV cache: {} ({}), {} blocks of {} positions = {} whole-context sequences, {} per "
                         + "rank; prefix cache {}", replicaIndex, KvCacheSettings.describeSize(kvSizing.bytes()),
                 kvSizing.derived() ? "derived: --max-batch x context, at most 1/" + KvCacheSizing.HEAP_FRACTION
                         + " of the heap; set --kv-cache-memory" : "--kv-cache-memory",
                 kvSizing.blocks(), geometry.blockSize(),
                 String.format(java.util.Locale.ROOT, "%.1f", kvSizing.fullSequences(positions, geometry.blockSize())),
-                KvCacheSettings.describeSize(group.driverShard().kvCacheBytes()),
+                KvCacheSettings.describeSize(perRankBytes),
                 config.kvCache().prefixCaching() ? "on" : "off");
     }
 
@@ -261,6 +277,16 @@ public final class LocalReplica implements InferenceReplica {
         return promptTokens.get();
     }
 
+    /** Nanoseconds this replica's ranks have waited for a neighbouring pipeline stage (0 at PP=1). */
+    public long stageWaitNanos() {
+        return group.stageWaitNanos();
+    }
+
+    @Override
+    public long stageWaitMillis() {
+        return stageWaitNanos() / 1_000_000;
+    }
+
     @Override
     public String modelName() {
         return config.modelName();
@@ -271,12 +297,21 @@ public final class LocalReplica implements InferenceReplica {
         return config.tensorParallelSize();
     }
 
-    // ---- the driver, on rank 0's thread ----
+    // ---- the driver, on rank 0's thread (a pipeline's own driver thread) ----
 
-    private void drive(TensorParallelGroup group) throws InterruptedException {
-        float[] logits = new float[planner.rowBudget() * description.config().vocabularySize()]; // (rows, vocab)
+    /**
+     * Plans steps while fewer than the executor's depth are in flight (each a micro-batch of different
+     * sequences: {@link MicroBatches}), then absorbs the oldest. At depth 1 it plans, runs and absorbs one
+     * step at a time.
+     */
+    private void drive(StepExecutor executor) throws InterruptedException {
+        int depth = executor.depth();
+        float[][] logits = new float[depth][planner.rowBudget() * description.config().vocabularySize()]; // (rows, vocab)
+        ArrayDeque<StepPlan<Sequence>> inFlight = new ArrayDeque<>();
+        ArrayDeque<Long> submitted = new ArrayDeque<>(); // when each step in flight was submitted
+        int oldest = 0; // logits buffer of the oldest step in flight
         while (true) {
-            StepPlan<Sequence> step;
+            StepPlan<Sequence> step = null;
             lock.lock();
             try {
                 while (!closed && waiting.isEmpty() && running.isEmpty()) {
@@ -285,22 +320,34 @@ public final class LocalReplica implements InferenceReplica {
                 if (closed) {
                     return;
                 }
-                admit();
-                step = plan();
-                maxRunning = Math.max(maxRunning, running.size());
+                if (inFlight.size() < depth) {
+                    admit();
+                    step = plan(depth);
+                    maxRunning = Math.max(maxRunning, running.size());
+                }
             } finally {
                 lock.unlock();
             }
-            if (step.isEmpty()) {
+            if (step != null && !step.isEmpty()) {
+                lastStepRows = step.batch().rows();
+                executor.submit(step.batch(), logits[(oldest + inFlight.size()) % depth]);
+                inFlight.add(step);
+                submitted.add(System.nanoTime());
+                if (inFlight.size() < depth) {
+                    continue; // fill the pipeline before waiting on it
+                }
+            }
+            if (inFlight.isEmpty()) {
                 continue;
             }
-            lastStepRows = step.batch().rows();
-            long stepStart = System.nanoTime();
-            group.step(step.batch(), logits);
-            long stepNanos = System.nanoTime() - stepStart;
+            executor.awaitOldest();
+            StepPlan<Sequence> done = inFlight.poll();
+            long stepNanos = System.nanoTime() - submitted.poll();
+            float[] doneLogits = logits[oldest];
+            oldest = (oldest + 1) % depth;
             lock.lock();
             try {
-                StepAbsorber.Outcome outcome = absorber.absorb(step, logits, running.values(), System.nanoTime());
+                StepAbsorber.Outcome outcome = absorber.absorb(done, doneLogits, running.values(), System.nanoTime());
                 promptTokens.addAndGet(outcome.promptRows());
                 if (outcome.promptRows() == 0) {
                     decodeStepNanos.addAndGet(stepNanos);
@@ -343,9 +390,9 @@ public final class LocalReplica implements InferenceReplica {
      * The next step; sequences preempted for it go back to the front of the queue, oldest first, keeping
      * their tokens and random state.
      */
-    private StepPlan<Sequence> plan() {
+    private StepPlan<Sequence> plan(int depth) {
         List<Sequence> order = new ArrayList<>(running.values());
-        StepScheduler.Next<Sequence> next = scheduler.next(order);
+        StepScheduler.Next<Sequence> next = scheduler.next(order, MicroBatches.eligible(running.values(), depth));
         List<Sequence> preempted = next.preempted();
         for (Sequence s : preempted) {
             running.remove(s.request.id());

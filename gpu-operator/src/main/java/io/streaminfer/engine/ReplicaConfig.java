@@ -17,12 +17,28 @@ import java.time.Duration;
  * @param maxStepTokens most token rows one step computes (decode rows plus prefill chunks)
  * @param maxWaiting admitted requests that may wait for KV room before trySubmit refuses
  * @param collectiveTimeout how long a rank waits in a collective before failing the group
+ * @param pipeline pipeline stages (each a TP group of its own) and whether stage transfers overlap computation
  * @param kvCache the KV budget, block size and prefix caching
  */
 public record ReplicaConfig(String modelPath, String tokenizerPath, String modelName, int tensorParallelSize,
                             String backend, int threadsPerRank, int maxBatch, int maxContext, int maxStepTokens,
-                            int maxWaiting, Duration collectiveTimeout, KvCacheSettings kvCache)
+                            int maxWaiting, Duration collectiveTimeout, Pipeline pipeline, KvCacheSettings kvCache)
         implements Serializable {
+
+    /**
+     * @param stages PP degree: stages of contiguous layers, each on a TP group of its own
+     * @param overlap whether a stage may send a micro-batch's rows ahead and compute the next one while
+     *                they travel (true), or waits until the next stage has taken them (false)
+     */
+    public record Pipeline(int stages, boolean overlap) implements Serializable {
+        public static final Pipeline NONE = new Pipeline(1, true);
+
+        public Pipeline {
+            if (stages < 1) {
+                throw new IllegalArgumentException("--pp must be >= 1, got " + stages);
+            }
+        }
+    }
 
     public ReplicaConfig {
         if (modelPath == null || modelPath.isBlank()) {
@@ -50,53 +66,67 @@ public record ReplicaConfig(String modelPath, String tokenizerPath, String model
         if (collectiveTimeout == null || collectiveTimeout.isNegative() || collectiveTimeout.isZero()) {
             throw new IllegalArgumentException("collective timeout must be positive");
         }
+        if (pipeline == null) {
+            pipeline = Pipeline.NONE;
+        }
         if (kvCache == null) {
-            throw new IllegalArgumentException("the KV cache settings are required");
+            kvCache = KvCacheSettings.defaults();
         }
     }
 
     /** With the default KV cache: a budget derived from the model and the heap, prefix caching on. */
     public ReplicaConfig(String modelPath, String tokenizerPath, String modelName, int tensorParallelSize,
                          String backend, int threadsPerRank, int maxBatch, int maxContext, int maxStepTokens,
-                         int maxWaiting, Duration collectiveTimeout) {
+                         int maxWaiting, Duration collectiveTimeout, Pipeline pipeline) {
         this(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank, maxBatch, maxContext,
-                maxStepTokens, maxWaiting, collectiveTimeout, KvCacheSettings.defaults());
+                maxStepTokens, maxWaiting, collectiveTimeout, pipeline, KvCacheSettings.defaults());
     }
 
     /** Defaults for a model and tokenizer: vector backend, one thread per rank, 16 sequences. */
     public static ReplicaConfig defaults(String modelPath, String tokenizerPath, int tensorParallelSize) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelNameOf(modelPath), tensorParallelSize, "vector", 1,
-                16, 0, 256, 64, Duration.ofSeconds(60));
+                16, 0, 256, 64, Duration.ofSeconds(60), Pipeline.NONE);
     }
 
     public ReplicaConfig withBatch(int maxBatch, int maxStepTokens) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, kvCache);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, pipeline, kvCache);
     }
 
     public ReplicaConfig withBackend(String backendName, int threads) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backendName, threads,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, kvCache);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, pipeline, kvCache);
     }
 
     public ReplicaConfig withMaxWaiting(int waiting) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, waiting, collectiveTimeout, kvCache);
+                maxBatch, maxContext, maxStepTokens, waiting, collectiveTimeout, pipeline, kvCache);
     }
 
     public ReplicaConfig withMaxContext(int context) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, context, maxStepTokens, maxWaiting, collectiveTimeout, kvCache);
+                maxBatch, context, maxStepTokens, maxWaiting, collectiveTimeout, pipeline, kvCache);
     }
 
     public ReplicaConfig withCollectiveTimeout(Duration timeout) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, timeout, kvCache);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, timeout, pipeline, kvCache);
     }
 
     public ReplicaConfig withKvCache(KvCacheSettings settings) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, settings);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, pipeline, settings);
+    }
+
+    public ReplicaConfig withPipeline(int stages, boolean overlap) {
+        return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, new Pipeline(stages, overlap),
+                kvCache);
+    }
+
+    /** PP degree. */
+    public int pipelineStages() {
+        return pipeline.stages();
     }
 
     /** The file name without its extension: {@code stories260K.bin} is {@code stories260K}. */

@@ -11,6 +11,9 @@ interface ScheduledSequence extends PlannedSequence {
     /** Positions [0, position) are in the cache already: computed, and never handed to a step again. */
     void startAt(int position);
 
+    /** Whether a step in flight computes some of its positions (then it cannot be preempted now). */
+    boolean hasRowsInFlight();
+
     /** Marks positions up to {@code position} (exclusive) as handed to a step. */
     void scheduledUpTo(int position);
 

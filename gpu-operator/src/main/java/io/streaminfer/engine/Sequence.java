@@ -71,6 +71,11 @@ final class Sequence implements ScheduledSequence {
     }
 
     @Override
+    public boolean hasRowsInFlight() {
+        return scheduled > computed;
+    }
+
+    @Override
     public void scheduledUpTo(int position) {
         scheduled = position;
     }

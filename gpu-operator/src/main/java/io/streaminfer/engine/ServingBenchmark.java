@@ -120,7 +120,8 @@ public final class ServingBenchmark {
             throws Exception {
         ReplicaConfig config = new ReplicaConfig(model.toString(), null, ReplicaConfig.modelNameOf(model.toString()),
                 options.tp(), options.backend(), options.threadsPerRank(), batch, 0, Math.max(batch, 256),
-                Math.max(16, 2 * batch), Duration.ofSeconds(120), options.kv().withPrefixCaching(prefixCache));
+                Math.max(16, 2 * batch), Duration.ofSeconds(120), ReplicaConfig.Pipeline.NONE,
+                options.kv().withPrefixCaching(prefixCache));
         Collector collector = new Collector(prompts);
         long[] heap = new long[3];
         long[] rss = new long[3];

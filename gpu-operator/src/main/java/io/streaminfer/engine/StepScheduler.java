@@ -54,35 +54,64 @@ final class StepScheduler {
         return true;
     }
 
-    /**
-     * Plans the next step over {@code running}, preempting the newest sequences while the pool cannot hold
-     * the planned rows. Preempted sequences are removed from {@code running} (and have released their KV);
-     * the caller puts them back in front of its waiting queue.
-     */
+    /** Plans the next step over all of {@code running} (one step in flight at a time). */
     <S extends ScheduledSequence> Next<S> next(List<S> running) {
+        return next(running, new ArrayList<>(running));
+    }
+
+    /**
+     * Plans the next step over {@code eligible} (the running sequences this step may take, in admission
+     * order; all of them unless several steps are in flight), preempting the newest sequences of
+     * {@code running} that have no rows in flight while the pool cannot hold the planned rows. Preempted
+     * sequences are removed from both lists (and have released their KV); the caller puts them back in
+     * front of its waiting queue. When no sequence can be preempted, rows that find no block wait.
+     */
+    <S extends ScheduledSequence> Next<S> next(List<S> running, List<S> eligible) {
         List<S> preempted = new ArrayList<>();
         for (S s : List.copyOf(running)) {
-            if (!kv.ready(s.blocks()) && kv.waitsForNothing(s.blocks())) {
-                preempt(s, running, preempted); // its cached prefix will never be written: start again
+            if (!kv.ready(s.blocks()) && kv.waitsForNothing(s.blocks()) && !s.hasRowsInFlight()) {
+                preempt(s, running, eligible, preempted); // its cached prefix will never be written: start again
             }
         }
         while (true) {
             List<S> ready = new ArrayList<>();
-            for (S s : running) {
+            for (S s : eligible) {
                 if (kv.ready(s.blocks())) {
                     ready.add(s);
                 }
             }
             int[] rows = planner.rows(ready);
-            boolean fits = true;
-            for (int i = 0; i < ready.size() && fits; i++) {
-                fits = rows[i] == 0 || kv.cover(ready.get(i).blocks(), ready.get(i).nextPosition() + rows[i]);
+            int shortAt = -1;
+            for (int i = 0; i < ready.size() && shortAt < 0; i++) {
+                if (rows[i] > 0 && !kv.cover(ready.get(i).blocks(), ready.get(i).nextPosition() + rows[i])) {
+                    shortAt = i;
+                }
             }
-            if (fits) {
+            if (shortAt < 0) {
                 return new Next<>(planner.build(ready, rows), preempted);
             }
-            preempt(running.get(running.size() - 1), running, preempted);
+            S victim = null;
+            for (int i = running.size() - 1; i >= 0 && victim == null; i--) {
+                if (!running.get(i).hasRowsInFlight()) {
+                    victim = running.get(i);
+                }
+            }
+            if (victim == null) {
+                // everyone has rows in flight: the rows that find no block wait for a later step
+                for (int i = shortAt; i < ready.size(); i++) {
+                    if (rows[i] > 0 && !kv.cover(ready.get(i).blocks(), ready.get(i).nextPosition() + rows[i])) {
+                        rows[i] = 0;
+                    }
+                }
+                return new Next<>(planner.build(ready, rows), preempted);
+            }
+            preempt(victim, running, eligible, preempted);
         }
+    }
+
+    private <S extends ScheduledSequence> void preempt(S s, List<S> running, List<S> eligible, List<S> preempted) {
+        eligible.remove(s);
+        preempt(s, running, preempted);
     }
 
     private <S extends ScheduledSequence> void preempt(S s, List<S> running, List<S> preempted) {

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * collective; the group then stops every rank and reports the first cause. Nothing waits unboundedly:
  * queue waits and collectives both time out.
  */
-public final class TensorParallelGroup implements AutoCloseable {
+public final class TensorParallelGroup implements StepExecutor {
 
     /** Loads rank {@code rank}'s shard, on that rank's thread. */
     @FunctionalInterface
@@ -59,6 +59,7 @@ public final class TensorParallelGroup implements AutoCloseable {
     private final CountDownLatch started = new CountDownLatch(1);
     private final FailureHandler failureHandler;
     private volatile boolean stopping;
+    private int submitted; // steps run by submit() and not yet awaited (the driver's only)
 
     @SuppressWarnings("unchecked")
     private TensorParallelGroup(CommGroup communicators, FailureHandler failureHandler) {
@@ -186,6 +187,34 @@ public final class TensorParallelGroup implements AutoCloseable {
         shards[0].forward(batch, logits);
     }
 
+    /** One step at a time: {@link #submit} runs it to the end. */
+    @Override
+    public int depth() {
+        return 1;
+    }
+
+    @Override
+    public void submit(StepBatch batch, float[] logits) {
+        if (submitted > 0) {
+            throw new IllegalStateException("group " + name + " runs one step at a time; await it first");
+        }
+        step(batch, logits);
+        submitted++;
+    }
+
+    @Override
+    public void awaitOldest() {
+        if (submitted == 0) {
+            throw new IllegalStateException("group " + name + " has no step in flight");
+        }
+        submitted--;
+    }
+
+    @Override
+    public int inFlight() {
+        return submitted;
+    }
+
     public ModelShard driverShard() {
         return shards[0];
     }
@@ -199,6 +228,7 @@ public final class TensorParallelGroup implements AutoCloseable {
     }
 
     /** The first failure of any rank, or null. */
+    @Override
     public Throwable failure() {
         return failure.get();
     }

@@ -1,6 +1,7 @@
 package io.streaminfer.model;
 
 import io.streaminfer.comm.Communicator;
+import io.streaminfer.comm.StageLink;
 import io.streaminfer.compute.ActivationBuffer;
 import io.streaminfer.compute.AttentionShape;
 import io.streaminfer.compute.ComputeBackend;
@@ -20,6 +21,11 @@ import io.streaminfer.compute.WeightVector;
  * Used by one rank thread; the ranks of a group call {@link #forward} with the same {@link StepBatch} and
  * meet in the collectives.
  *
+ * <p>A pipeline stage ({@link StageSpec}) holds a contiguous range of layers: the first stage embeds the
+ * tokens, the others receive the residual stream of the step's rows from the previous stage; the last
+ * stage computes the logits, the others send the residual stream on. It is the same forward pass over
+ * fewer layers, and the rows cross stages bitwise, so the PP degree changes no bit either.
+ *
  * <p>Every row is computed on its own, in a fixed order: batching and TP degree change no bit (on a
  * batch-invariant backend).
  */
@@ -31,14 +37,17 @@ public final class TransformerShard implements ModelShard {
     private final ComputeBackend backend;
     private final AttentionShape heads;
     private final int maxRows;
+    private final StageSpec stage;
+    private final StageLink inbound;   // from the previous stage; null on the first
+    private final StageLink outbound;  // to the next stage; null on the last
 
     // Weights.
-    private final EmbeddingTable embedding;          // (vocab, dim), replicated
-    private final Layer[] layers;
-    private final WeightVector finalNorm;            // (dim)
-    private final ColumnParallelLinear classifier;   // rows [vocabStart, vocabStart + vocab_shard)
+    private final EmbeddingTable embedding;          // (vocab, dim), replicated; first stage only
+    private final Layer[] layers;                    // (stage layers) layer firstLayer + i at i
+    private final WeightVector finalNorm;            // (dim); last stage only
+    private final ColumnParallelLinear classifier;   // rows [vocabStart, vocabStart + vocab_shard); last stage only
     private final RotaryTable rope;                  // (position, head_dim / 2)
-    // KV cache: (layer, block, position in block, kv_heads_shard, head_dim), laid out by the backend.
+    // KV cache: (stage layer, block, position in block, kv_heads_shard, head_dim), laid out by the backend.
     private final KvCache kvCache;
     // One step's scratch, maxRows rows each.
     private final ActivationBuffer x;          // (rows, dim) residual stream
@@ -81,7 +90,37 @@ public final class TransformerShard implements ModelShard {
      */
     public TransformerShard(Checkpoint checkpoint, ShardSpec shard, Communicator communicator,
                             ComputeBackend backend, KvGeometry kv, int maxRows) {
+        this(checkpoint, shard, communicator, backend, kv, maxRows, StageSpec.whole(checkpoint.config()), null, null);
+    }
+
+    /** A pipeline stage's shard with a KV cache of fixed slots (see {@link KvGeometry#slots}). */
+    public TransformerShard(Checkpoint checkpoint, ShardSpec shard, Communicator communicator,
+                            ComputeBackend backend, int slots, int positions, int maxRows, StageSpec stage,
+                            StageLink inbound, StageLink outbound) {
+        this(checkpoint, shard, communicator, backend, KvGeometry.slots(requirePositive(slots), positions), maxRows,
+                stage, inbound, outbound);
+    }
+
+    /**
+     * Cuts this rank's shard of pipeline stage {@code stage}'s layers out of the checkpoint, with a paged KV
+     * cache for those layers.
+     *
+     * @param kv the KV pool: blocks, block size, and positions per sequence (at most the model's context)
+     * @param inbound the link from the same rank of the previous stage (null on the first stage)
+     * @param outbound the link to the same rank of the next stage (null on the last stage)
+     */
+    public TransformerShard(Checkpoint checkpoint, ShardSpec shard, Communicator communicator,
+                            ComputeBackend backend, KvGeometry kv, int maxRows, StageSpec stage,
+                            StageLink inbound, StageLink outbound) {
         int positions = kv.positions();
+        if (stage.first() != (inbound == null) || stage.last() != (outbound == null)) {
+            throw new IllegalArgumentException("stage " + stage.stage() + " of " + stage.stages()
+                    + " needs a link from the previous stage unless it is the first, and to the next unless it is the last");
+        }
+        if (stage.endLayer() > checkpoint.config().numberOfLayers()) {
+            throw new IllegalArgumentException("stage " + stage.stage() + " ends at layer " + stage.endLayer()
+                    + " but the model has " + checkpoint.config().numberOfLayers());
+        }
         if (communicator.size() != shard.size() || communicator.rank() != shard.rank()) {
             throw new IllegalArgumentException("communicator is rank " + communicator.rank() + " of "
                     + communicator.size() + " but the shard is rank " + shard.rank() + " of " + shard.size());
@@ -98,27 +137,31 @@ public final class TransformerShard implements ModelShard {
         this.communicator = communicator;
         this.backend = backend;
         this.maxRows = maxRows;
+        this.stage = stage;
+        this.inbound = inbound;
+        this.outbound = outbound;
         int headDim = config.headDim();
         this.heads = new AttentionShape(shard.heads(), shard.headStart(), shard.kvHeads(), shard.kvHeadStart(),
                 config.numberOfHeads() / config.numberOfKeyValueHeads(), headDim);
         int segments = shard.reductionSegments();
 
-        this.embedding = backend.embedding(checkpoint.tensor(TensorNames.TOKEN_EMBEDDING));
-        this.layers = new Layer[config.numberOfLayers()];
-        for (int l = 0; l < layers.length; l++) {
-            layers[l] = loadLayer(checkpoint, l, segments);
+        this.embedding = stage.first() ? backend.embedding(checkpoint.tensor(TensorNames.TOKEN_EMBEDDING)) : null;
+        this.layers = new Layer[stage.layers()];
+        for (int i = 0; i < layers.length; i++) {
+            layers[i] = loadLayer(checkpoint, stage.firstLayer() + i, segments);
         }
-        this.finalNorm = vector(checkpoint, TensorNames.OUTPUT_NORM);
+        this.finalNorm = stage.last() ? vector(checkpoint, TensorNames.OUTPUT_NORM) : null;
         // The classifier is split by vocabulary rows. Each rank computes its logit slice and the group
         // all-gathers full rows: the sampler then sees the whole distribution (top-p, top-k, logprobs and
         // scoring need its normaliser), runs once on the driver exactly as at TP=1, and the gather costs
         // (rows x vocab) floats per step, small next to the classifier product itself.
-        this.classifier = new ColumnParallelLinear("classifier", backend, segments, WeightSlice.rows(
-                checkpoint.tensor(TensorNames.classifier(config)), shard.vocabStart(), shard.vocab()));
+        this.classifier = !stage.last() ? null : new ColumnParallelLinear("classifier", backend, segments,
+                WeightSlice.rows(checkpoint.tensor(TensorNames.classifier(config)), shard.vocabStart(), shard.vocab()));
         RotaryAngles angles = RotaryAngles.of(config, positions);
         this.rope = backend.rotaryTable(angles.cos(), angles.sin(), positions, angles.pairs(),
                 config.rope().layout() == RopeConfig.Layout.ADJACENT_PAIRS);
-        this.kvCache = backend.kvCache(config.numberOfLayers(), kv, shard.kvHeads(), headDim);
+        // a stage of only the classifier keeps no KV
+        this.kvCache = layers.length == 0 ? null : backend.kvCache(layers.length, kv, shard.kvHeads(), headDim);
 
         int dim = config.dim();
         this.x = backend.activations("residual", maxRows, dim);
@@ -173,17 +216,22 @@ public final class TransformerShard implements ModelShard {
 
     @Override
     public long kvCacheBytes() {
-        return kvCache.bytes();
+        return kvCache == null ? 0 : kvCache.bytes();
     }
 
     public int maxRows() {
         return maxRows;
     }
 
+    public StageSpec stage() {
+        return stage;
+    }
+
     /** Bytes of weights this rank holds on its backend (an embedding read in place counts 0). */
     @Override
     public long weightBytes() {
-        long bytes = classifier.bytes() + embedding.bytes() + 2L * config.dim() * Float.BYTES;
+        long bytes = (stage.last() ? classifier.bytes() : 0) + (stage.first() ? embedding.bytes() : 0)
+                + 2L * config.dim() * Float.BYTES;
         for (Layer layer : layers) {
             bytes += layer.qkv.bytes() + layer.wo.bytes() + layer.gateUp.bytes() + layer.w2.bytes();
         }
@@ -201,9 +249,14 @@ public final class TransformerShard implements ModelShard {
         }
         float eps = config.rmsNormEps();
         backend.beginStep(batch);
-        // token embeddings
-        backend.embed(x, embedding, batch);
-        for (int l = 0; l < layers.length; l++) {
+        if (stage.first()) {
+            // token embeddings
+            backend.embed(x, embedding, batch);
+        } else {
+            // the residual stream of these rows, as the previous stage left it
+            backend.receiveRows(x, rows, inbound);
+        }
+        for (int l = 0; l < layers.length; l++) {   // l: this stage's layer index (the KV cache's)
             Layer layer = layers[l];
             // attention rmsnorm
             backend.rmsNorm(xb, x, layer.attentionNorm, eps, rows);
@@ -230,6 +283,12 @@ public final class TransformerShard implements ModelShard {
             backend.swiGlu(gateUp, hidden, rows, shard.hidden());
             layer.w2.forward(hidden, rows, projected);
             backend.add(x, projected, rows);
+        }
+        if (!stage.last()) {
+            // on to the next stage, which goes on from this residual stream
+            backend.sendRows(x, rows, outbound);
+            backend.endStep(communicator);
+            return;
         }
         int logitRows = batch.logitRows();
         if (logitRows > 0) {

@@ -28,6 +28,8 @@ import java.util.function.IntSupplier;
  *   <li>{@value #PREFIX_CACHE_HIT_RATE}: prompt positions found in the prefix cache over all admitted, 0 to 1 (Gauge)</li>
  *   <li>{@value #CACHED_KV_BLOCKS}: KV blocks holding a cached prefix (Gauge)</li>
  *   <li>{@value #FREE_KV_BLOCKS}: KV blocks a new sequence may take, cached ones nobody holds included (Gauge)</li>
+ *   <li>{@value #STAGE_WAIT}: ms the replica's ranks have waited for a neighbouring pipeline stage, summed
+ *       since start; 0 at PP=1 (Gauge)</li>
  *   <li>{@value #TIME_TO_FIRST_TOKEN}: submission to first token, ms, OK results only (Histogram)</li>
  *   <li>{@value #LATENCY}: submission to completion, ms, all results (Histogram)</li>
  *   <li>{@value #COMPLETED}: results emitted with status OK (Counter)</li>
@@ -47,6 +49,7 @@ public final class InferenceMetrics {
     public static final String PREFIX_CACHE_HIT_RATE = "prefixCacheHitRate";
     public static final String CACHED_KV_BLOCKS = "cachedKvBlocks";
     public static final String FREE_KV_BLOCKS = "freeKvBlocks";
+    public static final String STAGE_WAIT = "stageWaitMs";
     public static final String TIME_TO_FIRST_TOKEN = "timeToFirstTokenMs";
     public static final String LATENCY = "requestLatencyMs";
     public static final String COMPLETED = "requestsCompleted";
@@ -75,6 +78,7 @@ public final class InferenceMetrics {
         group.gauge(PREFIX_CACHE_HIT_RATE, (Gauge<Double>) replica::prefixCacheHitRate);
         group.gauge(CACHED_KV_BLOCKS, (Gauge<Integer>) replica::cachedKvBlocks);
         group.gauge(FREE_KV_BLOCKS, (Gauge<Integer>) replica::freeKvBlocks);
+        group.gauge(STAGE_WAIT, (Gauge<Long>) replica::stageWaitMillis);
         timeToFirstToken = group.histogram(TIME_TO_FIRST_TOKEN, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         latency = group.histogram(LATENCY, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         completed = group.counter(COMPLETED);

@@ -36,7 +36,13 @@ class RequestPreparationTest {
 
         @Override
         public String decode(int[] ids) {
-            throw new UnsupportedOperationException();
+            StringBuilder text = new StringBuilder();
+            for (int id : ids) {
+                if (id != 1) { // BOS renders as nothing
+                    text.append(id == 200 ? "ab" : String.valueOf((char) id));
+                }
+            }
+            return text.toString();
         }
 
         @Override
@@ -76,7 +82,10 @@ class RequestPreparationTest {
         RequestPreparation.Tokens t = prep.prepare(text("xa", "b!"));
         assertArrayEquals(new int[] {1, 'x'}, t.prompt());
         assertArrayEquals(new int[] {200, '!'}, t.target());
-        // with prompt ids the target is tokenized alone
+        // with prompt ids the target continues their text: the same split, the same tokens as from the text
+        RequestPreparation.Tokens afterIds = prep.prepare(ids(new int[] {1, 'x', 'a'}, "b!"));
+        assertArrayEquals(t.prompt(), afterIds.prompt());
+        assertArrayEquals(t.target(), afterIds.target());
         RequestPreparation.Tokens alone = prep.prepare(ids(new int[] {1, 9}, "ab"));
         assertArrayEquals(new int[] {1, 9}, alone.prompt());
         assertArrayEquals(new int[] {200}, alone.target());
@@ -110,7 +119,14 @@ class RequestPreparationTest {
         assertEquals("the prompt is empty", reason(ids(new int[0], null)));
         assertEquals("prompt token id 256 is outside the vocabulary [0, 256)", reason(ids(new int[] {1, 256}, null)));
         assertTrue(reason(ids(new int[] {1, -3}, null)).contains("-3"));
-        assertEquals("the target is empty", reason(ids(new int[] {1, 2}, "")));
+        // an empty target scores nothing, whichever way the prompt comes
+        assertTrue(reason(ids(new int[] {1, 2}, "")).startsWith("the target is empty"));
+        assertTrue(reason(text("hi", "")).startsWith("the target is empty"));
+        // text that cannot fit the context whatever it tokenizes to is refused by its length, untokenized
+        String huge = "x".repeat(RequestPreparation.MAX_BYTES_PER_TOKEN * 11 + 1);
+        assertTrue(reason(text(huge, null)).contains("refused before tokenizing"), reason(text(huge, null)));
+        assertTrue(reason(text("hi", huge)).startsWith("prompt and target take"));
+        assertTrue(reason(ids(new int[] {1}, huge)).startsWith("target takes"));
         GenerationRequest badTarget = new GenerationRequest("r", "x", new int[] {1}, "y", SamplingParams.greedy(1),
                 new int[] {999});
         assertTrue(reason(badTarget).startsWith("target token id 999"));

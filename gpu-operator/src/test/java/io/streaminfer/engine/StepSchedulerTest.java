@@ -41,6 +41,7 @@ class StepSchedulerTest {
         @Override public void startAt(int position) { scheduled = position; }
         @Override public void scheduledUpTo(int position) { scheduled = position; }
         @Override public void preempted() { scheduled = 0; preemptions++; }
+        @Override public boolean hasRowsInFlight() { return false; } // steps here come back before the next
 
         /** As the replica after a step: a sequence whose last row ran samples a token. */
         void sampleIfDone(int token) {

@@ -24,6 +24,7 @@ class InferenceMetricsTest {
         assertEquals(5, gauge(listener, InferenceMetrics.WAITING).getValue());
         assertEquals(0.25, gauge(listener, InferenceMetrics.KV_CACHE_USAGE).getValue());
         assertEquals(3 / 8.0, gauge(listener, InferenceMetrics.BATCH_OCCUPANCY).getValue());
+        assertEquals(1234L, gauge(listener, InferenceMetrics.STAGE_WAIT).getValue());
         inFlight[0] = 9;
         assertEquals(9, gauge(listener, InferenceMetrics.IN_FLIGHT).getValue());
 
@@ -78,6 +79,11 @@ class InferenceMetricsTest {
         @Override
         public double kvCacheUsage() {
             return 0.25;
+        }
+
+        @Override
+        public long stageWaitMillis() {
+            return 1234;
         }
 
         @Override

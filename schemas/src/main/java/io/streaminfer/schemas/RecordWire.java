@@ -27,8 +27,9 @@ import org.apache.avro.specific.SpecificRecord;
  * Avro's own {@code BinaryMessageEncoder}) read here, with defaults for fields their writer did not know.
  *
  * <p>Release 1 wrote plain Avro binary without a header; bytes that do not start with the header are read as
- * that. The two cannot be confused: a record's first field is a string, whose length would have to be
- * negative for plain binary to start with {@code C3 01}.
+ * that. The two cannot be confused: each record's first field is its id, a string (whose length would have to
+ * be -98 for plain binary to start with {@code C3 01}) or a [null, string] union (whose branch index would have
+ * to be -98).
  *
  * <p>Not thread-safe: one per thread (it reuses its encoder, decoder and readers).
  */

@@ -158,6 +158,33 @@ class ReleasedSchemasTest {
         assertNull(read.getSchema().getField("choices"), "release 1 does not see fields it does not know");
     }
 
+    /** What a client holding only the .avsc files does (the deploy smoke's client): Avro's own message codec. */
+    @Test
+    void aClientWithTheAvscFilesSpeaksTheWireFormatBothWays() throws Exception {
+        Schema prompt = new Schema.Parser().parse(new java.io.File("src/main/avro/PromptRecord.avsc"));
+        Schema completion = new Schema.Parser().parse(new java.io.File("src/main/avro/CompletionRecord.avsc"));
+        GenericRecord p = withDefaults(prompt);
+        p.put("id", "smoke-1");
+        p.put("prompt", "Once upon a time");
+        p.put("created_at", 1_700_000_000_000L);
+        PromptRecord read = new RecordWire<>(PromptRecord.class).decode(singleObject(p));
+        assertEquals("smoke-1", read.getId());
+        assertEquals(Instant.ofEpochMilli(1_700_000_000_000L), read.getCreatedAt());
+
+        CompletionRecord c = CompletionRecord.newBuilder().setId("smoke-1").setStatus(CompletionStatus.OK)
+                .setFinishReason("length").setCompletionTokens(3).build();
+        GenericRecord back = new BinaryMessageDecoder<GenericRecord>(GenericData.get(), completion)
+                .decode(new RecordWire<>(CompletionRecord.class).encode(c));
+        assertEquals("smoke-1", back.get("id").toString());
+        assertEquals(3, back.get("completion_tokens"));
+        for (Class<? extends org.apache.avro.specific.SpecificRecord> type : TYPES) {
+            String name = SpecificData.get().getSchema(type).getName();
+            Schema file = new Schema.Parser().parse(new java.io.File("src/main/avro/" + name + ".avsc"));
+            assertEquals(SchemaReleases.fingerprint(SchemaReleases.of(type).latest()), SchemaReleases.fingerprint(file),
+                    name + ".avsc changed: keep it as a new release file under releases/");
+        }
+    }
+
     @Test
     void aSchemaNoReleaseKnowsIsRefusedByName() throws Exception {
         Schema newer = withExtraField(PromptRecord.getClassSchema());

@@ -21,7 +21,10 @@ import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.junit.jupiter.api.Test;
 
-/** Old and new readers and writers keep working when a field with a default is added. */
+/**
+ * Old and new readers and writers keep working when a field with a default is added. The released schemas
+ * themselves, and real bytes their writers produced, are read in {@link ReleasedSchemasTest}.
+ */
 class SchemaEvolutionTest {
 
     /** Today's PromptRecord schema plus one field, as a later version might add it. */

@@ -40,6 +40,10 @@ public final class BenchCommand extends CliCommand {
             description = "Storage kinds to convert the model's matrices to at load and measure in turn: f32, bf16, "
                     + "f16, q8_0, q4_0. Default: ${DEFAULT-VALUE}.")
     private List<String> weights;
+    @Option(names = "--overlap", paramLabel = "on|off", split = ",", defaultValue = "on",
+            description = "At --pp > 1: stage transfers overlapped with computation (on), or each send waits for the "
+                    + "next stage (off); a list measures each. Default: ${DEFAULT-VALUE}.")
+    private List<String> overlap;
     @Option(names = "--json", description = "Print the results as one JSON object.")
     private boolean json;
     @Option(names = "--shared-prefix-tokens", paramLabel = "N", defaultValue = "0",
@@ -60,6 +64,7 @@ public final class BenchCommand extends CliCommand {
     private KvCacheSettings kvSettings;
 
     private List<StorageKind> kinds;
+    private List<Boolean> overlaps;
 
     private static StorageKind storageKind(String name) {
         StorageKind kind;
@@ -74,15 +79,25 @@ public final class BenchCommand extends CliCommand {
         return kind;
     }
 
+    private static boolean onOff(String value) {
+        return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "on" -> true;
+            case "off" -> false;
+            default -> throw new IllegalArgumentException("--overlap '" + value + "' is not on or off");
+        };
+    }
+
     @Override
     void checkFlags() {
         FileChecks.requireGiven("--model", model);
+        engine.checkPipelineDegrees();
         if (SyntheticCheckpoint.isDescription(model)) {
-            ModelChecks.checkSynthetic(model, null, engine.tp);
+            ModelChecks.checkSynthetic(model, null, engine.tp, engine.largestPipelineDegree());
         } else {
             FileChecks.readableFileOrDirectory("--model", model);
-            ModelChecks.checkModel(model, null, engine.tp);
+            ModelChecks.checkModel(model, null, engine.tp, engine.largestPipelineDegree());
         }
+        overlaps = overlap.stream().map(BenchCommand::onOff).toList();
         for (String k : kernels) {
             EngineRuns.checkKernel(engine.backend, k);
         }
@@ -149,7 +164,7 @@ public final class BenchCommand extends CliCommand {
         EngineBenchmark.Report report;
         try {
             report = EngineBenchmark.run(new EngineBenchmark.Options(model, batches, tokens, warmupTokens, promptTokens,
-                    engine.tp, threadsPerRank, backends, kinds));
+                    engine.tp, threadsPerRank, backends, kinds, engine.pp, overlaps));
         } catch (Exception e) {
             throw new CommandLine.ExecutionException(spec().commandLine(), EngineRuns.describe(e), e);
         }
@@ -158,8 +173,10 @@ public final class BenchCommand extends CliCommand {
         if (!json) {
             out.println("reproduce: java -jar flink-job/target/streaminfer.jar bench --model " + model + " --batch-sizes "
                     + batches.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
-                    + " --prompt-tokens " + promptTokens + " --tokens " + tokens + " --tp " + engine.tp + " --threads "
-                    + threadsPerRank + " --weights " + String.join(",", weights));
+                    + " --prompt-tokens " + promptTokens + " --tokens " + tokens + " --tp " + engine.tp + " --pp "
+                    + engine.pp.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
+                    + " --overlap " + String.join(",", overlap) + " --threads " + threadsPerRank + " --weights "
+                    + String.join(",", weights));
         }
         out.flush();
         return Cli.EXIT_OK;

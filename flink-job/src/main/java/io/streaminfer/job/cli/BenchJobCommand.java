@@ -20,7 +20,8 @@ public final class BenchJobCommand extends CliCommand {
             description = "A llama2.c checkpoint file, a Hugging Face model directory, or a synthetic model such as "
                     + "synthetic:stories15M.")
     private String model;
-    @Option(names = "--tokenizer", paramLabel = "FILE", required = true, description = "Tokenizer file (llama2.c format).")
+    @Option(names = "--tokenizer", paramLabel = "PATH", required = true, description = "A llama2.c tokenizer.bin, a "
+            + "tokenizer.json or a directory holding one.")
     private String tokenizer;
     @Option(names = "--prompts", paramLabel = "N", defaultValue = "128", description = "Prompts. Default: ${DEFAULT-VALUE}.")
     private int prompts;
@@ -28,6 +29,8 @@ public final class BenchJobCommand extends CliCommand {
     private int maxTokens;
     @Option(names = "--tp", paramLabel = "N", defaultValue = "1", description = "Tensor-parallel degree. Default: ${DEFAULT-VALUE}.")
     private int tp;
+    @Option(names = "--pp", paramLabel = "N", defaultValue = "1", description = "Pipeline-parallel degree. Default: ${DEFAULT-VALUE}.")
+    private int pp;
     @Option(names = "--parallelism", paramLabel = "N", defaultValue = "1", description = "Data-parallel replicas. Default: ${DEFAULT-VALUE}.")
     private int dp;
     @Option(names = "--max-batch", paramLabel = "N", defaultValue = "64", description = "Sequences per replica. Default: ${DEFAULT-VALUE}.")
@@ -47,15 +50,15 @@ public final class BenchJobCommand extends CliCommand {
         if (!SyntheticCheckpoint.isDescription(model)) {
             FileChecks.readableFileOrDirectory("--model", model);
         }
-        FileChecks.readableFile("--tokenizer", tokenizer);
-        if (prompts < 1 || maxTokens < 1 || tp < 1 || dp < 1 || maxBatch < 1 || checkpointMillis < 1) {
-            throw new IllegalArgumentException("--prompts, --max-tokens, --tp, --parallelism, --max-batch and "
+        FileChecks.readableFileOrDirectory("--tokenizer", tokenizer);
+        if (prompts < 1 || maxTokens < 1 || tp < 1 || pp < 1 || dp < 1 || maxBatch < 1 || checkpointMillis < 1) {
+            throw new IllegalArgumentException("--prompts, --max-tokens, --tp, --pp, --parallelism, --max-batch and "
                     + "--checkpoint-interval must be >= 1");
         }
         if (SyntheticCheckpoint.isDescription(model)) {
-            ModelChecks.checkSynthetic(model, tokenizer, tp);
+            ModelChecks.checkSynthetic(model, tokenizer, tp, pp);
         } else {
-            ModelChecks.check(model, tokenizer, tp);
+            ModelChecks.check(model, tokenizer, tp, pp);
         }
         if (kvCacheMemory != null) {
             io.streaminfer.engine.KvCacheSettings.parseSize("--kv-cache-memory", kvCacheMemory);
@@ -71,6 +74,7 @@ public final class BenchJobCommand extends CliCommand {
         conf.set(JobOptions.MODEL_PATH, ModelFiles.resolve(model).toString());
         conf.set(JobOptions.TOKENIZER_PATH, tokenizer);
         conf.set(JobOptions.TENSOR_PARALLELISM, tp);
+        conf.set(JobOptions.PIPELINE_PARALLELISM, pp);
         conf.set(JobOptions.DATA_PARALLELISM, dp);
         conf.set(JobOptions.MAX_BATCH, maxBatch);
         conf.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(checkpointMillis));
@@ -86,8 +90,8 @@ public final class BenchJobCommand extends CliCommand {
         PrintWriter out = spec().commandLine().getOut();
         out.print(result.table());
         out.printf("reproduce: java -jar flink-job/target/streaminfer.jar bench-job --model %s --tokenizer %s --prompts %d "
-                + "--max-tokens %d --tp %d --parallelism %d --max-batch %d%n", model, tokenizer, prompts, maxTokens, tp, dp,
-                maxBatch);
+                + "--max-tokens %d --tp %d --pp %d --parallelism %d --max-batch %d%n", model, tokenizer, prompts, maxTokens,
+                tp, pp, dp, maxBatch);
         out.flush();
         return Cli.EXIT_OK;
     }

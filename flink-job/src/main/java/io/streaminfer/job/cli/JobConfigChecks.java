@@ -57,6 +57,7 @@ public final class JobConfigChecks {
 
     private static void checkEngine(Configuration config) {
         atLeast(config, JobOptions.TENSOR_PARALLELISM, "--tp", 1);
+        atLeast(config, JobOptions.PIPELINE_PARALLELISM, "--pp", 1);
         atLeast(config, JobOptions.DATA_PARALLELISM, "--parallelism", 1);
         atLeast(config, JobOptions.MAX_BATCH, "--max-batch", 1);
         atLeast(config, JobOptions.KV_BUDGET_TOKENS, "--kv-budget", 0);
@@ -67,10 +68,11 @@ public final class JobConfigChecks {
             throw new IllegalArgumentException("--checkpoint-interval must be positive, got " + interval.toMillis() + "ms");
         }
         config.getOptional(JobOptions.MODEL_PATH).ifPresent(p -> FileChecks.readableFileOrDirectory("--model", p));
-        config.getOptional(JobOptions.TOKENIZER_PATH).ifPresent(p -> FileChecks.readableFile("--tokenizer", p));
+        config.getOptional(JobOptions.TOKENIZER_PATH).ifPresent(p -> FileChecks.readableFileOrDirectory("--tokenizer", p));
         // The header, the TP split and the tokenizer's fit, here: on the cluster each would fail every restart.
         config.getOptional(JobOptions.MODEL_PATH).ifPresent(model -> ModelChecks.check(model,
-                config.getOptional(JobOptions.TOKENIZER_PATH).orElse(null), config.get(JobOptions.TENSOR_PARALLELISM)));
+                config.getOptional(JobOptions.TOKENIZER_PATH).orElse(null), config.get(JobOptions.TENSOR_PARALLELISM),
+                config.get(JobOptions.PIPELINE_PARALLELISM)));
         for (ConfigOption<String> topic : java.util.List.of(JobOptions.INPUT_TOPIC, JobOptions.OUTPUT_TOPIC,
                 JobOptions.DEAD_LETTER_TOPIC)) {
             if (config.get(topic).isBlank()) {

@@ -3,6 +3,9 @@ package io.streaminfer.job.cli;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.local.JobFailures;
 import io.streaminfer.job.local.JobRunner;
+import io.streaminfer.job.pipeline.OfflineSummary;
+import java.nio.file.Path;
+import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -36,10 +39,20 @@ public final class RunCommand extends JobCommand {
         }
         env.configure(JobRunner.flinkSettings(env.getConfiguration()));
         JobRunner.build(env, configuration);
+        JobExecutionResult result;
         try {
-            env.execute(JobRunner.jobName(configuration));
+            result = env.execute(JobRunner.jobName(configuration));
         } catch (Exception e) {
             throw new IllegalStateException("the job failed: " + JobFailures.describe(e), e);
+        }
+        Path output = JobRunner.offline(configuration) ? Path.of(configuration.get(JobOptions.OUTPUT_PATH)) : null;
+        // A detached submission has not finished yet: nothing to count.
+        if (output != null && result.isJobExecutionResult()) {
+            // The run's account, read back from its files: it adds up, or names the lines without an answer.
+            OfflineSummary summary = OfflineSummary.of(Path.of(configuration.get(JobOptions.INPUT_PATH)), output);
+            commandLine.getOut().print(summary.render());
+            commandLine.getOut().flush();
+            return summary.addsUp() ? Cli.EXIT_OK : Cli.EXIT_FAILURE;
         }
         return Cli.EXIT_OK;
     }

@@ -73,12 +73,7 @@ public final class OpenAiBatchRequests {
     public Either<DeadLetterRecord, PromptRecord> parse(String line, String file, long lineNumber) {
         String customId = null;
         try {
-            JsonNode node;
-            try {
-                node = MAPPER.readTree(line);
-            } catch (JsonProcessingException e) {
-                throw new InvalidRecordException("malformed JSON: " + e.getOriginalMessage());
-            }
+            JsonNode node = PlainJson.readValue(line); // one JSON value; errors in the writer's terms
             if (node == null || !node.isObject()) {
                 throw new InvalidRecordException("expected a JSON object (an OpenAI batch request line)");
             }
@@ -167,14 +162,21 @@ public final class OpenAiBatchRequests {
             case "user" -> { } // who asked: nothing to do with the answer
             default -> {
                 JsonNode neutral = NEUTRAL.get(name);
-                if (neutral == null || !(value.isNumber() ? neutral.isNumber()
-                        && value.decimalValue().compareTo(neutral.decimalValue()) == 0 : value.equals(neutral))) {
+                if (neutral == null || !sameValue(value, neutral)) {
                     throw new InvalidRecordException(path + " is not supported" + (neutral == null ? ""
                             : " (only " + neutral + ")") + "; the body takes model, messages or prompt, max_tokens,"
                             + " temperature, top_p, top_k, seed, stop, n, logprobs and chat_template_kwargs");
                 }
             }
         }
+    }
+
+    /** Equal JSON values, numbers by value (0, 0.0 and 0e0 are one). */
+    private static boolean sameValue(JsonNode a, JsonNode b) {
+        if (a.isNumber() && b.isNumber()) {
+            return a.decimalValue().compareTo(b.decimalValue()) == 0;
+        }
+        return a.equals(b);
     }
 
     private static void requireEndpoint(boolean chat, boolean wantChat, String path) throws InvalidRecordException {

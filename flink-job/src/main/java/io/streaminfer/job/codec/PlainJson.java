@@ -1,5 +1,6 @@
 package io.streaminfer.job.codec;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -26,29 +27,52 @@ import org.apache.avro.specific.SpecificRecord;
 /**
  * Flat Avro records as plain JSON objects with the schema's field names ({@code {"id":"a1","max_tokens":64}}),
  * not Avro's own JSON encoding (which wraps unions). Driven by the schema, so a field added to an
- * {@code .avsc} needs no change here. Absent fields take the schema default; unknown fields are an
- * error (a misspelt {@code max_token} must not be silently ignored). Timestamps are epoch millis,
- * bytes are base64 strings. Thread-safe.
+ * {@code .avsc} needs no change here. Absent fields take the schema default. Unknown top-level fields
+ * go into the record's {@code metadata} map as strings, when it has one (extra dataset columns such as
+ * {@code label}); a name one letter off a known field, or equal to it but for case and {@code -}/{@code _}
+ * ({@code max_token}, {@code topP}), is an error instead, so a typo is not silently ignored. A line holds
+ * exactly one JSON value. Numbers are read exactly, so one that a float cannot hold is refused as written.
+ * Timestamps are epoch millis, bytes are base64 strings. Thread-safe.
  */
 public final class PlainJson {
     private static final ObjectMapper MAPPER = new ObjectMapper()
-            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+    private static final String METADATA = "metadata";
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private PlainJson() {}
 
-    /** Parses one JSON object into a record of {@code type}. */
+    /** Parses one JSON object, the only value of {@code json}, into a record of {@code type}. */
     public static <T extends SpecificRecord> T parse(String json, Class<T> type) throws InvalidRecordException {
+        return fromJson(readValue(json), type);
+    }
+
+    /** The one JSON value of {@code json}: content after it is an error naming that content. */
+    static JsonNode readValue(String json) throws InvalidRecordException {
         JsonNode node;
-        try {
-            node = MAPPER.readTree(json);
+        int end;
+        try (JsonParser parser = MAPPER.createParser(json)) {
+            node = MAPPER.readTree(parser);
+            if (node == null || node.isMissingNode()) {
+                throw new InvalidRecordException("empty line: expected a JSON object");
+            }
+            end = (int) parser.currentLocation().getCharOffset();
+            boolean more;
+            try {
+                more = parser.nextToken() != null;
+            } catch (JsonProcessingException e) {
+                more = true; // garbage that is not even a token
+            }
+            if (more) {
+                throw new InvalidRecordException(JsonErrors.trailing(json, end));
+            }
         } catch (JsonProcessingException e) {
-            throw new InvalidRecordException("malformed JSON: " + e.getOriginalMessage());
+            throw new InvalidRecordException(JsonErrors.describe(e));
+        } catch (java.io.IOException e) {
+            throw new InvalidRecordException("could not read the JSON: " + e.getMessage());
         }
-        if (node == null || node.isMissingNode()) {
-            throw new InvalidRecordException("empty line: expected a JSON object");
-        }
-        return fromJson(node, type);
+        return node;
     }
 
     /** The textual {@code id} of a JSON object, or null when the text has none (or is not JSON). */
@@ -72,13 +96,24 @@ public final class PlainJson {
         return (T) record(node, schema, null);
     }
 
-    /** A record of {@code schema} from a JSON object; {@code path} names it in messages (null: the top level). */
+    /**
+     * A record of {@code schema} from a JSON object; {@code path} names it in messages (null: the top level,
+     * whose unknown fields go into its metadata map when it has one).
+     */
     private static IndexedRecord record(JsonNode node, Schema schema, String path) throws InvalidRecordException {
-        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
-            String name = names.next();
+        Schema.Field metadataField = path == null ? schema.getField(METADATA) : null;
+        boolean extrasToMetadata = metadataField != null && metadataField.schema().getType() == Schema.Type.MAP;
+        Map<String, String> extras = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String name = e.getKey();
             if (schema.getField(name) == null) {
-                throw new InvalidRecordException("unknown field \"" + (path == null ? "" : path + ".") + name + "\" in "
-                        + schema.getName());
+                String near = FieldNames.nearMiss(name, schema);
+                if (!extrasToMetadata || near != null) {
+                    throw new InvalidRecordException("unknown field \"" + (path == null ? "" : path + ".") + name
+                            + "\" in " + schema.getName() + (near != null ? ": did you mean \"" + near + "\"?" : ""));
+                }
+                extras.put(name, e.getValue().isTextual() ? e.getValue().textValue() : e.getValue().toString());
             }
         }
         IndexedRecord record = (IndexedRecord) SpecificData.get().newRecord(null, schema);
@@ -94,9 +129,26 @@ public final class PlainJson {
             } else {
                 converted = convert(value, field.schema(), fieldPath);
             }
+            if (field == metadataField && !extras.isEmpty()) {
+                converted = withExtras(converted, extras);
+            }
             record.put(field.pos(), converted);
         }
         return record;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> withExtras(Object metadata, Map<String, String> extras)
+            throws InvalidRecordException {
+        Map<String, Object> merged = new LinkedHashMap<>((Map<String, Object>) metadata);
+        for (Map.Entry<String, String> e : extras.entrySet()) {
+            if (merged.containsKey(e.getKey())) {
+                throw new InvalidRecordException("field \"" + e.getKey() + "\" is given both at the top level and in "
+                        + METADATA);
+            }
+            merged.put(e.getKey(), e.getValue());
+        }
+        return merged;
     }
 
     /** One line of JSON, no trailing newline. */
@@ -156,10 +208,16 @@ public final class PlainJson {
                 }
                 throw mismatch(path, logical instanceof LogicalTypes.TimestampMillis
                         ? "epoch milliseconds (an integer)" : "an integer (64-bit)", value);
-            case FLOAT:
-                return expect(value.isNumber(), () -> value.floatValue(), path, "a number", value);
-            case DOUBLE:
-                return expect(value.isNumber(), () -> value.doubleValue(), path, "a number", value);
+            case FLOAT: {
+                float f = (float) expect(value.isNumber(), () -> value.floatValue(), path, "a number", value);
+                checkRange(Float.isInfinite(f), f == 0, value, path, "32-bit float");
+                return f;
+            }
+            case DOUBLE: {
+                double d = (double) expect(value.isNumber(), () -> value.doubleValue(), path, "a number", value);
+                checkRange(Double.isInfinite(d), d == 0, value, path, "64-bit float");
+                return d;
+            }
             case BYTES:
                 if (value.isTextual()) {
                     try {
@@ -283,6 +341,16 @@ public final class PlainJson {
             return read.get();
         }
         throw mismatch(path, expected, value);
+    }
+
+    /** A number that overflows the type, or is not zero but rounds to it, is refused as the writer wrote it. */
+    private static void checkRange(boolean infinite, boolean zero, JsonNode value, String path, String type)
+            throws InvalidRecordException {
+        if (infinite || (zero && value.decimalValue().signum() != 0)) {
+            String written = value.decimalValue().toString().replace("E+", "e").replace("E", "e");
+            throw new InvalidRecordException("field \"" + path + "\" is " + written + ", too " + (infinite ? "large" : "small")
+                    + " for a " + type);
+        }
     }
 
     private static InvalidRecordException mismatch(String path, String expected, JsonNode got) {

@@ -11,8 +11,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
  * Kafka value (a PromptRecord of any release, see {@link AvroCodec}) to {@code Either.Right(prompt)}, or
- * {@code Either.Left(deadLetter)}
- * naming the reason, the original bytes and topic/partition/offset. Never throws on bad bytes, so one
+ * {@code Either.Left(deadLetter)} naming the reason, the original bytes and topic/partition/offset (text
+ * that is not UTF-8 is such a reason, not replaced by U+FFFD). Never throws on bad bytes, so one
  * bad record cannot stop the job; every Kafka record yields exactly one element.
  */
 public final class PromptKafkaDeserializationSchema
@@ -36,17 +36,32 @@ public final class PromptKafkaDeserializationSchema
         out.collect(decode(record));
     }
 
-    /** The decision for one Kafka record; public so that tests and other sources can share it. */
+    /**
+     * The decision for one Kafka record; public so that tests and other sources can share it. A decoded
+     * prompt carries its {@link RecordOrigin} (topic, partition, offset, value) in its metadata.
+     */
     public Either<DeadLetterRecord, PromptRecord> decode(ConsumerRecord<byte[], byte[]> record) {
         byte[] value = record.value();
+        RecordOrigin origin = RecordOrigin.ofKafka(record.topic(), record.partition(), record.offset(), value);
+        PromptRecord prompt;
         try {
-            return Either.Right(codec.decode(value));
+            prompt = codec.decode(value);
         } catch (InvalidRecordException e) {
             String reason = value == null ? "empty message (null value, e.g. a tombstone): no PromptRecord"
-                    : e.getMessage();
-            return Either.Left(DeadLetters.fromKafka(null, reason, value, record.topic(), record.partition(),
-                    record.offset(), clock.instant()));
+                    : value.length == 0 ? e.getMessage() : AvroInputChecks.undecodable(value, e);
+            return Either.Left(origin.deadLetter(null, reason, clock.instant()));
         }
+        String replaced = AvroInputChecks.replacedText(prompt, value);
+        if (replaced != null) {
+            return Either.Left(origin.deadLetter(null, "field \"" + replaced + "\" is not valid UTF-8 (Avro strings"
+                    + " must be UTF-8; the undecodable bytes are in the original)", clock.instant()));
+        }
+        String reserved = RecordOrigin.reservedKey(prompt.getMetadata());
+        if (reserved != null) {
+            return Either.Left(origin.deadLetter(prompt.getId(), "metadata key \"" + reserved + "\" is reserved: keys"
+                    + " starting with \"" + RecordOrigin.PREFIX + "\" are the job's own", clock.instant()));
+        }
+        return Either.Right(origin.attachTo(prompt));
     }
 
     @Override

@@ -72,8 +72,11 @@ public final class PromptValidator {
             return ValidationResult.invalid("missing record");
         }
         String id = r.getId();
-        if (id == null || id.isBlank()) {
+        if (id == null) {
             return ValidationResult.invalid("missing id");
+        }
+        if (id.isBlank()) {
+            return ValidationResult.invalid("id must not be empty or blank, got \"" + id + "\"");
         }
         String prompt = r.getPrompt();
         List<Integer> ids = r.getPromptTokenIds();

@@ -71,7 +71,7 @@ public final class Demo {
                 double seconds = (System.nanoTime() - started) / 1e9;
                 if (answered == Answered.JOB_ENDED) {
                     out.printf(Locale.ROOT, "demo: the job ended after %.1f s, before every prompt was answered: %s%n",
-                            seconds, jobFailure(job));
+                            seconds, JobFailures.of(job));
                 } else {
                     out.printf(Locale.ROOT, "demo: %s in %.1f s%n", answered == Answered.ALL ? "done" : "timed out",
                             seconds);
@@ -108,16 +108,6 @@ public final class Demo {
 
     /** How the wait for the answers ended. */
     enum Answered { ALL, TIMED_OUT, JOB_ENDED }
-
-    /** Why the job ended: its failure's cause, or its final status. */
-    static String jobFailure(JobClient job) throws Exception {
-        try {
-            job.getJobExecutionResult().get();
-            return "it ended as " + job.getJobStatus().get();
-        } catch (java.util.concurrent.ExecutionException e) {
-            return JobFailures.describe(e.getCause() == null ? e : e.getCause());
-        }
-    }
 
     /**
      * Prints completions and dead letters as they arrive (read_committed) until every prompt has its answer,

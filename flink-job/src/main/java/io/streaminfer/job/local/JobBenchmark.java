@@ -67,7 +67,8 @@ public final class JobBenchmark {
         List<PromptRecord> prompts = prompts(count, maxTokens);
         ReplicaConfig replica = EngineSettings.replicaConfig(conf);
 
-        out.line("bare engine: " + dp + " replica(s) x TP=" + replica.tensorParallelSize() + " ...");
+        out.line("bare engine: " + dp + " replica(s) x TP=" + replica.tensorParallelSize() + " x PP="
+                + replica.pipelineStages() + " ...");
         long[] engine = engine(replica, dp, prompts);
         out.line(String.format(Locale.ROOT, "bare engine: %d tokens in %.1f s", engine[0], engine[1] / 1e9));
 
@@ -85,14 +86,15 @@ public final class JobBenchmark {
                     producer.send(new ProducerRecord<>("bench-prompts", p.getId().getBytes(), codec.encode(p)));
                 }
             }
-            out.line("job: " + dp + " replica(s) x TP=" + replica.tensorParallelSize() + ", Kafka in and out ...");
+            out.line("job: " + dp + " replica(s) x TP=" + replica.tensorParallelSize() + " x PP="
+                    + replica.pipelineStages() + ", Kafka in and out ...");
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment();
             env.configure(JobRunner.flinkSettings(env.getConfiguration()));
             JobRunner.build(env, conf);
             long submitted = System.nanoTime();
             JobClient job = env.executeAsync("streaminfer job benchmark");
             try {
-                long[] timing = consume(kafka.bootstrapServers(), count, submitted);
+                long[] timing = consume(kafka.bootstrapServers(), count, submitted, job);
                 if (timing[0] != engine[0]) {
                     throw new IllegalStateException("the job generated " + timing[0] + " tokens, the engine "
                             + engine[0] + ": the same prompts must give the same tokens");
@@ -157,16 +159,24 @@ public final class JobBenchmark {
     }
 
     /** Reads committed completions until all arrived; returns {tokens, first nanos, last nanos}. */
-    private static long[] consume(String servers, int count, long submitted) {
+    private static long[] consume(String servers, int count, long submitted, JobClient job) throws Exception {
         AvroCodec<CompletionRecord> codec = new AvroCodec<>(CompletionRecord.class);
         Set<String> seen = new HashSet<>();
         long tokens = 0;
         long first = 0;
         long last = 0;
         long deadline = submitted + Duration.ofHours(1).toNanos();
+        long nextStatusCheck = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = LocalClients.readCommitted(servers, "bench-reader")) {
             consumer.subscribe(List.of("bench-completions"));
             while (seen.size() < count && System.nanoTime() < deadline) {
+                if (System.nanoTime() > nextStatusCheck) {
+                    if (job.getJobStatus().get().isGloballyTerminalState()) {
+                        throw new IllegalStateException("the job ended after " + seen.size() + " of " + count
+                                + " completions: " + JobFailures.of(job));
+                    }
+                    nextStatusCheck = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+                }
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(50))) {
                     CompletionRecord c = codec.decode(record.value());
                     if (seen.add(c.getId())) {
@@ -176,7 +186,7 @@ public final class JobBenchmark {
                     }
                 }
             }
-        } catch (Exception e) {
+        } catch (org.apache.kafka.common.KafkaException e) {
             throw new IllegalStateException("reading completions failed: " + e.getMessage(), e);
         }
         if (seen.size() < count) {

@@ -1,11 +1,23 @@
 package io.streaminfer.job.local;
 
 import io.streaminfer.job.pipeline.SetupFailedException;
+import java.util.concurrent.ExecutionException;
+import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.util.SerializedThrowable;
 
 /** Why a job failed, in one line: the cause a user can act on, not Flink's wrappers around it. */
 public final class JobFailures {
     private JobFailures() {}
+
+    /** Why {@code job}, which has ended, ended: its failure's cause, or its final status. */
+    public static String of(JobClient job) throws InterruptedException {
+        try {
+            job.getJobExecutionResult().get();
+            return "it ended as " + job.getJobStatus().get();
+        } catch (ExecutionException e) {
+            return describe(e.getCause() == null ? e : e.getCause());
+        }
+    }
 
     /**
      * The message of a {@link SetupFailedException} in the chain (also when it arrives as a

@@ -4,6 +4,7 @@ import io.streaminfer.engine.GenerationRequest;
 import io.streaminfer.engine.SamplingParams;
 import io.streaminfer.job.codec.AvroCodec;
 import io.streaminfer.job.codec.DeadLetters;
+import io.streaminfer.job.codec.RecordOrigin;
 import io.streaminfer.operator.InferenceInput;
 import io.streaminfer.schemas.DeadLetterRecord;
 import io.streaminfer.schemas.PromptRecord;
@@ -13,10 +14,11 @@ import java.util.List;
 import org.apache.flink.api.common.functions.MapFunction;
 
 /**
- * Turns a request that arrived while another with the same id was in flight into a dead letter. The
- * operator only has the validated request, so the dead letter carries it re-encoded as a PromptRecord:
- * the same prompt, key, metadata and sampling parameters, with the seed made explicit (the one the
- * request would have used) and without {@code created_at}.
+ * Turns a request that arrived while another with the same id was in flight into a dead letter, with the
+ * input's own bytes and where it came from (the {@link RecordOrigin} in its metadata). A request without an
+ * origin (from another source) is re-encoded as a PromptRecord instead: the same prompt, key, metadata and
+ * sampling parameters, with the seed made explicit (the one the request would have used) and without
+ * {@code created_at}.
  */
 final class DuplicateIdDeadLetters implements MapFunction<InferenceInput, DeadLetterRecord> {
     private static final long serialVersionUID = 1L;
@@ -32,7 +34,9 @@ final class DuplicateIdDeadLetters implements MapFunction<InferenceInput, DeadLe
     public DeadLetterRecord map(InferenceInput input) {
         String reason = "request id " + input.id() + " arrived while a request with that id was in flight;"
                 + " ids must be unique, and the completion of the one in flight is the answer";
-        return DeadLetters.invalid(input.id(), reason, codec.encode(toPromptRecord(input, model)), Instant.now());
+        RecordOrigin origin = RecordOrigin.of(input.metadata());
+        return origin != null ? origin.deadLetter(input.id(), reason, Instant.now())
+                : DeadLetters.invalid(input.id(), reason, codec.encode(toPromptRecord(input, model)), Instant.now());
     }
 
     static PromptRecord toPromptRecord(InferenceInput input, String model) {
@@ -54,7 +58,7 @@ final class DuplicateIdDeadLetters implements MapFunction<InferenceInput, DeadLe
                 .setStop(params.stop().isEmpty() ? null : List.copyOf(params.stop()))
                 .setLogprobs(params.logprobs())
                 .setModel(model)
-                .setMetadata(input.metadata())
+                .setMetadata(RecordOrigin.strip(input.metadata()))
                 .build();
     }
 }

@@ -7,6 +7,7 @@ import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
+import io.streaminfer.model.StageSpec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,15 +22,17 @@ public final class EngineSettings {
 
     /**
      * Reads the checkpoint's configuration and tensor kinds (no weights) to size the KV budget and to refuse
-     * a TP degree the model cannot be split by, before the job is submitted.
+     * a TP or PP degree the model cannot be split by, before the job is submitted.
      */
     public static ReplicaConfig replicaConfig(Configuration conf) {
         String model = conf.get(JobOptions.MODEL_PATH);
         ModelConfig header;
         int tp = conf.get(JobOptions.TENSOR_PARALLELISM);
+        int pp = conf.get(JobOptions.PIPELINE_PARALLELISM);
         try (Checkpoint checkpoint = Checkpoints.open(Path.of(model))) {
             header = checkpoint.config();
             ShardSpec.check(checkpoint, tp);
+            StageSpec.check(header, pp);
         } catch (IOException e) {
             throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
         }
@@ -49,6 +52,7 @@ public final class EngineSettings {
         String name = conf.getOptional(JobOptions.MODEL_NAME).orElse(ReplicaConfig.modelNameOf(model));
         String backend = conf.get(JobOptions.BACKEND) == JobOptions.Backend.CUDA ? "cuda" : "vector";
         return new ReplicaConfig(model, conf.get(JobOptions.TOKENIZER_PATH), name, tp, backend, 1, maxBatch, positions,
-                maxBatch + STEP_ROWS_OVER_BATCH, Math.max(2 * maxBatch, 16), Duration.ofSeconds(60), kv);
+                maxBatch + STEP_ROWS_OVER_BATCH, Math.max(2 * maxBatch, 16), Duration.ofSeconds(60),
+                new ReplicaConfig.Pipeline(pp, true), kv);
     }
 }

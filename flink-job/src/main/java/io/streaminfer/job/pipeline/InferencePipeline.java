@@ -2,6 +2,7 @@ package io.streaminfer.job.pipeline;
 
 import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.ReplicaConfig;
+import io.streaminfer.job.codec.RecordOrigin;
 import io.streaminfer.job.codec.RecordTypes;
 import io.streaminfer.job.convert.CompletionConverter;
 import io.streaminfer.operator.InferenceInput;
@@ -57,7 +58,7 @@ public final class InferencePipeline {
                 .setParallelism(dataParallelism).setMaxParallelism(Math.max(128, dataParallelism))
                 .uid("inference");
         DataStream<CompletionRecord> completions = results
-                .map(out -> CompletionConverter.toCompletion(out.result(), out.key(), out.metadata(), out.modelName(),
+                .map(out -> CompletionConverter.toCompletion(out.result(), out.key(), RecordOrigin.strip(out.metadata()), out.modelName(),
                         out.replicaIndex(), out.tensorParallelSize()), RecordTypes.completion())
                 .setParallelism(dataParallelism).name("to-completion").uid("to-completion");
         DataStream<DeadLetterRecord> duplicates = results.getSideOutput(InferenceOperator.DUPLICATE_IDS)

@@ -4,6 +4,7 @@ import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.codec.JsonLinesCodec;
+import io.streaminfer.job.codec.LineSplitter;
 import io.streaminfer.job.codec.RecordTypes;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.DeadLetterRecord;
@@ -23,7 +24,6 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.connector.file.src.FileSource;
-import org.apache.flink.connector.file.src.reader.TextLineInputFormat;
 import org.apache.flink.formats.avro.AvroWriters;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -56,19 +56,18 @@ public final class OfflineJob {
         boolean openAi = !avro && OpenAiBatchFiles.isBatchInput(files(Path.of(input)));
         long total = countRecords(Path.of(input), avro);
 
-        DataStream<Either<DeadLetterRecord, PromptRecord>> prompts;
-        if (avro) {
-            prompts = env.fromSource(FileSource.forRecordStreamFormat(new AvroContainerFormat<>(PromptRecord.class),
-                                    inputPath).build(), WatermarkStrategy.noWatermarks(), "prompt-files")
-                    .map(Either::<DeadLetterRecord, PromptRecord>Right, RecordTypes.promptOrDeadLetter())
-                    .name("as-prompts");
-        } else {
-            prompts = env.fromSource(FileSource.forRecordStreamFormat(new TextLineInputFormat(), inputPath).build(),
-                            WatermarkStrategy.noWatermarks(), "prompt-files")
-                    .filter(line -> !line.isBlank()).name("skip-blank-lines")
-                    .map(openAi ? new OpenAiBatchFiles.ParseLine(input) : new ParseJsonLine(input),
-                            RecordTypes.promptOrDeadLetter()).name(openAi ? "parse-openai-batch-lines" : "parse-json-lines");
+        Path outputDir = Path.of(conf.get(JobOptions.OUTPUT_PATH));
+        requireEmptyOutput(outputDir);
+        try {
+            Files.createDirectories(outputDir); // there even when nothing is written, for the run's summary
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--output: cannot create directory " + outputDir + ": " + e.getMessage(), e);
         }
+
+        DataStream<Either<DeadLetterRecord, PromptRecord>> prompts = env.fromSource(
+                FileSource.forBulkFileFormat(new PromptFileFormat(avro ? PromptFileFormat.Kind.AVRO
+                        : openAi ? PromptFileFormat.Kind.OPENAI_BATCH : PromptFileFormat.Kind.JSON_LINES), inputPath).build(),
+                WatermarkStrategy.noWatermarks(), "prompt-files");
         InferencePipeline.Outputs outputs = InferencePipeline.attach(prompts, replica, model, dp);
         DataStream<CompletionRecord> completions = outputs.completions()
                 .map(new ProgressReporter(total), RecordTypes.completion()).setParallelism(dp).name("progress");
@@ -130,27 +129,40 @@ public final class OfflineJob {
         return total;
     }
 
-    /**
-     * Lines with something other than white space, counted on bytes: a line that is not valid UTF-8 still
-     * counts (the reader turns it into a dead letter), and counting never fails on it.
-     */
+    /** Lines that are not blank, split as the job's source splits them ({@link LineSplitter}). */
     static long countNonBlankLines(Path file) throws IOException {
         long lines = 0;
-        boolean content = false;
-        try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file))) {
-            for (int b = in.read(); b >= 0; b = in.read()) {
-                if (b == '\n') {
-                    lines += content ? 1 : 0;
-                    content = false;
-                } else if (b != ' ' && b != '\t' && b != '\r') {
-                    content = true;
-                }
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            LineSplitter splitter = new LineSplitter(in, JsonLinesCodec.MAX_LINE_BYTES);
+            for (LineSplitter.Line line = splitter.next(); line != null; line = splitter.next()) {
+                lines += line.blank() ? 0 : 1;
             }
         }
-        return lines + (content ? 1 : 0);
+        return lines;
     }
 
-    private static List<Path> files(Path input) {
+    /**
+     * A second run into the same directory would add a second answer for every line, so the output must be
+     * new or empty.
+     */
+    static void requireEmptyOutput(Path output) {
+        if (!Files.isDirectory(output)) {
+            return;
+        }
+        try (Stream<Path> entries = Files.list(output)) {
+            List<String> names = entries.map(p -> p.getFileName().toString()).sorted().limit(3).toList();
+            if (!names.isEmpty()) {
+                throw new IllegalArgumentException("--output " + output + " is not empty (it holds " + String.join(", ", names)
+                        + (names.size() == 3 ? ", ..." : "") + "): a run writes new files next to the old ones, so give a"
+                        + " new or empty directory, or remove that one first");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list --output " + output + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The input's files: the file itself, or a directory's visible regular files in name order. */
+    static List<Path> files(Path input) {
         if (!Files.isDirectory(input)) {
             return List.of(input);
         }
@@ -159,26 +171,6 @@ public final class OfflineJob {
                     .sorted().toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + input + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** A JSON line becomes a prompt, or a dead letter naming the file. */
-    static final class ParseJsonLine
-            implements org.apache.flink.api.common.functions.MapFunction<String, Either<DeadLetterRecord, PromptRecord>> {
-        private static final long serialVersionUID = 1L;
-        private final String file;
-        private transient JsonLinesCodec codec;
-
-        ParseJsonLine(String file) {
-            this.file = file;
-        }
-
-        @Override
-        public Either<DeadLetterRecord, PromptRecord> map(String line) {
-            if (codec == null) {
-                codec = new JsonLinesCodec();
-            }
-            return codec.parsePrompt(line, file, -1);
         }
     }
 }

@@ -1,15 +1,14 @@
 package io.streaminfer.job.pipeline;
 
 import io.streaminfer.engine.ModelDescription;
+import io.streaminfer.job.codec.JsonLinesCodec;
+import io.streaminfer.job.codec.LineSplitter;
 import io.streaminfer.job.codec.OpenAiBatchRequests;
 import io.streaminfer.job.codec.OpenAiBatchResponses;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.DeadLetterRecord;
-import io.streaminfer.schemas.PromptRecord;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +19,6 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.types.Either;
 
 /**
  * The offline job's OpenAI batch mode: when the input's first non-blank line is an OpenAI batch request line
@@ -34,11 +32,11 @@ final class OpenAiBatchFiles {
     /** Whether the first non-blank line of the input's first file is an OpenAI batch request line. */
     static boolean isBatchInput(List<Path> files) {
         for (Path file : files) {
-            try (BufferedReader in = new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(file),
-                    StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)))) {
-                for (String line = in.readLine(); line != null; line = in.readLine()) {
-                    if (!line.isBlank()) {
-                        return OpenAiBatchRequests.isRequestLine(line.strip().replace("\uFEFF", ""));
+            try (java.io.InputStream in = Files.newInputStream(file)) {
+                LineSplitter lines = new LineSplitter(in, JsonLinesCodec.MAX_LINE_BYTES); // as the source splits
+                for (LineSplitter.Line line = lines.next(); line != null; line = lines.next()) {
+                    if (!line.blank()) {
+                        return OpenAiBatchRequests.isRequestLine(new String(line.bytes(), StandardCharsets.UTF_8));
                     }
                 }
             } catch (IOException e) {
@@ -55,25 +53,6 @@ final class OpenAiBatchFiles {
                 .name("openai-answer-lines");
         DataStream<String> refused = deadLetters.map(new ErrorLines(), Types.STRING).name("openai-error-lines");
         return answered.union(refused);
-    }
-
-    /** A request line becomes a prompt, or a dead letter naming the file. */
-    static final class ParseLine implements MapFunction<String, Either<DeadLetterRecord, PromptRecord>> {
-        private static final long serialVersionUID = 1L;
-        private final String file;
-        private transient OpenAiBatchRequests requests;
-
-        ParseLine(String file) {
-            this.file = file;
-        }
-
-        @Override
-        public Either<DeadLetterRecord, PromptRecord> map(String line) {
-            if (requests == null) {
-                requests = new OpenAiBatchRequests();
-            }
-            return requests.parse(line, file, -1);
-        }
     }
 
     /** Completions as answer lines; the tokenizer (loaded per subtask) spells out log-probability tokens. */

@@ -3,6 +3,7 @@ package io.streaminfer.job.pipeline;
 import io.streaminfer.engine.ModelDescription;
 import io.streaminfer.job.codec.AvroCodec;
 import io.streaminfer.job.codec.DeadLetters;
+import io.streaminfer.job.codec.RecordOrigin;
 import io.streaminfer.job.codec.RecordTypes;
 import io.streaminfer.job.convert.PromptValidator;
 import io.streaminfer.job.convert.ValidationResult;
@@ -19,8 +20,10 @@ import org.apache.flink.util.OutputTag;
 
 /**
  * Decoded prompts become inference inputs; undecodable bytes (already dead letters) and prompts that fail
- * validation go to the {@link #DEAD_LETTERS} side output with the reason and the original bytes. Every
- * input record yields exactly one of the two.
+ * validation go to the {@link #DEAD_LETTERS} side output with the reason, the input's own bytes and where
+ * it came from (the {@link RecordOrigin} its source put in the metadata; a record without one is re-encoded
+ * as Avro). Every input record yields exactly one of the two. A request keeps its origin in its metadata
+ * until the completion, for the operator's late dead letter (an id already in flight).
  *
  * <p>The model's facts come with the function (a {@link ModelDescription} read once on the client); each
  * subtask loads only the tokenizer, in {@link #open}, and tokenizes every prompt once: the request it
@@ -59,8 +62,9 @@ public final class PromptValidation extends ProcessFunction<Either<DeadLetterRec
         PromptRecord prompt = value.right();
         ValidationResult result = validator.validate(prompt);
         if (!result.isValid()) {
-            ctx.output(DEAD_LETTERS, DeadLetters.invalid(prompt.getId(), result.reason(), codec.encode(prompt),
-                    Instant.now()));
+            RecordOrigin origin = RecordOrigin.of(prompt.getMetadata());
+            ctx.output(DEAD_LETTERS, origin != null ? origin.deadLetter(prompt.getId(), result.reason(), Instant.now())
+                    : DeadLetters.invalid(prompt.getId(), result.reason(), codec.encode(prompt), Instant.now()));
             return;
         }
         Map<String, String> metadata = prompt.getMetadata() == null ? Map.of() : prompt.getMetadata();

@@ -145,6 +145,29 @@ class CliTest {
     }
 
     @Test
+    void aPipelineDegreeTheModelCannotServeIsOneLineAndExit2() throws IOException {
+        Path fiveLayers = dir.resolve("five.bin");
+        io.streaminfer.model.SyntheticCheckpoint.write(fiveLayers,
+                io.streaminfer.model.ModelConfig.llama2c(8, 16, 5, 2, 2, 384, 8, true), 2);
+        String expected = "--pp 6 exceeds the model's 5 layers: a pipeline has at most one stage per layer";
+        assertUsageError(execute("generate", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--prompt", "x", "--pp", "6"), expected);
+        assertUsageError(execute("bench", "--model", "synthetic:stories260K", "--pp", "1,6"), expected);
+        assertUsageError(execute("run", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--input", model.toString(), "--output", dir.resolve("out").toString(), "--pp", "6"), expected);
+        assertUsageError(execute("bench", "--model", "synthetic:stories260K", "--pp", "0"), "--pp must be >= 1, got 0");
+        assertUsageError(execute("generate", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--pp", "1,2"), "--pp takes one degree here, got [1, 2]");
+        assertUsageError(execute("bench", "--model", "synthetic:stories260K", "--pp", "2", "--overlap", "maybe"),
+                "--overlap 'maybe' is not on or off");
+        assertUsageError(execute("bench-job", "--model", "synthetic:stories260K", "--tokenizer", tokenizer.toString(),
+                "--pp", "0"), "--pp");
+        JobCommand run = checkOnly("run", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--bootstrap-servers", "h:9092", "--pp", "2");
+        assertEquals(2, run.configuration().get(JobOptions.PIPELINE_PARALLELISM));
+    }
+
+    @Test
     void aBadModelOrTpIsExit2OnEveryCommand() throws IOException {
         Path garbage = Files.write(dir.resolve("garbage.bin"), "not a checkpoint at all, just text".getBytes());
         String[] kafka = {"--bootstrap-servers", "h:9092"};

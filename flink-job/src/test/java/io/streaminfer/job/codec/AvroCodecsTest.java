@@ -2,6 +2,7 @@ package io.streaminfer.job.codec;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -79,7 +80,13 @@ class AvroCodecsTest {
         byte[] bytes = new AvroCodec<>(PromptRecord.class).encode(prompt());
         Either<DeadLetterRecord, PromptRecord> out = new PromptKafkaDeserializationSchema(CLOCK).decode(kafkaRecord(bytes));
         assertTrue(out.isRight());
-        assertEquals(prompt(), out.right());
+        RecordOrigin origin = RecordOrigin.of(out.right().getMetadata());
+        assertEquals("prompts", origin.topic());
+        assertEquals(3, origin.partition());
+        assertEquals(17L, origin.offset());
+        assertArrayEquals(bytes, origin.original());
+        out.right().setMetadata(RecordOrigin.strip(out.right().getMetadata()));
+        assertEquals(prompt(), out.right(), "the record as sent, once its origin is taken off");
     }
 
     @Test
@@ -107,6 +114,46 @@ class AvroCodecsTest {
         assertTrue(t.getReason().contains("trailing"), t.getReason());
         assertTrue(schema.decode(kafkaRecord(new byte[0])).left().getReason().contains("empty"));
         assertTrue(schema.decode(kafkaRecord(null)).left().getReason().contains("null value"));
+    }
+
+    @Test
+    void kafkaDeadLettersNameTheProducersMistake() {
+        PromptKafkaDeserializationSchema schema = new PromptKafkaDeserializationSchema(CLOCK);
+        String json = schema.decode(kafkaRecord("{\"id\":\"a1\",\"prompt\":\"hi\"}".getBytes(StandardCharsets.UTF_8)))
+                .left().getReason();
+        assertTrue(json.contains("looks like JSON text, but this topic takes Avro binary"), json);
+        byte[] good = new AvroCodec<>(PromptRecord.class).encode(prompt());
+        String truncated = schema.decode(kafkaRecord(java.util.Arrays.copyOf(good, 13))).left().getReason();
+        assertTrue(truncated.contains("the bytes end before the record does"), truncated);
+        for (String reason : List.of(json, truncated)) {
+            assertFalse(reason.contains("Exception") || reason.contains("Index"), reason);
+        }
+    }
+
+    @Test
+    void kafkaTextThatIsNotUtf8IsADeadLetterNotAReplacement() {
+        PromptKafkaDeserializationSchema schema = new PromptKafkaDeserializationSchema(CLOCK);
+        PromptRecord p = prompt();
+        p.setId("id-X");
+        byte[] bytes = new AvroCodec<>(PromptRecord.class).encode(p);
+        // after the single-object header (C3 01, 8 fingerprint bytes) the record starts with the id: its
+        // length (4, zig-zag 0x08), then "id-X"
+        int start = bytes[0] == (byte) 0xC3 && bytes[1] == 1 ? 10 : 0;
+        assertEquals(8, bytes[start]);
+        assertEquals('X', bytes[start + 4]);
+        bytes[start + 4] = (byte) 0xC3; // starts a 2-byte sequence that the id's end does not finish
+        Either<DeadLetterRecord, PromptRecord> out = schema.decode(kafkaRecord(bytes));
+        assertTrue(out.isLeft(), "an id the producer never sent must not run");
+        assertTrue(out.left().getReason().startsWith("field \"id\" is not valid UTF-8"), out.left().getReason());
+        assertNull(out.left().getId());
+        assertArrayEquals(bytes, toArray(out.left().getOriginal()));
+        // a U+FFFD sent on purpose is text like any other
+        p.setId("id-\uFFFD");
+        assertTrue(schema.decode(kafkaRecord(new AvroCodec<>(PromptRecord.class).encode(p))).isRight());
+        // the job's own metadata keys are not the producer's to set
+        p.setMetadata(java.util.Map.of(RecordOrigin.PREFIX + "line", "1"));
+        assertTrue(schema.decode(kafkaRecord(new AvroCodec<>(PromptRecord.class).encode(p))).left().getReason()
+                .contains("is reserved"));
     }
 
     @Test
@@ -160,8 +207,12 @@ class AvroCodecsTest {
         TypeSerializer<Either<DeadLetterRecord, PromptRecord>> serializer =
                 RecordTypes.promptOrDeadLetter().createSerializer(new SerializerConfigImpl());
         DeadLetterRecord dl = DeadLetters.fromFile("x", "reason", new byte[] {9}, "in.jsonl", 4, NOW);
+        Map<String, Object> kwargs = new java.util.HashMap<>(Map.of("enable_thinking", false, "depth", 2L, "r", 0.5));
+        kwargs.put("none", null);
+        PromptRecord chat = PromptRecord.newBuilder().setId("c1").setChatTemplateKwargs(kwargs)
+                .setMessages(List.of(new io.streaminfer.schemas.Message("user", "Hi"))).build();
         for (Either<DeadLetterRecord, PromptRecord> value : List.<Either<DeadLetterRecord, PromptRecord>>of(
-                Either.Right(prompt()), Either.Left(dl))) {
+                Either.Right(prompt()), Either.Left(dl), Either.Right(chat))) {
             DataOutputSerializer out = new DataOutputSerializer(256);
             serializer.serialize(value, out);
             Either<DeadLetterRecord, PromptRecord> back = serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));

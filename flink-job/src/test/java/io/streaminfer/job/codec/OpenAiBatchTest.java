@@ -94,7 +94,7 @@ class OpenAiBatchTest {
                 + "[{\"role\": \"user\", \"content\": [{\"type\": \"image_url\"}]}]}}").contains("only text parts"));
         assertTrue(reason("{\"url\": \"/v1/completions\", \"body\": {\"prompt\": \"a\"}}").contains("custom_id is missing"));
         DeadLetterRecord broken = requests.parse("{\"custom_id\": \"x\", ", "batch.jsonl", 3).left();
-        assertTrue(broken.getReason().startsWith("malformed JSON"), broken.getReason());
+        assertTrue(broken.getReason().startsWith("the line ends inside the JSON"), broken.getReason());
         assertEquals("batch.jsonl", broken.getSourceFile());
         assertEquals(3L, broken.getSourceLine());
     }

@@ -262,7 +262,7 @@ class JobStartITCase {
                 Duration.ofMinutes(3));
         assertEquals(Demo.Answered.JOB_ENDED, answered, "stops waiting once the job has ended");
         assertTrue(System.nanoTime() - start < Duration.ofMinutes(2).toNanos(), "not the deadline");
-        String why = Demo.jobFailure(job);
+        String why = JobFailures.of(job);
         // The validation or a replica, whichever opens it first, names the file.
         assertTrue(why.contains("cannot load") && why.contains(tokenizer.toString()) && why.contains("every restart"),
                 why);

@@ -129,9 +129,12 @@ final class JobFixtures {
         return new Seen(cs, ds);
     }
 
-    /** What the engine alone gives for these prompts, validated as the job validates them. */
+    /**
+     * What the engine alone gives for these prompts, validated as the job validates them: one at a time and
+     * unpipelined (PP=1), so a job at any batch and PP degree must match it bitwise.
+     */
     static Map<String, GenerationResult> expected(Configuration conf, List<PromptRecord> prompts) throws Exception {
-        ReplicaConfig replica = EngineSettings.replicaConfig(conf).withBatch(1, 256);
+        ReplicaConfig replica = EngineSettings.replicaConfig(conf).withBatch(1, 256).withPipeline(1, true);
         ModelDescription model = InferencePipeline.describe(replica);
         PromptValidator validator = new PromptValidator(model, model.loadTokenizer());
         List<GenerationRequest> requests = prompts.stream().map(p -> validator.validate(p).request()).toList();

@@ -1,6 +1,7 @@
 package io.streaminfer.job.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -156,6 +157,7 @@ class OfflineJobITCase {
             for (PromptRecord p : prompts) {
                 writer.append(p);
             }
+            writer.append(PromptRecord.newBuilder().setId("cold").setPrompt("Hi").setTemperature(-1f).build()); // record 6
         }
         Path output = dir.resolve("avro-out");
         Configuration conf = JobFixtures.options(1, 2);
@@ -174,6 +176,151 @@ class OfflineJobITCase {
         }
         ids.sort(String::compareTo);
         assertEquals(prompts.stream().map(PromptRecord::getId).sorted().toList(), ids);
+        List<io.streaminfer.schemas.DeadLetterRecord> dead = new ArrayList<>();
+        for (Path f : files(output.resolve(OfflineJob.DEAD_LETTERS_DIR))) {
+            try (DataFileStream<io.streaminfer.schemas.DeadLetterRecord> in = new DataFileStream<>(Files.newInputStream(f),
+                    new SpecificDatumReader<>(io.streaminfer.schemas.DeadLetterRecord.class))) {
+                in.forEach(dead::add);
+            }
+        }
+        assertEquals(1, dead.size(), dead.toString());
+        assertEquals(input.toAbsolutePath().toString(), dead.get(0).getSourceFile());
+        assertEquals(6L, dead.get(0).getSourceLine(), "an Avro record's position is its number in the file");
+        byte[] original = new byte[dead.get(0).getOriginal().remaining()];
+        dead.get(0).getOriginal().duplicate().get(original);
+        assertEquals("cold", new io.streaminfer.job.codec.AvroCodec<>(PromptRecord.class).decode(original).getId());
+        OfflineSummary summary = OfflineSummary.of(input, output);
+        assertTrue(summary.addsUp(), summary.render());
+        assertTrue(summary.render().startsWith("6 records read"), summary.render());
+    }
+
+    /**
+     * A new user's file: odd lines of every kind. Each line gets exactly one answer; every dead letter names
+     * its file and line and carries the line's own bytes, whether parsing, validation or the operator (an id
+     * in flight) refused it; the summary adds up; a second run into the same output is refused.
+     */
+    @Test
+    void everyOddLineGetsOneAnswerWithItsFileAndLine() throws Exception {
+        String longPrompt = "Once upon a time ".repeat(200);
+        String hugePrompt = "x".repeat(2 << 20);
+        List<byte[]> lines = new ArrayList<>();
+        java.util.function.Consumer<String> add = l -> lines.add(l.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        add.accept("{\"id\":\"v1\",\"prompt\":\"Once upon a time\",\"max_tokens\":8}");           // 1 (after a BOM)
+        add.accept("{\"id\":\"v2\",\r\"prompt\":\"The little dog\",\"max_tokens\":8}");         // 2 bare CR
+        add.accept("   ");                                                                          // 3 blank
+        add.accept("{\"id\":\"t1\",\"prompt\":\"a\"} {\"id\":\"t2\",\"prompt\":\"b\"}");    // 4 two objects
+        add.accept("{\"id\":\"g1\",\"prompt\":\"a\"} trailing");                                // 5 garbage after it
+        lines.add(new byte[] {'{', '"', 'i', 'd', '"', ':', '"', 'u', (byte) 0xC3, '(', '"', '}'}); // 6 not UTF-8
+        add.accept("{\"id\":\"f1\",\"prompt\":\"a\",\"temperature\":1e999}");                  // 7
+        add.accept("{\"id\":\"p0\",\"prompt\":\"a\",\"top_p\":0}");                            // 8
+        add.accept("{\"id\":\"s0\",\"prompt\":\"a\",\"stop\":[\"\"]}");                       // 9
+        add.accept("{\"id\":\"e0\",\"prompt_token_ids\":[]}");                                    // 10
+        add.accept("{\"id\":\"long\",\"prompt\":\"" + longPrompt + "\"}");                       // 11
+        add.accept("{\"id\":\"\",\"prompt\":\"a\"}");                                            // 12
+        add.accept("{\"id\":\"m0\",\"prompt\":\"a\",\"model\":\"llama-70b\"}");                // 13
+        add.accept("{\"id\":\"dup\",\"prompt\":\"Once upon a time\",\"max_tokens\":400}");      // 14
+        add.accept("{\"id\":\"dup\",\"prompt\":\"Hi\",\"max_tokens\":400}");                    // 15 in flight
+        add.accept("{\"id\":\"col\",\"prompt\":\"Tom\",\"max_tokens\":4,\"label\":\"pos\",\"category\":7}"); // 16
+        add.accept("{\"id\":\"et\",\"prompt\":\"Tom\",\"target\":\"\"}");                     // 17
+        add.accept("{\"id\":\"v3\",\"prompt\":\"Tom\",\"max_tokens\":4}\r");                    // 18 CRLF
+        add.accept("{\"id\":\"huge\",\"prompt\":\"" + hugePrompt + "\"}");                       // 19
+        add.accept("{\"id\":\"r0\",\"prompt\":\"a\",\"metadata\":{\"streaminfer.origin.line\":\"1\"}}"); // 20
+        Path input = dir.resolve("odd.jsonl");
+        try (java.io.OutputStream out = Files.newOutputStream(input)) {
+            out.write(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF});
+            for (int i = 0; i < lines.size(); i++) {
+                out.write(lines.get(i));
+                if (i < lines.size() - 1) {
+                    out.write('\n');
+                }
+            }
+        }
+        Path output = dir.resolve("odd-out");
+        Configuration conf = JobFixtures.options(2, 1);
+        conf.set(JobOptions.INPUT_PATH, input.toString());
+        conf.set(JobOptions.OUTPUT_PATH, output.toString());
+
+        long start = System.nanoTime();
+        run(conf);
+        long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+        assertTrue(seconds < 120, "a 2 MB prompt must not stall the job: " + seconds + " s");
+
+        JsonLinesCodec codec = new JsonLinesCodec();
+        Map<String, CompletionRecord> completions = new HashMap<>();
+        for (String line : lines(output.resolve(OfflineJob.COMPLETIONS_DIR))) {
+            CompletionRecord c = codec.parseCompletion(line);
+            assertNull(completions.put(c.getId(), c), "one completion per id: " + c.getId());
+            assertTrue(c.getMetadata().keySet().stream().noneMatch(k -> k.startsWith("streaminfer.")), c.toString());
+        }
+        assertEquals(java.util.Set.of("v1", "v2", "v3", "dup", "col"), completions.keySet());
+        assertEquals(Map.of("label", "pos", "category", "7"), completions.get("col").getMetadata());
+        assertTrue(completions.get("dup").getTokenIds().size() > 8, "the completion is the first request's");
+
+        String file = input.toAbsolutePath().toString();
+        Map<Long, io.streaminfer.schemas.DeadLetterRecord> byLine = new java.util.TreeMap<>();
+        for (String line : lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR))) {
+            io.streaminfer.schemas.DeadLetterRecord d = io.streaminfer.job.codec.PlainJson.parse(line,
+                    io.streaminfer.schemas.DeadLetterRecord.class);
+            assertEquals(file, d.getSourceFile(), d.toString());
+            assertNotNull(d.getSourceLine(), d.toString());
+            assertNull(byLine.put(d.getSourceLine(), d), "one dead letter per line");
+            byte[] expected = lines.get((int) (d.getSourceLine() - 1));
+            if (expected[expected.length - 1] == '\r') {
+                expected = java.util.Arrays.copyOf(expected, expected.length - 1);
+            }
+            byte[] original = new byte[d.getOriginal().remaining()];
+            d.getOriginal().duplicate().get(original);
+            assertTrue(java.util.Arrays.equals(expected, original), "the line's own bytes, line " + d.getSourceLine());
+        }
+        long dupLine = byLine.containsKey(14L) ? 14L : 15L;
+        assertEquals(java.util.Set.of(4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L, 13L, dupLine, 17L, 19L, 20L), byLine.keySet());
+        assertTrue(byLine.get(dupLine).getReason().contains("in flight"), byLine.get(dupLine).getReason());
+        assertTrue(byLine.get(4L).getReason().contains("{\"id\":\"t2\""), byLine.get(4L).getReason());
+        assertTrue(byLine.get(5L).getReason().contains("`trailing`"), byLine.get(5L).getReason());
+        assertTrue(byLine.get(6L).getReason().contains("not valid UTF-8"), byLine.get(6L).getReason());
+        assertTrue(byLine.get(7L).getReason().contains("1e999"), byLine.get(7L).getReason());
+        assertTrue(byLine.get(17L).getReason().startsWith("the target is empty"), byLine.get(17L).getReason());
+        assertTrue(byLine.get(19L).getReason().contains("refused before tokenizing"), byLine.get(19L).getReason());
+
+        OfflineSummary summary = OfflineSummary.of(input, output);
+        assertTrue(summary.addsUp(), summary.render());
+        assertEquals(20, summary.linesRead());
+        assertEquals(1, summary.blankLines());
+        assertEquals(5, summary.completions());
+        assertEquals(0, summary.errors());
+        assertEquals(14, summary.deadLetters());
+        assertTrue(summary.render().startsWith("20 lines read from " + input + ": 5 completions, 0 errors, 14 dead letters,"
+                + " 1 blank lines skipped"), summary.render());
+
+        // An answer gone missing is named by its line.
+        Path damaged = dir.resolve("damaged-out");
+        copyTree(output, damaged);
+        for (Path f : files(damaged.resolve(OfflineJob.COMPLETIONS_DIR))) {
+            List<String> kept = Files.readAllLines(f).stream().filter(l -> !l.contains("\"id\":\"v2\"")).toList();
+            Files.write(f, kept);
+        }
+        OfflineSummary missing = OfflineSummary.of(input, damaged);
+        assertFalse(missing.addsUp());
+        assertEquals(List.of(file + ":2"), missing.missing());
+        assertTrue(missing.render().contains("no answer for 1: " + file + ":2"), missing.render());
+
+        // A second run into the same output would double every answer: refused before it starts.
+        IllegalArgumentException again = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> JobRunner.build(StreamExecutionEnvironment.getExecutionEnvironment(), conf));
+        assertTrue(again.getMessage().contains("is not empty"), again.getMessage());
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
     }
     /**
      * A Hugging Face model directory (stories260K rewritten, with a ChatML tokenizer): {@code messages} records
@@ -301,9 +448,13 @@ class OfflineJobITCase {
         assertEquals(expected.get("c1").text(), text.get("choices").get(0).get("text").asText());
         assertEquals(expected.get("c1").tokenIds().length, text.get("usage").get("completion_tokens").asInt());
         assertTrue(answers.get("bad-url").get("error").get("message").asText().startsWith("url must be"));
-        assertTrue(answers.get("null").get("error").get("message").asText().startsWith("malformed JSON"));
+        assertTrue(answers.get("null").get("error").get("message").asText().startsWith("the line ends inside the JSON"));
         assertTrue(answers.get("other-model").get("error").get("message").asText().contains("is not the loaded model"));
         assertTrue(answers.get("other-model").get("response").isNull());
         assertEquals(3, lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR)).size(), "the dead letters go to dead-letters/ as well");
+        OfflineSummary summary = OfflineSummary.of(input, output);
+        assertTrue(summary.addsUp(), summary.render());
+        assertTrue(summary.render().startsWith("5 lines read from " + input + ": 2 completions, 0 errors, 3 dead letters"),
+                summary.render());
     }
 }

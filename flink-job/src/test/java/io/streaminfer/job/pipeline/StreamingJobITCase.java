@@ -36,7 +36,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The streaming job on one MiniCluster against one in-process broker: prompts over a 4-partition topic,
- * DP=2 replicas x TP=2, completions read back with read_committed.
+ * DP=2 replicas x TP=2 (and DP=2 x PP=2 through failures), completions read back with read_committed.
  */
 class StreamingJobITCase {
     @RegisterExtension
@@ -93,13 +93,17 @@ class StreamingJobITCase {
                 conf.get(JobOptions.DEAD_LETTER_TOPIC), completions, deadLetters, timeout, grace);
     }
 
-    /** A run of the job at DP=2 x TP=2 over {@code count} generated prompts, and what the engine alone gives for them. */
+    /**
+     * A run of the job at DP=2 x TP={@code tp} x PP={@code pp} over {@code count} generated prompts, and what
+     * the engine alone (PP=1) gives for them.
+     */
     private record PromptRun(Configuration conf, List<PromptRecord> prompts, Map<String, GenerationResult> expected,
                              JobFixtures.Seen seen) {
-        static PromptRun of(String name, String idPrefix, int count,
+        static PromptRun of(String name, String idPrefix, int count, int tp, int pp,
                             UnaryOperator<DataStream<CompletionRecord>> beforeSink, Duration timeout, Duration grace)
                 throws Exception {
-            Configuration conf = topics(JobFixtures.options(2, 2), name);
+            Configuration conf = topics(JobFixtures.options(2, tp), name);
+            conf.set(JobOptions.PIPELINE_PARALLELISM, pp);
             List<PromptRecord> prompts = JobFixtures.prompts(idPrefix, count);
             Map<String, GenerationResult> expected = JobFixtures.expected(conf, prompts);
             JobFixtures.produce(kafka.bootstrapServers(), conf.get(JobOptions.INPUT_TOPIC), prompts, List.of());
@@ -121,7 +125,7 @@ class StreamingJobITCase {
 
     @Test
     void everyPromptGetsExactlyOneCompletionEqualToTheEngineAlone() throws Exception {
-        PromptRun run = PromptRun.of("plain", "p", 24, UnaryOperator.identity(), Duration.ofMinutes(3),
+        PromptRun run = PromptRun.of("plain", "p", 24, 2, 1, UnaryOperator.identity(), Duration.ofMinutes(3),
                 Duration.ofSeconds(2));
         Configuration conf = run.conf();
         List<PromptRecord> prompts = run.prompts();
@@ -160,9 +164,10 @@ class StreamingJobITCase {
         }
     }
 
+    /** At DP=2 x PP=2: two stages per replica, micro-batches in flight, restored twice from checkpoints. */
     @Test
     void failuresAndRestartsLoseAndDuplicateNothing() throws Exception {
-        PromptRun run = PromptRun.of("failing", "f", 30, (DataStream<CompletionRecord> completions) -> completions
+        PromptRun run = PromptRun.of("failing", "f", 30, 1, 2, (DataStream<CompletionRecord> completions) -> completions
                 .map(new FailFirstTwoAttempts(), completions.getType()).setParallelism(2).name("fail-twice"),
                 Duration.ofMinutes(4), Duration.ofSeconds(3));
         Map<String, Integer> counts = run.seen().completionCounts();
@@ -216,6 +221,10 @@ class StreamingJobITCase {
         for (DeadLetterRecord d : seen.deadLetters()) {
             assertNotNull(d.getReason());
             assertNotNull(d.getOriginal(), "dead letters keep the original bytes");
+            // every dead letter, also one decided by validation or the operator, says where it came from
+            assertEquals(conf.get(JobOptions.INPUT_TOPIC), d.getSourceTopic(), d.toString());
+            assertNotNull(d.getSourcePartition(), d.toString());
+            assertNotNull(d.getSourceOffset(), d.toString());
             if (d.getId() == null) {
                 unnamed++;
             } else {

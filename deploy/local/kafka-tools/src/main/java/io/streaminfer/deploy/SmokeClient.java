@@ -4,10 +4,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -17,8 +17,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.message.BinaryMessageDecoder;
-import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -34,20 +32,36 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * The smoke test's Kafka client, in Avro single-object encoding (the job's wire format: C3 01, the schema's
- * fingerprint, then binary; no registry), using the project's own .avsc files as writer and reader schemas:
+ * fingerprint, then binary; no registry), using the project's own .avsc files as writer and reader schemas
+ * ({@link AvroWire}):
  *
  * <pre>
  * SmokeClient create-topics --bootstrap H:P --topic prompts:4 --topic completions:4 ...
  * SmokeClient produce --bootstrap H:P --topic prompts --schemas DIR --prefix b1 --count 100 [--max-tokens 48]
+ *                     [--rate PER_S --stop-file PATH] [--as-release N]
  * SmokeClient consume --bootstrap H:P --topic completions --schemas DIR --expect b1:100 [--expect b2:50]
- *                     [--at-least K] [--timeout-s 120] [--since-ms EPOCH_MS]
+ *                     [--earlier b0:50] [--at-least K] [--timeout-s 120] [--since-ms EPOCH_MS] [--progress FILE]
  * </pre>
  *
  * {@code consume} reads the whole topic with {@code isolation.level=read_committed} and counts every
  * completion id. Without {@code --at-least} it waits until every expected id is there and exits 0 only
  * when none is missing, none is duplicated, none is unexpected and none is an ERROR completion. With
  * {@code --at-least K} it only waits until K expected ids are there (to time a fault in the middle of a
- * batch). Its last line on stdout is a {@code key=value} summary that the scripts parse.
+ * batch). {@code --earlier} ids are checked the same way but left out of the rates: the summary's
+ * tokens, {@code completions_per_s} and {@code tokens_per_s} count the {@code --expect} ids alone, from
+ * {@code --since-ms} to the first sighting of the last of them. Its last line on stdout is a
+ * {@code key=value} summary that the scripts parse.
+ *
+ * <p>{@code produce --as-release N} writes what release N's producers wrote: its schema, headerless for
+ * release 1 (0.1.0). {@code consume} reads every release's values. The released schemas come from
+ * {@code --releases DIR}, by default the job's {@code releases} resources beside {@code --schemas}.
+ *
+ * <p>{@code produce --rate} sends a stream instead of a burst: PER_S prompts a second, until {@code --count}
+ * or until the stop file exists; its summary says how many went out ({@code produced=N}), ids from 0 up.
+ *
+ * <p>With {@code --progress FILE} it appends {@code EPOCH_MS PRESENT} to FILE whenever the count of expected
+ * ids present grows: run in the background through a fault, that file says when committed output stopped and
+ * when it flowed again (the scripts' recovery times), without starting a client per question.
  */
 public final class SmokeClient {
 
@@ -102,7 +116,14 @@ public final class SmokeClient {
         String prefix = a.one("--prefix");
         int count = Integer.parseInt(a.one("--count"));
         int maxTokens = Integer.parseInt(a.opt("--max-tokens", "48"));
-        BinaryMessageEncoder<GenericRecord> writer = new BinaryMessageEncoder<>(GenericData.get(), schema);
+        double rate = Double.parseDouble(a.opt("--rate", "0"));
+        Path stopFile = a.values().containsKey("--stop-file") ? Path.of(a.one("--stop-file")) : null;
+        long started = System.nanoTime();
+        int produced = 0;
+        int asRelease = Integer.parseInt(a.opt("--as-release", "0"));
+        if (asRelease > 0) {
+            schema = new AvroWire(schema, AvroWire.releases(releasesDir(a), "PromptRecord")).release(asRelease);
+        }
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, a.one("--bootstrap"));
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -111,6 +132,15 @@ public final class SmokeClient {
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = 0; i < count; i++) {
+                if (rate > 0) { // a stream: prompt i goes out at i / rate seconds, until the stop file appears
+                    long due = started + (long) (i / rate * 1e9);
+                    while (System.nanoTime() < due) {
+                        Thread.sleep(Math.max(1, Math.min(50, (due - System.nanoTime()) / 1_000_000)));
+                    }
+                    if (stopFile != null && Files.exists(stopFile)) {
+                        break;
+                    }
+                }
                 String id = idOf(prefix, i);
                 GenericRecord r = new GenericData.Record(schema);
                 for (Schema.Field f : schema.getFields()) {
@@ -123,30 +153,20 @@ public final class SmokeClient {
                 r.put("max_tokens", maxTokens);
                 r.put("created_at", System.currentTimeMillis());
                 producer.send(new ProducerRecord<>(a.one("--topic"), id.getBytes(StandardCharsets.UTF_8),
-                        writer.encode(r).array()));
+                        AvroWire.encode(r, schema, asRelease == 1)));
+                produced++;
             }
             producer.flush();
         }
-        System.out.println("produced=" + count + " prefix=" + prefix);
+        System.out.println("produced=" + produced + " prefix=" + prefix);
         return 0;
     }
 
     private static int consume(Args a) throws Exception {
         Schema schema = loadSchema(a, "CompletionRecord");
-        Map<String, Integer> expected = new LinkedHashMap<>(); // prefix -> count
-        for (String spec : a.all("--expect")) {
-            String[] parts = spec.split(":");
-            if (parts.length != 2) {
-                throw usage("--expect must be PREFIX:COUNT, got " + spec);
-            }
-            expected.put(parts[0], Integer.parseInt(parts[1]));
-        }
-        TreeSet<String> expectedIds = new TreeSet<>();
-        expected.forEach((prefix, n) -> {
-            for (int i = 0; i < n; i++) {
-                expectedIds.add(idOf(prefix, i));
-            }
-        });
+        TreeSet<String> timedIds = ids(a.all("--expect"));
+        TreeSet<String> expectedIds = new TreeSet<>(timedIds);
+        expectedIds.addAll(ids(a.all("--earlier")));
         int atLeast = Integer.parseInt(a.opt("--at-least", "-1"));
         long deadline = System.currentTimeMillis() + 1000L * Integer.parseInt(a.opt("--timeout-s", "120"));
         long since = Long.parseLong(a.opt("--since-ms", String.valueOf(System.currentTimeMillis())));
@@ -156,7 +176,8 @@ public final class SmokeClient {
         long tokens = 0;
         String firstError = null;
         long lastNewAt = System.currentTimeMillis();
-        BinaryMessageDecoder<GenericRecord> reader = new BinaryMessageDecoder<>(GenericData.get(), schema);
+        Progress progress = new Progress(a.opt("--progress", null));
+        AvroWire reader = new AvroWire(schema, AvroWire.releases(releasesDir(a), "CompletionRecord"));
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, a.one("--bootstrap"));
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -167,14 +188,18 @@ public final class SmokeClient {
                     .map(info -> new TopicPartition(info.topic(), info.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
+            // read_committed: the last stable offsets. Nothing is judged before they are read, so that
+            // --at-least 0 counts what is committed now rather than what the first poll happened to bring.
+            Map<TopicPartition, Long> committedEnd = consumer.endOffsets(partitions);
+            boolean caughtUp = false;
             while (System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> rec : consumer.poll(Duration.ofMillis(500))) {
                     GenericRecord c = reader.decode(rec.value());
                     String id = c.get("id").toString();
-                    if (seen.merge(id, 1, Integer::sum) == 1 && expectedIds.contains(id)) {
+                    if (seen.merge(id, 1, Integer::sum) == 1 && timedIds.contains(id)) {
                         lastNewAt = System.currentTimeMillis();
+                        tokens += ((Number) c.get("completion_tokens")).longValue();
                     }
-                    tokens += ((Number) c.get("completion_tokens")).longValue();
                     if (!"OK".equals(String.valueOf(c.get("status")))) {
                         errors++;
                         if (firstError == null) {
@@ -182,7 +207,14 @@ public final class SmokeClient {
                         }
                     }
                 }
+                if (!caughtUp) {
+                    caughtUp = partitions.stream().allMatch(tp -> consumer.position(tp) >= committedEnd.get(tp));
+                    if (!caughtUp) {
+                        continue;
+                    }
+                }
                 long have = expectedIds.stream().filter(seen::containsKey).count();
+                progress.record(have);
                 if (atLeast >= 0 ? have >= atLeast : have == expectedIds.size()) {
                     break;
                 }
@@ -193,6 +225,7 @@ public final class SmokeClient {
         long duplicates = seen.values().stream().filter(n -> n > 1).count();
         long unexpected = seen.keySet().stream().filter(id -> !expectedIds.contains(id)).count();
         long missing = expectedIds.size() - present;
+        long timed = timedIds.stream().filter(seen::containsKey).count();
         double seconds = Math.max(1, lastNewAt - since) / 1000.0;
         if (firstError != null) {
             System.err.println("first ERROR completion: " + firstError);
@@ -206,15 +239,56 @@ public final class SmokeClient {
         System.out.printf("expected=%d present=%d received=%d duplicates=%d missing=%d unexpected=%d errors=%d"
                         + " tokens=%d last_new_ms=%d completions_per_s=%.1f tokens_per_s=%.1f%n",
                 expectedIds.size(), present, received, duplicates, missing, unexpected, errors,
-                tokens, lastNewAt, present / seconds, tokens / seconds);
+                tokens, lastNewAt, timed / seconds, tokens / seconds);
         if (atLeast >= 0) {
             return present >= atLeast ? 0 : 1;
         }
         return duplicates == 0 && missing == 0 && unexpected == 0 && errors == 0 ? 0 : 1;
     }
 
+    /** The {@code --progress} file: one {@code EPOCH_MS PRESENT} line each time PRESENT grows (none without a file). */
+    private static final class Progress {
+        private final Path file;
+        private long last = -1;
+
+        Progress(String path) {
+            this.file = path == null ? null : Path.of(path);
+        }
+
+        void record(long present) throws IOException {
+            if (file == null || present == last) {
+                return;
+            }
+            last = present;
+            Files.writeString(file, System.currentTimeMillis() + " " + present + "\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        }
+    }
+
+    /** The ids of PREFIX:COUNT specs: PREFIX-000000 up to COUNT - 1. */
+    private static TreeSet<String> ids(List<String> specs) {
+        TreeSet<String> ids = new TreeSet<>();
+        for (String spec : specs) {
+            String[] parts = spec.split(":");
+            if (parts.length != 2) {
+                throw usage("--expect and --earlier must be PREFIX:COUNT, got " + spec);
+            }
+            for (int i = 0, n = Integer.parseInt(parts[1]); i < n; i++) {
+                ids.add(idOf(parts[0], i));
+            }
+        }
+        return ids;
+    }
+
     static String idOf(String prefix, int i) {
         return String.format("%s-%06d", prefix, i);
+    }
+
+    /** --releases, or the job's released schemas beside --schemas (schemas/src/main/avro); null when neither. */
+    private static Path releasesDir(Args a) {
+        Path dir = a.values().containsKey("--releases") ? Path.of(a.one("--releases"))
+                : Path.of(a.one("--schemas")).resolve("../resources/io/streaminfer/schemas/releases").normalize();
+        return Files.isDirectory(dir) ? dir : null;
     }
 
     private static Schema loadSchema(Args a, String name) throws IOException {

@@ -1,0 +1,109 @@
+package io.streaminfer.model;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Which layers pipeline stage {@code stage} of {@code stages} holds: the contiguous range
+ * {@code [firstLayer, endLayer)}. The first stage also holds the token embedding, the last the final norm
+ * and the classifier. All stage arithmetic lives here.
+ *
+ * <p>{@link #split} balances the stages by the work they hold, not by layer count alone: every layer
+ * costs its matrix products, and the last stage also pays the classifier's (vocabulary x dim, as much as
+ * nine stories15M layers). Every stage but the last holds at least one layer; the last may hold only the
+ * final norm and the classifier when that alone is as much work as the layers of any other stage.
+ */
+public record StageSpec(int stage, int stages, int firstLayer, int endLayer) {
+
+    public StageSpec {
+        if (stages < 1 || stage < 0 || stage >= stages) {
+            throw new IllegalArgumentException("stage " + stage + " is outside [0, " + stages + ")");
+        }
+        boolean classifierOnly = stage == stages - 1 && stages > 1 && endLayer == firstLayer;
+        if (firstLayer < 0 || (endLayer <= firstLayer && !classifierOnly)) {
+            throw new IllegalArgumentException("stage " + stage + " must hold at least one layer, got ["
+                    + firstLayer + ", " + endLayer + ")");
+        }
+    }
+
+    /** The one stage of an unpipelined model: every layer. */
+    public static StageSpec whole(ModelConfig config) {
+        return new StageSpec(0, 1, 0, config.numberOfLayers());
+    }
+
+    public boolean first() {
+        return stage == 0;
+    }
+
+    public boolean last() {
+        return stage == stages - 1;
+    }
+
+    public int layers() {
+        return endLayer - firstLayer;
+    }
+
+    /** {@code layers 0-2}, for logs. */
+    public String describe() {
+        if (layers() == 0) {
+            return "final norm and classifier only";
+        }
+        return "layers " + firstLayer + "-" + (endLayer - 1) + (first() ? " + embedding" : "")
+                + (last() ? " + final norm and classifier" : "");
+    }
+
+    /**
+     * Refuses a pipeline degree the model cannot be split into, naming the option and the layer count.
+     * Cheap: the CLI calls it before loading anything.
+     */
+    public static void check(ModelConfig config, int stages) {
+        if (stages < 1) {
+            throw new IllegalArgumentException("--pp must be >= 1, got " + stages);
+        }
+        if (stages > config.numberOfLayers()) {
+            int layers = config.numberOfLayers();
+            throw new IllegalArgumentException("--pp " + stages + " exceeds the model's " + layers
+                    + (layers == 1 ? " layer" : " layers") + ": a pipeline has at most one stage per layer");
+        }
+    }
+
+    /** The stages' contiguous layer ranges, balanced by work, first to last. */
+    public static List<StageSpec> split(ModelConfig config, int stages) {
+        check(config, stages);
+        int layers = config.numberOfLayers();
+        List<StageSpec> out = new ArrayList<>();
+        if (stages == 1) {
+            out.add(whole(config));
+            return out;
+        }
+        double layerCost = layerWork(config);
+        double classifierCost = (double) config.vocabularySize() * config.dim();
+        // The layers are alike, so a split is the last stage's count plus an even split of the rest.
+        int bestLast = 1;
+        double bestCost = Double.MAX_VALUE;
+        for (int last = 0; last <= layers - (stages - 1); last++) {
+            int others = layers - last;
+            double cost = Math.max(Math.ceil(others / (double) (stages - 1)) * layerCost,
+                    last * layerCost + classifierCost);
+            if (cost <= bestCost) {   // on a tie, the more even layer counts
+                bestCost = cost;
+                bestLast = last;
+            }
+        }
+        int others = layers - bestLast;
+        int first = 0;
+        for (int s = 0; s < stages - 1; s++) {
+            // the earlier stages take the remainder's extra layers
+            int count = others / (stages - 1) + (s < others % (stages - 1) ? 1 : 0);
+            out.add(new StageSpec(s, stages, first, first + count));
+            first += count;
+        }
+        out.add(new StageSpec(stages - 1, stages, first, layers));
+        return out;
+    }
+
+    /** Multiply-adds of one layer's products per token: q, k, v, o, gate, up, down. */
+    static double layerWork(ModelConfig c) {
+        return 2.0 * c.dim() * c.queryDim() + 2.0 * c.dim() * c.kvDim() + 3.0 * c.dim() * c.hiddenDim();
+    }
+}
