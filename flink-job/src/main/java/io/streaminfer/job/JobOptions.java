@@ -42,7 +42,8 @@ public final class JobOptions {
     public static final ConfigOption<String> MODEL_PATH = stringOption("streaminfer.model.path",
             "Model: a llama2.c checkpoint file or a Hugging Face model directory.");
     public static final ConfigOption<String> TOKENIZER_PATH = stringOption("streaminfer.tokenizer.path",
-            "Tokenizer file (llama2.c tokenizer.bin format).");
+            "Tokenizer: a llama2.c tokenizer.bin, a tokenizer.json, a directory holding one, or a GGUF file; "
+                    + "default: the one a Hugging Face directory or a GGUF model carries.");
     public static final ConfigOption<String> MODEL_NAME = stringOption("streaminfer.model.name",
             "Model name that records carry and prompts may ask for; default: the checkpoint's "
                     + "file name without extension.");
@@ -68,7 +69,7 @@ public final class JobOptions {
             "Offline mode: a JSON Lines file, or a directory of them, of PromptRecords or of OpenAI batch request"
                     + " lines (when the first line has a custom_id), or Avro container files (instead of Kafka).");
     public static final ConfigOption<String> OUTPUT_PATH = stringOption("streaminfer.offline.output",
-            "Offline mode: directory for completion and dead-letter JSON Lines files.");
+            "Offline mode: a new or empty directory for the completion and dead-letter files.");
 
     // ---- demo ----
     public static final ConfigOption<Integer> DEMO_PROMPTS = intOption("streaminfer.demo.prompts", 32,
@@ -105,7 +106,7 @@ public final class JobOptions {
             new Flag("--dead-letter-topic", "TOPIC", DEAD_LETTER_TOPIC));
     private static final List<Flag> ENGINE_FLAGS = List.of(
             new Flag("--model", "PATH", MODEL_PATH),
-            new Flag("--tokenizer", "FILE", TOKENIZER_PATH),
+            new Flag("--tokenizer", "PATH", TOKENIZER_PATH),
             new Flag("--model-name", "NAME", MODEL_NAME),
             new Flag("--backend", "cpu|cuda", BACKEND),
             new Flag("--tp", "N", TENSOR_PARALLELISM),

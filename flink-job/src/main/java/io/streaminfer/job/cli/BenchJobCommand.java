@@ -20,7 +20,8 @@ public final class BenchJobCommand extends CliCommand {
             description = "A llama2.c checkpoint file, a Hugging Face model directory, or a synthetic model such as "
                     + "synthetic:stories15M.")
     private String model;
-    @Option(names = "--tokenizer", paramLabel = "FILE", required = true, description = "Tokenizer file (llama2.c format).")
+    @Option(names = "--tokenizer", paramLabel = "PATH", required = true, description = "A llama2.c tokenizer.bin, a "
+            + "tokenizer.json or a directory holding one.")
     private String tokenizer;
     @Option(names = "--prompts", paramLabel = "N", defaultValue = "128", description = "Prompts. Default: ${DEFAULT-VALUE}.")
     private int prompts;
@@ -43,7 +44,7 @@ public final class BenchJobCommand extends CliCommand {
         if (!SyntheticCheckpoint.isDescription(model)) {
             FileChecks.readableFileOrDirectory("--model", model);
         }
-        FileChecks.readableFile("--tokenizer", tokenizer);
+        FileChecks.readableFileOrDirectory("--tokenizer", tokenizer);
         if (prompts < 1 || maxTokens < 1 || tp < 1 || pp < 1 || dp < 1 || maxBatch < 1 || checkpointMillis < 1) {
             throw new IllegalArgumentException("--prompts, --max-tokens, --tp, --pp, --parallelism, --max-batch and "
                     + "--checkpoint-interval must be >= 1");

@@ -65,7 +65,7 @@ public final class JobConfigChecks {
             throw new IllegalArgumentException("--checkpoint-interval must be positive, got " + interval.toMillis() + "ms");
         }
         config.getOptional(JobOptions.MODEL_PATH).ifPresent(p -> FileChecks.readableFileOrDirectory("--model", p));
-        config.getOptional(JobOptions.TOKENIZER_PATH).ifPresent(p -> FileChecks.readableFile("--tokenizer", p));
+        config.getOptional(JobOptions.TOKENIZER_PATH).ifPresent(p -> FileChecks.readableFileOrDirectory("--tokenizer", p));
         // The header, the TP split and the tokenizer's fit, here: on the cluster each would fail every restart.
         config.getOptional(JobOptions.MODEL_PATH).ifPresent(model -> ModelChecks.check(model,
                 config.getOptional(JobOptions.TOKENIZER_PATH).orElse(null), config.get(JobOptions.TENSOR_PARALLELISM),
