@@ -22,6 +22,11 @@
 #                                        engine that dequantizes the weights and computes in fp32)
 #   dequantized.sha256.json              per tensor of each quantized file: SHA-256 of ggml's dequantized floats
 #   tokenize_stories260K.txt             llama-tokenize of the tokenizer golden strings
+#   vocab-llama-bpe.gguf, vocab-qwen2.gguf  llama.cpp's own gpt2 (byte-level BPE) vocabulary files for Llama 3
+#                                        (pre llama-bpe) and Qwen2 (pre qwen2), cut to their first 6000 ids plus
+#                                        every control / user-defined token (tiny_bpe_vocab_gguf.py)
+#   tokenize_vocab-*.txt                 llama-tokenize on them of the texts of the Hugging Face tokenizer
+#                                        goldens (../../resources/tokenizer-goldens/{llama3-instruct,qwen3}.json)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../../../.." && pwd)"
@@ -77,4 +82,11 @@ done
 python3 "$HERE/dequantized_digests.py" "$OUT/dequantized.sha256.json" "${digests[@]}"
 python3 "$HERE/tokenize_cases.py" "$BIN/llama-tokenize" "$OUT/stories260K.f32.gguf" \
     "$ROOT/gpu-operator/src/test/resources/golden/tokenizer_tok512_encode.txt" >"$OUT/tokenize_stories260K.txt"
+for pair in llama-bpe=llama3-instruct qwen2=qwen3; do
+  vocab="${pair%%=*}"
+  python3 "$HERE/tiny_bpe_vocab_gguf.py" "$LLAMACPP_DIR/llama.cpp/models/ggml-vocab-$vocab.gguf" 6000 \
+      "$OUT/vocab-$vocab.gguf"
+  python3 "$HERE/tokenize_cases.py" "$BIN/llama-tokenize" "$OUT/vocab-$vocab.gguf" \
+      "$ROOT/gpu-operator/src/test/resources/tokenizer-goldens/${pair#*=}.json" >"$OUT/tokenize_vocab-$vocab.txt"
+done
 ls -l "$OUT"

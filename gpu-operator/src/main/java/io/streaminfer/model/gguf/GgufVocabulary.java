@@ -22,8 +22,8 @@ import java.util.List;
  *       true), {@code add_eos_token} (default false) and {@code add_space_prefix} (default true) are honoured
  *       as llama.cpp does. Special-token text in the input (such as {@code "<s>"}) is not parsed as that
  *       token: it is encoded as text, as run.c does (llama-tokenize parses it).</li>
- *   <li>{@code "gpt2"} (byte-level BPE with {@code merges}: Llama 3, Qwen): refused for tokenizing until the
- *       Hugging Face byte-level BPE reads it; the model's weights load regardless.</li>
+ *   <li>{@code "gpt2"} (byte-level BPE with {@code merges}: Llama 3, Qwen): as llama.cpp tokenizes it, by the
+ *       Hugging Face byte-level BPE (see {@link GgufBpeVocabulary}).</li>
  * </ul>
  */
 public final class GgufVocabulary {
@@ -57,28 +57,22 @@ public final class GgufVocabulary {
      */
     static TextTokenizer tokenizer(GgufMetadata m, int vocabularySize) {
         String model = m.string("tokenizer.ggml.model");
-        switch (model) {
-            case "llama":
-                break;
-            case "gpt2":
-                throw new UnsupportedOperationException("its vocabulary is byte-level BPE (tokenizer.ggml.model = gpt2,"
-                        + " as Llama 3 and Qwen use), which this release cannot tokenize yet; its weights load, and"
-                        + " prompts given as token ids run");
-            default:
-                throw new UnsupportedOperationException("tokenizer.ggml.model " + model + " is not supported"
-                        + " (llama, SentencePiece-style, is)");
+        if (!model.equals("llama") && !model.equals("gpt2")) {
+            throw new UnsupportedOperationException("tokenizer.ggml.model " + model + " is not supported"
+                    + " (llama, SentencePiece-style, and gpt2, byte-level BPE, are)");
         }
         List<String> tokens = m.strings("tokenizer.ggml.tokens");
+        if (model.equals("gpt2")) {
+            checkSize(tokens.size(), vocabularySize);
+            return GgufBpeVocabulary.tokenizer(m, tokens);
+        }
         float[] scores = m.floats("tokenizer.ggml.scores");
         int[] types = m.has("tokenizer.ggml.token_type") ? m.ints("tokenizer.ggml.token_type") : null;
         if (scores.length != tokens.size() || (types != null && types.length != tokens.size())) {
             throw new IllegalArgumentException("tokenizer.ggml.tokens has " + tokens.size() + " entries but scores has "
                     + scores.length + (types == null ? "" : " and token_type " + types.length));
         }
-        if (tokens.size() > vocabularySize) {
-            throw new IllegalArgumentException("the vocabulary has " + tokens.size() + " tokens but the model only "
-                    + vocabularySize + " embedding rows");
-        }
+        checkSize(tokens.size(), vocabularySize);
         int vocab = tokens.size();
         byte[][] pieces = new byte[vocab][];
         byte[][] decoded = new byte[vocab][];
@@ -100,6 +94,13 @@ public final class GgufVocabulary {
                 bos >= 0 && m.bool("tokenizer.ggml.add_bos_token", true),
                 eos >= 0 && m.bool("tokenizer.ggml.add_eos_token", false),
                 m.bool("tokenizer.ggml.add_space_prefix", true), true));
+    }
+
+    private static void checkSize(int tokens, int vocabularySize) {
+        if (tokens > vocabularySize) {
+            throw new IllegalArgumentException("the vocabulary has " + tokens + " tokens but the model only "
+                    + vocabularySize + " embedding rows");
+        }
     }
 
     private static int id(GgufMetadata m, String which, int vocab) {

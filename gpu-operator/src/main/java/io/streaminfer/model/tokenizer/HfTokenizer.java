@@ -128,6 +128,18 @@ public final class HfTokenizer implements TextTokenizer {
         }
     }
 
+    /**
+     * A tokenizer from documents built in memory rather than read from files: {@code tokenizerJson} in
+     * tokenizer.json's shape, {@code config} in tokenizer_config.json's ({@code bos_token}, {@code eos_token},
+     * {@code chat_template}) and {@code generation} in generation_config.json's ({@code eos_token_id}). Used for
+     * vocabularies other formats carry (a GGUF file's byte-level BPE).
+     *
+     * @throws IllegalArgumentException naming the component that is unsupported or malformed
+     */
+    public static HfTokenizer fromDocuments(JsonNode tokenizerJson, JsonNode config, JsonNode generation) {
+        return new HfTokenizer(tokenizerJson, config, generation, null);
+    }
+
     private static JsonNode readOptional(ObjectMapper mapper, Path file) throws IOException {
         return Files.isRegularFile(file) ? mapper.readTree(file.toFile()) : mapper.createObjectNode();
     }

@@ -208,14 +208,24 @@ class GgufCheckpointTest {
     }
 
     @Test
-    void aGpt2VocabularyLoadsItsWeightsButRefusesToTokenize() throws IOException {
-        Path file = TinyGguf.model("qwen2", 0, true).string("tokenizer.ggml.model", "gpt2")
-                .array("tokenizer.ggml.merges", ValueType.STRING, List.of("a b")).write(dir.resolve("gpt2.gguf"));
-        try (GgufCheckpoint c = (GgufCheckpoint) Checkpoints.open(file)) {
-            assertEquals("qwen2", c.config().architecture());
+    void aGpt2VocabularyTokenizesByItsPreTokenizerAndRefusesAnUnknownOne() throws IOException {
+        GgufWriter gpt2 = TinyGguf.model("qwen2", 0, true).string("tokenizer.ggml.model", "gpt2")
+                .array("tokenizer.ggml.merges", ValueType.STRING, List.of("a b"));
+        Path missing = gpt2.write(dir.resolve("no-pre.gguf"));
+        try (GgufCheckpoint c = (GgufCheckpoint) Checkpoints.open(missing)) {
+            assertEquals("qwen2", c.config().architecture(), "the weights load regardless");
             UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, c::tokenizer);
-            assertTrue(e.getMessage().startsWith(file + ": its vocabulary is byte-level BPE"), e.getMessage());
+            assertTrue(e.getMessage().startsWith(missing + ": tokenizer.ggml.pre is missing"), e.getMessage());
         }
-        assertThrows(UnsupportedOperationException.class, () -> GgufVocabulary.read(file));
+        Path unknown = gpt2.string("tokenizer.ggml.pre", "falcon").write(dir.resolve("falcon.gguf"));
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> GgufVocabulary.read(unknown));
+        assertTrue(e.getMessage().contains("tokenizer.ggml.pre falcon is not supported"), e.getMessage());
+        Path qwen = gpt2.string("tokenizer.ggml.pre", "qwen2").write(dir.resolve("qwen.gguf"));
+        try (GgufCheckpoint c = (GgufCheckpoint) Checkpoints.open(qwen)) {
+            assertArrayEquals(new int[] {7, 6, 14}, c.tokenizer().encode("abc<|eot|>", true),
+                    "merged by rank, a CONTROL token matched in the text, no BOS for qwen2");
+            assertArrayEquals(new int[] {2}, c.tokenizer().eosTokenIds());
+        }
     }
 }

@@ -75,7 +75,8 @@ final class GgufGoldens {
                 }
                 String[] parts = line.split("\\|", -1);
                 String text = new String(HexFormat.of().parseHex(parts[0]), StandardCharsets.UTF_8);
-                int[] ids = java.util.Arrays.stream(parts[1].split(",")).mapToInt(Integer::parseInt).toArray();
+                int[] ids = parts[1].isEmpty() ? new int[0]
+                        : java.util.Arrays.stream(parts[1].split(",")).mapToInt(Integer::parseInt).toArray();
                 cases.add(new EncodeCase(text, ids));
             }
         }
