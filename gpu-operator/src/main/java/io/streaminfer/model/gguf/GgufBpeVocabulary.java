@@ -16,12 +16,13 @@ import java.util.Map;
  *   <li>{@code tokens} (in GPT-2's byte alphabet) and {@code merges} ("a b", by rank) are the BPE model; no
  *       normalizer (llama.cpp applies none, even where the Hugging Face file has NFC).</li>
  *   <li>{@code token_type} CONTROL and USER_DEFINED tokens are added tokens, matched in the text first (longest
- *       first; llama-tokenize parses special-token text); CONTROL ones are special (left out when decoding).</li>
+ *       first; llama-tokenize parses special-token text); CONTROL ones are special (left out when decoding).
+ *       Tokens llama.cpp makes CONTROL by their text count as CONTROL ({@link ControlLookingTokens}).</li>
  *   <li>{@code pre} picks llama.cpp's split regex and rules: {@code llama-bpe} (Llama 3: digits in threes,
  *       a piece that is a token is not merged) and {@code qwen2} (single digits); another value is refused.</li>
  *   <li>{@code add_bos_token} defaults as llama.cpp's per-{@code pre} default (Llama 3 yes, Qwen no);
- *       {@code add_eos_token} defaults to no. EOS ids: {@code eos_token_id}, then {@code eot_token_id} and
- *       {@code eom_token_id} when present. {@code tokenizer.chat_template} is the chat template.</li>
+ *       {@code add_eos_token} defaults to no. Generation stops at {@code eos_token_id} and at llama.cpp's
+ *       other end-of-generation tokens (end of turn, {@code <|eot_id|>}, {@code <|im_end|>}...). {@code tokenizer.chat_template} is the chat template.</li>
  * </ul>
  */
 final class GgufBpeVocabulary {
@@ -61,6 +62,7 @@ final class GgufBpeVocabulary {
             throw new IllegalArgumentException("tokenizer.ggml.tokens has " + vocab + " entries but token_type has "
                     + types.length);
         }
+        ControlLookingTokens.Found forced = ControlLookingTokens.find(m, tokens);
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode json = f.objectNode();
         ArrayNode added = json.putArray("added_tokens");
@@ -68,8 +70,9 @@ final class GgufBpeVocabulary {
         for (int id = 0; id < vocab; id++) {
             String token = tokens.get(id);
             vocabulary.put(token, id);
-            if (types[id] == CONTROL || types[id] == USER_DEFINED) {
-                added.addObject().put("id", id).put("content", token).put("special", types[id] == CONTROL)
+            boolean control = types[id] == CONTROL || forced.control().contains(id);
+            if (control || types[id] == USER_DEFINED) {
+                added.addObject().put("id", id).put("content", token).put("special", control)
                         .put("normalized", false);
             }
         }
@@ -99,12 +102,10 @@ final class GgufBpeVocabulary {
         m.optionalString("tokenizer.chat_template").ifPresent(t -> config.put("chat_template", t));
         ObjectNode generation = f.objectNode();
         ArrayNode stops = generation.putArray("eos_token_id");
-        for (String which : new String[] {"eos", "eot", "eom"}) {
-            int stop = id(m, which, vocab);
-            if (stop >= 0) {
-                stops.add(stop);
-            }
+        if (eos >= 0) {
+            stops.add(eos);
         }
+        forced.endOfGeneration().stream().filter(id -> id != eos).forEach(stops::add);
         return HfTokenizer.fromDocuments(json, config, generation);
     }
 

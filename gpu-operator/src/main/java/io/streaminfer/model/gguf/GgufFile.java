@@ -128,6 +128,9 @@ public record GgufFile(Path path, int version, GgufMetadata metadata, List<Tenso
             tensors.add(new TensorInfo(name, dims, type, offset));
         }
         long dataStart = (in.buffer.position() + alignment - 1L) / alignment * alignment;
+        if (tensors.isEmpty()) {
+            dataStart = Math.min(dataStart, size); // a vocabulary-only file need not pad to an empty data section
+        }
         if (dataStart > size) {
             throw new IOException(path + " is a GGUF file but ends before its data section");
         }

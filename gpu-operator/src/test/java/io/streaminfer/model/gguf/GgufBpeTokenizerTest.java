@@ -52,10 +52,12 @@ class GgufBpeTokenizerTest {
         TextTokenizer llama = TokenizerFiles.open(GgufGoldens.file("vocab-llama-bpe.gguf"), 0);
         assertEquals(LLAMA3_BOS, llama.encode("", true)[0], "Llama 3 adds BOS (no add_bos_token key in the file)");
         assertEquals(0, llama.encode("", false).length);
-        assertArrayEquals(new int[] {LLAMA3_BOS + 1}, llama.eosTokenIds(), "<|end_of_text|>");
+        // llama.cpp's EOG tokens for these files (llama-tokenize -v: "print_info: EOG token = ...")
+        assertArrayEquals(new int[] {LLAMA3_BOS + 1, LLAMA3_BOS + 9}, llama.eosTokenIds(),
+                "<|end_of_text|>, then <|eot_id|> by its text");
         TextTokenizer qwen = GgufVocabulary.read(GgufGoldens.file("vocab-qwen2.gguf"));
         assertEquals(0, qwen.encode("", true).length, "Qwen2 adds no BOS");
-        assertArrayEquals(new int[] {QWEN_ENDOFTEXT}, qwen.eosTokenIds());
+        assertArrayEquals(new int[] {QWEN_ENDOFTEXT, QWEN_ENDOFTEXT + 2}, qwen.eosTokenIds(), "<|endoftext|>, <|im_end|>");
         int[] ids = qwen.encode("<|im_start|>user\nHi<|im_end|>", true);
         assertEquals("user\nHi", qwen.decode(ids), "CONTROL tokens are special: decoding leaves them out");
     }

@@ -11,6 +11,7 @@ import io.streaminfer.compute.StorageKind;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.Checkpoints;
 import io.streaminfer.model.ModelConfig;
+import io.streaminfer.model.TextTokenizer;
 import io.streaminfer.model.RopeConfig;
 import io.streaminfer.model.TensorNames;
 import io.streaminfer.model.gguf.GgufMetadata.ValueType;
@@ -227,5 +228,12 @@ class GgufCheckpointTest {
                     "merged by rank, a CONTROL token matched in the text, no BOS for qwen2");
             assertArrayEquals(new int[] {2}, c.tokenizer().eosTokenIds());
         }
+        // llama.cpp makes "</s>" CONTROL by its text even where token_type says NORMAL (Qwen2's vocabulary)
+        Path normal = gpt2.array("tokenizer.ggml.token_type", ValueType.INT32, java.util.Collections.nCopies(
+                TinyGguf.VOCAB, 1)).u32("tokenizer.ggml.eos_token_id", 15).write(dir.resolve("normal.gguf"));
+        TextTokenizer t = GgufVocabulary.read(normal);
+        assertArrayEquals(new int[] {7, 2}, t.encode("ab</s>", true));
+        assertArrayEquals(new int[] {15, 2}, t.eosTokenIds(), "EOS, then llama.cpp's end-of-generation texts");
+        assertEquals("ab", t.decode(new int[] {7, 2}));
     }
 }

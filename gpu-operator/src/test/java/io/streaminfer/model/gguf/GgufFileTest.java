@@ -110,4 +110,15 @@ class GgufFileTest {
         e = assertThrows(IOException.class, () -> GgufFile.read(huge));
         assertTrue(e.getMessage().contains("tensor count") && e.getMessage().contains("cannot fit"), e.getMessage());
     }
+
+    @Test
+    void aVocabularyOnlyFileNeedNotPadToItsEmptyDataSection() throws IOException {
+        byte[] padded = new GgufWriter().string("general.architecture", "llama").string("k", "abc").bytes();
+        int unpadded = 4 + 4 + 8 + 8 + (8 + 20 + 4 + 8 + "llama".length()) + (8 + 1 + 4 + 8 + 3);
+        assertTrue(padded.length > unpadded, "the writer pads to the alignment");
+        Path file = Files.write(dir.resolve("vocab-only.gguf"), Arrays.copyOf(padded, unpadded));
+        GgufFile gguf = GgufFile.read(file);
+        assertEquals("abc", gguf.metadata().string("k"));
+        assertEquals(0, gguf.tensors().size());
+    }
 }
