@@ -8,7 +8,7 @@ job_args() {
   local a=(run --bootstrap-servers "$BOOTSTRAP" --input-topic prompts --output-topic completions
            --dead-letter-topic dead-letters --model "$MODEL" --tokenizer "$TOKENIZER"
            --tp "$TP" --parallelism "$DP" --checkpoint-interval "${CHECKPOINT_INTERVAL:-2s}" --max-batch "$1")
-  # Pipeline parallelism: PP=2 runs every phase at DP x PP x TP (the flag exists once --pp has landed).
+  # Pipeline parallelism: PP=2 runs every phase but the previous release's at DP x PP x TP.
   if [ "${2:-}" != previous ] && [ "${PP:-1}" != 1 ]; then a+=(--pp "$PP"); fi
   echo "${a[@]}"
 }
