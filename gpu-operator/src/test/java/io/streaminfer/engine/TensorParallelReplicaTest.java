@@ -54,8 +54,9 @@ class TensorParallelReplicaTest {
         }
     }
 
-    private static void assertSameTokens(Map<String, GenerationResult> expected, Map<String, GenerationResult> actual,
-                                         String what) {
+    /** The same ids, all answered, with bitwise the same tokens, logprobs and finish reasons. */
+    static void assertSameTokens(Map<String, GenerationResult> expected, Map<String, GenerationResult> actual,
+                                 String what) {
         assertEquals(expected.keySet(), actual.keySet());
         for (String id : expected.keySet()) {
             GenerationResult e = expected.get(id);
