@@ -2,7 +2,6 @@ package io.streaminfer.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -121,21 +120,7 @@ class PipelineReplicaTest {
         GenerationRequest request = new GenerationRequest("resume", null, new int[] {1, 20, 21}, null, sampled);
         GenerationResult uninterrupted = generate(config(fourLayers, null, 1, 1), List.of(request)).get("resume");
         assertTrue(uninterrupted.tokenIds().length > 10, "needs a long enough generation to cut");
-        // A loaded machine may finish the whole generation before the first capture: then it is tried again.
-        RequestProgress progress = null;
-        for (int attempt = 0; attempt < 10 && progress == null; attempt++) {
-            try (BlockingReplica runner = new BlockingReplica(config(fourLayers, null, 2, 1), TIMEOUT)) {
-                assertTrue(runner.replica().trySubmit(request, null));
-                for (RequestProgress p = runner.replica().progress("resume"); p != null;
-                     p = runner.replica().progress("resume")) {
-                    progress = p;
-                    if (p.generatedTokens().length >= 5) {
-                        break;
-                    }
-                }
-            }
-        }
-        assertNotNull(progress, "no mid-run capture in 10 runs");
+        RequestProgress progress = TensorParallelReplicaTest.captureMidRun(config(fourLayers, null, 2, 1), request, 5);
         try (BlockingReplica runner = new BlockingReplica(config(fourLayers, null, 3, 1), TIMEOUT)) {
             GenerationResult resumed = runner.run(List.of(request), Map.of("resume", progress)).get("resume");
             assertArrayEquals(uninterrupted.tokenIds(), resumed.tokenIds(),
