@@ -404,17 +404,35 @@ class CommContractTest {
     @MethodSource("multiRankGroups")
     void closingTheGroupReleasesRanksWaitingInACollective(CommBackend backend, int size) throws Exception {
         CommGroup group = form(backend, size, "shutdown", Duration.ofSeconds(60));
+        java.util.concurrent.atomic.AtomicReferenceArray<Thread> ranks = new java.util.concurrent.atomic.AtomicReferenceArray<>(size);
         Throwable[] errors = RankRunner.runAll(group, c -> {
             if (c.rank() == 0) {
-                Thread.sleep(50);
+                // Close only once the peers wait in the collective (a rank arriving after close() is a usage
+                // error, IllegalStateException): on a loaded machine 50 ms may not be enough to get there.
+                awaitWaiting(ranks, backend);
                 group.close();
                 return;
             }
+            ranks.set(c.rank(), Thread.currentThread());
             c.allReduce(new float[64], 0, 64);
         }, 20);
         for (int r = 1; r < size; r++) {
             CommException e = assertInstanceOf(CommException.class, errors[r], "rank " + r);
             assertTrue(e.getMessage().contains("tp:shutdown was closed"), e.getMessage());
+        }
+    }
+
+    /** Waits until ranks 1.. are parked (in-process collectives wait on a monitor; NCCL ones spin: a pause). */
+    private static void awaitWaiting(java.util.concurrent.atomic.AtomicReferenceArray<Thread> ranks, CommBackend backend)
+            throws InterruptedException {
+        Thread.sleep(50);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        for (int r = 1; r < ranks.length() && backend == CommBackend.IN_PROCESS; r++) {
+            while (System.nanoTime() < deadline && (ranks.get(r) == null
+                    || (ranks.get(r).getState() != Thread.State.WAITING
+                        && ranks.get(r).getState() != Thread.State.TIMED_WAITING))) {
+                Thread.sleep(5);
+            }
         }
     }
 

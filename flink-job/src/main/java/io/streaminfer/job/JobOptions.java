@@ -20,6 +20,9 @@ public final class JobOptions {
     /** Compute backend of each rank. */
     public enum Backend { CPU, CUDA }
 
+    /** A feature that is on or off. */
+    public enum Switch { ON, OFF }
+
     // ---- Kafka ----
     public static final ConfigOption<String> BOOTSTRAP_SERVERS = stringOption("streaminfer.kafka.bootstrap-servers",
             "Kafka bootstrap servers (host:port,...). Required by run unless --input is given.");
@@ -59,17 +62,26 @@ public final class JobOptions {
     public static final ConfigOption<Integer> MAX_BATCH = intOption("streaminfer.max-batch", 64,
             "Most sequences one replica decodes together.");
     public static final ConfigOption<Integer> KV_BUDGET_TOKENS = intOption("streaminfer.kv-budget-tokens", 0,
-            "KV-cache budget of one replica, in token positions; 0 means max-batch x context length.");
+            "KV-cache budget of one replica in token positions (older form of --kv-cache-memory; it also caps "
+                    + "the context); 0 means none.");
+    public static final ConfigOption<String> KV_CACHE_MEMORY = stringOption("streaminfer.kv-cache-memory",
+            "KV-cache budget of one replica (all its TP ranks), in bytes with an optional k, m or g suffix; "
+                    + "default: max-batch sequences of the whole context, at most a quarter of the heap.");
+    public static final ConfigOption<Switch> PREFIX_CACHE = ConfigOptions.key("streaminfer.prefix-cache")
+            .enumType(Switch.class).defaultValue(Switch.ON)
+            .withDescription("Prefix caching: prompts reuse the KV blocks of earlier prompts that start with the "
+                    + "same tokens (on or off; the tokens are the same either way).");
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("streaminfer.checkpoint-interval")
             .durationType().defaultValue(Duration.ofSeconds(10))
             .withDescription("Flink checkpoint interval (e.g. 10s, 500ms); completions commit to Kafka on checkpoints.");
 
     // ---- Offline mode ----
     public static final ConfigOption<String> INPUT_PATH = stringOption("streaminfer.offline.input",
-            "Offline mode: a JSON Lines file, or a directory of them, of PromptRecords or of OpenAI batch request"
-                    + " lines (when the first line has a custom_id), or Avro container files (instead of Kafka).");
+            "Offline mode: a JSON Lines file, or a directory of them (every file but dot-files, no subdirectories),"
+                    + " of PromptRecords or of OpenAI batch request lines (when the first line has a custom_id), or"
+                    + " Avro container files (instead of Kafka).");
     public static final ConfigOption<String> OUTPUT_PATH = stringOption("streaminfer.offline.output",
-            "Offline mode: directory for completion and dead-letter JSON Lines files.");
+            "Offline mode: a new or empty directory for the completion and dead-letter files.");
 
     // ---- demo ----
     public static final ConfigOption<Integer> DEMO_PROMPTS = intOption("streaminfer.demo.prompts", 32,
@@ -114,6 +126,8 @@ public final class JobOptions {
             new Flag("--parallelism", "N", DATA_PARALLELISM),
             new Flag("--max-batch", "N", MAX_BATCH),
             new Flag("--kv-budget", "TOKENS", KV_BUDGET_TOKENS),
+            new Flag("--kv-cache-memory", "SIZE", KV_CACHE_MEMORY),
+            new Flag("--prefix-cache", "on|off", PREFIX_CACHE),
             new Flag("--checkpoint-interval", "DURATION", CHECKPOINT_INTERVAL));
 
     /** A string option without a default. */

@@ -147,14 +147,9 @@ abstract class CompressedPanels {
         }
     }
 
-    /**
-     * Batches up to this many rows take the fused kernels; above it the panel path's tile expansion (paid once
-     * per tile, however many rows) is cheaper than converting every weight once per 4 rows. Measured on the
-     * 2-vCPU EPYC (one thread, CPU time, 4000 x 288 in L3): Q8_0 fused 64 vs panels 63 GFLOP/s at 4 rows and
-     * 65 vs 80 at 8; Q4_0 55 vs 53 and 56 vs 71.
-     */
-    int fusedRows() {
-        return 4;
+    /** Whether two rows run faster as a padded 4-row block than as two 1-row passes (see FusedProduct). */
+    boolean pairAsFour() {
+        return true;
     }
 
     /** Bytes the packed weights hold. */

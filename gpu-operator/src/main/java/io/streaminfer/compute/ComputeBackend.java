@@ -10,7 +10,7 @@ import io.streaminfer.comm.StageLink;
  *
  * <p>Shapes: an {@link ActivationBuffer} is (rows, width) fp32 with room for the step's row budget;
  * {@code rows} arguments say how many leading rows an operation touches. A step's rows are described by a
- * {@link StepBatch} (KV slot, position and token of each row), handed to {@link #beginStep} first.
+ * {@link StepBatch} (sequence, position and token of each row, and the block tables), handed to {@link #beginStep} first.
  *
  * <p>Invariance: a backend whose {@link #batchInvariant()} is true computes every row on its own in a
  * fixed order, so a row's bits depend on neither the batch nor the row's place in it; with
@@ -49,8 +49,8 @@ public interface ComputeBackend extends AutoCloseable {
     /** The token embedding table, read by {@link #embed}. */
     EmbeddingTable embedding(WeightTensor table);
 
-    /** Keys and values of {@code kvHeads} heads of {@code headDim} for every layer, slot and position. */
-    KvCache kvCache(int layers, int slots, int positions, int kvHeads, int headDim);
+    /** Keys and values of {@code kvHeads} heads of {@code headDim} for every layer, in a pool of blocks. */
+    KvCache kvCache(int layers, KvGeometry geometry, int kvHeads, int headDim);
 
     // ---- one step ----
 
@@ -80,12 +80,12 @@ public interface ComputeBackend extends AutoCloseable {
 
     /**
      * Rotary embedding of each row's query and key heads at the row's position, then the row's key and
-     * value into the cache at (slot, position).
+     * value into the cache, in the block of its sequence's table that holds the position.
      */
     void ropeAndStore(ActivationBuffer qkv, StepBatch batch, RotaryTable rope, KvCache cache, int layer,
                       AttentionShape shape);
 
-    /** Causal attention of each row over positions [0, position] of its slot, head by head. */
+    /** Causal attention of each row over positions [0, position] of its sequence, head by head. */
     void attention(ActivationBuffer out, ActivationBuffer qkv, KvCache cache, int layer, StepBatch batch,
                    AttentionShape shape);
 

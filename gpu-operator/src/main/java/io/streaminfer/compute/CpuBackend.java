@@ -30,7 +30,7 @@ public final class CpuBackend implements ComputeBackend {
     }
 
     private final MatmulKernel kernel;
-    private float[][] scores = new float[0][];  // (kernel threads, positions rounded up to key blocks)
+    private CpuAttention.Scratch[] attentionScratch = new CpuAttention.Scratch[0]; // (kernel threads)
     private float[] logitSlice = new float[0];    // (rows, vocab_shard), only at TP > 1
     private float[] gatherScratch = new float[0]; // (rows, vocab) on ranks that do not sample
 
@@ -76,13 +76,16 @@ public final class CpuBackend implements ComputeBackend {
     }
 
     @Override
-    public KvCache kvCache(int layers, int slots, int positions, int kvHeads, int headDim) {
-        // rounded up to whole key blocks: scoreBlocks writes every lane of the last block
-        int blocked = (positions + CpuKvCache.KEY_BLOCK - 1) / CpuKvCache.KEY_BLOCK * CpuKvCache.KEY_BLOCK;
-        if (scores.length == 0 || scores[0].length < blocked) {
-            scores = new float[kernel.parallelism()][blocked];
+    public KvCache kvCache(int layers, KvGeometry geometry, int kvHeads, int headDim) {
+        // rounded up to whole blocks: scoring writes every lane of the last key run
+        int blocked = geometry.blocksPerSequence() * geometry.blockSize();
+        if (attentionScratch.length == 0 || attentionScratch[0].scores().length < blocked) {
+            attentionScratch = new CpuAttention.Scratch[kernel.parallelism()];
+            for (int i = 0; i < attentionScratch.length; i++) {
+                attentionScratch[i] = CpuAttention.Scratch.forContext(geometry);
+            }
         }
-        return new CpuKvCache(layers, slots, positions, kvHeads * headDim, headDim);
+        return new CpuKvCache(layers, geometry, kvHeads * headDim, headDim);
     }
 
     // ---- one step ----
@@ -178,13 +181,16 @@ public final class CpuBackend implements ComputeBackend {
         float[] v = data(qkv);
         Rotary table = (Rotary) rope;
         CpuKvCache kv = (CpuKvCache) cache;
+        BlockTables tables = kv.geometry().tablesOf(batch);
+        int blockSize = kv.geometry().blockSize();
         int rowWidth = shape.qkvWidth();
         for (int r = 0; r < batch.rows(); r++) {
             int pos = batch.positions()[r];
             rotate(v, r * rowWidth, shape.queryWidth(), pos, table, shape.headDim());
             rotate(v, r * rowWidth + shape.queryWidth(), shape.kvWidth(), pos, table, shape.headDim());
             int kOffset = r * rowWidth + shape.queryWidth();
-            kv.write(layer, batch.slots()[r], pos, v, kOffset, kOffset + shape.kvWidth());
+            kv.write(layer, tables.block(batch.sequences()[r], pos / blockSize), pos % blockSize, v, kOffset,
+                    kOffset + shape.kvWidth());
         }
     }
 
@@ -213,12 +219,13 @@ public final class CpuBackend implements ComputeBackend {
         float[] o = data(out);
         float[] v = data(qkv);
         CpuKvCache kv = (CpuKvCache) cache;
+        BlockTables tables = kv.geometry().tablesOf(batch);
         int rows = batch.rows();
         // rows are independent, so the kernel's threads share them
         kernel.parallel((part, parts) -> {
             for (int r = rows * part / parts; r < rows * (part + 1) / parts; r++) {
-                CpuAttention.attend(kv, layer, batch.slots()[r], batch.positions()[r], v, r * shape.qkvWidth(), o,
-                        r * shape.queryWidth(), scores[part], shape);
+                CpuAttention.attend(kv, layer, tables, batch.sequences()[r], batch.positions()[r], v,
+                        r * shape.qkvWidth(), o, r * shape.queryWidth(), attentionScratch[part], shape);
             }
         });
     }

@@ -1,10 +1,8 @@
 package io.streaminfer.compute;
 
-/** One rank's keys and values: (layer, slot, position, kv head, head_dim) as its backend lays them out. */
+/** One rank's keys and values: a pool of blocks (see {@link KvGeometry}) as its backend lays them out. */
 public interface KvCache {
-    int slots();
-
-    int positions();
+    KvGeometry geometry();
 
     long bytes();
 }

@@ -55,15 +55,25 @@ public final class VectorOps {
      */
     public static void weightedSum(float[] weights, int n, float[] values, int valOff, int stride,
                                    float[] out, int outOff, int width) {
-        checkRange("weights", weights, 0, n);
+        weightedSum(weights, 0, n, values, valOff, stride, out, outOff, width, false);
+    }
+
+    /**
+     * The same chains over weights [wOff, wOff + n); with {@code accumulate} each output's chain continues
+     * from the value out holds (a float stored and read back is exact), so a sum over several runs of rows
+     * (a paged cache's blocks) has the bits of one chain over all of them.
+     */
+    public static void weightedSum(float[] weights, int wOff, int n, float[] values, int valOff, int stride,
+                                   float[] out, int outOff, int width, boolean accumulate) {
+        checkRange("weights", weights, wOff, n);
         checkRange("out", out, outOff, width);
         if (n > 0) {
             checkRange("values", values, valOff, (n - 1) * stride + width);
         }
         if (VECTOR) {
-            VectorOpsKernels.weightedSum(weights, n, values, valOff, stride, out, outOff, width);
+            VectorOpsKernels.weightedSum(weights, wOff, n, values, valOff, stride, out, outOff, width, accumulate);
         } else {
-            weightedSumScalar(weights, n, values, valOff, stride, out, outOff, width);
+            weightedSumScalar(weights, wOff, n, values, valOff, stride, out, outOff, width, accumulate);
         }
     }
 
@@ -155,12 +165,12 @@ public final class VectorOps {
         }
     }
 
-    static void weightedSumScalar(float[] weights, int n, float[] values, int valOff, int stride,
-                                  float[] out, int outOff, int width) {
+    static void weightedSumScalar(float[] weights, int wOff, int n, float[] values, int valOff, int stride,
+                                  float[] out, int outOff, int width, boolean accumulate) {
         for (int i = 0; i < width; i++) {
-            float o = 0f;
+            float o = accumulate ? out[outOff + i] : 0f;
             for (int t = 0; t < n; t++) {
-                o = Math.fma(weights[t], values[valOff + t * stride + i], o);
+                o = Math.fma(weights[wOff + t], values[valOff + t * stride + i], o);
             }
             out[outOff + i] = o;
         }

@@ -5,9 +5,11 @@ import io.streaminfer.comm.DeviceCollectives;
 import io.streaminfer.comm.StageLink;
 import io.streaminfer.compute.ActivationBuffer;
 import io.streaminfer.compute.AttentionShape;
+import io.streaminfer.compute.BlockTables;
 import io.streaminfer.compute.ComputeBackend;
 import io.streaminfer.compute.EmbeddingTable;
 import io.streaminfer.compute.KvCache;
+import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.compute.PackedMatrix;
 import io.streaminfer.compute.RotaryTable;
 import io.streaminfer.compute.StepBatch;
@@ -23,7 +25,7 @@ import org.bytedeco.javacpp.IntPointer;
  * GEMMs through cuBLAS ({@link CudaGemm}), the rest through the small kernels of
  * {@code transformer_kernels.cu}. Everything of a step runs on one stream, the rank's NCCL stream when the
  * group has one, so layers and collectives are ordered without host waits; the host copies in the step's
- * (slots, positions, tokens, logit rows) once and copies out only the logits asked for.
+ * (sequences, positions, tokens, logit rows, block tables) once and copies out only the logits asked for.
  *
  * <p>Not bitwise equal to the CPU backends (cuBLAS and NCCL sum in their own orders), and not
  * batch-invariant; the GPU tests compare greedy tokens. Used by one rank thread: construction and every
@@ -47,8 +49,11 @@ public final class CudaBackend implements ComputeBackend {
     private record DeviceRotary(long cos, long sin, int positions, int pairs, boolean adjacentPairs)
             implements RotaryTable {}
 
-    /** (layer) -> keys and values of (slot, position, kv_width), fp32. */
-    private record DeviceKvCache(long base, int layers, int slots, int positions, int kvWidth) implements KvCache {
+    /**
+     * (layer) -> keys and values of (block, position in block, kv_width), fp32: the pool of blocks of
+     * {@link KvGeometry}, addressed through the step's block tables as on the CPU.
+     */
+    private record DeviceKvCache(long base, int layers, KvGeometry geometry, int kvWidth) implements KvCache {
         long keys(int layer) {
             return base + 2L * layer * layerBytes();
         }
@@ -58,7 +63,7 @@ public final class CudaBackend implements ComputeBackend {
         }
 
         long layerBytes() {
-            return 4L * slots * positions * kvWidth;
+            return 4L * geometry.blocks() * geometry.blockSize() * kvWidth;
         }
 
         @Override
@@ -73,10 +78,14 @@ public final class CudaBackend implements ComputeBackend {
     private final DeviceCollectives collectives; // null at TP=1 without NCCL
     private final CudaKernels kernels;
     private int maxRows;                 // the most rows any activation buffer holds
-    // The step's index arrays: slots | positions | tokens | logit row indices, maxRows each.
+    // The step's index arrays: sequences | positions | tokens | logit row indices, maxRows each, then the
+    // block tables, (sequences, blocks per sequence) with at most maxRows sequences.
     private long stepInts;
     private IntPointer hostInts;
+    private int tableWidth;              // blocks per sequence: the width the kernels read the tables with
+    private int tableSequences;          // sequences the tables hold: a step's, or every slot of a slot cache
     private StepBatch step;
+    private BlockTables stepTables;
     private long logitSlice;             // (maxRows, vocab_shard)
     private long gathered;               // (ranks, maxRows, vocab_shard)
     private CudaHostLogits hostLogits;   // pinned (ranks * maxRows * vocab_shard)
@@ -157,15 +166,21 @@ public final class CudaBackend implements ComputeBackend {
     }
 
     @Override
-    public KvCache kvCache(int layers, int slots, int positions, int kvHeads, int headDim) {
+    public KvCache kvCache(int layers, KvGeometry geometry, int kvHeads, int headDim) {
+        int positions = geometry.positions();
         if ((long) positions * Float.BYTES + ATTENTION_STATIC_SHARED > SHARED_LIMIT) {
             throw new IllegalArgumentException("the CUDA attention kernel keeps one head's scores in shared memory: "
-                    + "at most " + (SHARED_LIMIT - ATTENTION_STATIC_SHARED) / Float.BYTES + " positions per slot, got "
-                    + positions);
+                    + "at most " + (SHARED_LIMIT - ATTENTION_STATIC_SHARED) / Float.BYTES + " positions per sequence, "
+                    + "got " + positions);
+        }
+        if (hostInts != null) {
+            throw new IllegalStateException("the KV cache must be made before the first step");
         }
         int kvWidth = kvHeads * headDim;
-        long bytes = 2L * layers * 4L * slots * positions * kvWidth;
-        return new DeviceKvCache(device.allocate(bytes, "KV cache"), layers, slots, positions, kvWidth);
+        long bytes = 2L * layers * 4L * geometry.blocks() * geometry.blockSize() * kvWidth;
+        tableWidth = geometry.blocksPerSequence();
+        tableSequences = geometry.blocks() / tableWidth;
+        return new DeviceKvCache(device.allocate(bytes, "KV cache"), layers, geometry, kvWidth);
     }
 
     // ---- one step ----
@@ -176,26 +191,57 @@ public final class CudaBackend implements ComputeBackend {
         if (rows > maxRows) {
             throw new IllegalArgumentException("step of " + rows + " rows exceeds the budget of " + maxRows);
         }
+        tableSequences = Math.max(tableSequences, maxRows);
+        long ints = 4L * maxRows + (long) tableSequences * tableWidth;
         if (hostInts == null) {
-            stepInts = device.allocate(4L * 4 * maxRows, "step indices");
-            hostInts = new IntPointer(device.pinned(4L * 4 * maxRows, "step indices")).capacity(4L * maxRows);
+            stepInts = device.allocate(4L * ints, "step indices");
+            hostInts = new IntPointer(device.pinned(4L * ints, "step indices")).capacity(ints);
         }
         int logitRows = 0;
         for (int r = 0; r < rows; r++) {
-            hostInts.put(r, batch.slots()[r]);
+            hostInts.put(r, batch.sequences()[r]);
             hostInts.put(maxRows + r, batch.positions()[r]);
             hostInts.put(2L * maxRows + r, batch.tokens()[r]);
             if (batch.wantLogits()[r]) {
                 hostInts.put(3L * maxRows + logitRows++, r);
             }
         }
+        BlockTables tables = tablesOf(batch);
+        if (tables.sequences() > tableSequences || tables.width() > tableWidth) {
+            throw new IllegalArgumentException("block tables of " + tables.sequences() + " sequences x "
+                    + tables.width() + " blocks exceed " + tableSequences + " x " + tableWidth);
+        }
+        for (int s = 0; s < tables.sequences(); s++) {
+            for (int i = 0; i < tableWidth; i++) {
+                hostInts.put(4L * maxRows + (long) s * tableWidth + i,
+                        i < tables.width() ? tables.blocks()[s * tables.width() + i] : -1);
+            }
+        }
         device.select();
-        device.copyToDeviceAsync(stepInts, hostInts, 4L * 4 * maxRows, "the step's indices");
+        device.copyToDeviceAsync(stepInts, hostInts, 4L * (4L * maxRows + (long) tables.sequences() * tableWidth),
+                "the step's indices");
         step = batch;
+        stepTables = tables;
     }
 
-    private long slots() {
+    /** The tables of a step with block tables; those of fixed slots otherwise (the tableWidth-wide kind). */
+    private BlockTables tablesOf(StepBatch batch) {
+        if (batch.blockTables() != null) {
+            return batch.blockTables();
+        }
+        int sequences = 0;
+        for (int s : batch.sequences()) {
+            sequences = Math.max(sequences, s + 1);
+        }
+        return BlockTables.contiguous(sequences, tableWidth);
+    }
+
+    private long sequences() {
         return stepInts;
+    }
+
+    private long blockTables() {
+        return stepInts + 16L * maxRows;
     }
 
     private long positions() {
@@ -263,22 +309,28 @@ public final class CudaBackend implements ComputeBackend {
         DeviceKvCache kv = (DeviceKvCache) cache;
         DeviceRotary table = (DeviceRotary) rope;
         if (layer == 0) {
-            checkRows(batch, kv);
+            checkRows(batch, stepTables, kv.geometry());
         }
         kernels.begin().ptr(array(qkv).address()).ptr(kv.keys(layer)).ptr(kv.values(layer)).ptr(table.cos())
-                .ptr(table.sin()).ptr(slots()).ptr(positions()).i32(shape.queryWidth()).i32(shape.kvWidth())
-                .i32(shape.headDim()).i32(kv.positions()).i32(table.adjacentPairs() ? 1 : 0)
+                .ptr(table.sin()).ptr(sequences()).ptr(positions()).ptr(blockTables()).i32(tableWidth)
+                .i32(kv.geometry().blockSize()).i32(shape.queryWidth()).i32(shape.kvWidth()).i32(shape.headDim())
+                .i32(table.adjacentPairs() ? 1 : 0)
                 .launch("rope_store", batch.rows(), 1, 0, device.stream());
     }
 
-    private static void checkRows(StepBatch batch, DeviceKvCache kv) {
+    /** Every row's position within the context, and every block it reads or writes within the pool. */
+    private static void checkRows(StepBatch batch, BlockTables tables, KvGeometry geometry) {
         for (int r = 0; r < batch.rows(); r++) {
-            if (batch.slots()[r] < 0 || batch.slots()[r] >= kv.slots()) {
-                throw new IllegalArgumentException("slot " + batch.slots()[r] + " is outside [0, " + kv.slots() + ")");
+            int pos = batch.positions()[r];
+            if (pos < 0 || pos >= geometry.positions()) {
+                throw new IllegalArgumentException("position " + pos + " is outside [0, " + geometry.positions() + ")");
             }
-            if (batch.positions()[r] < 0 || batch.positions()[r] >= kv.positions()) {
-                throw new IllegalArgumentException("position " + batch.positions()[r] + " is outside [0, "
-                        + kv.positions() + ")");
+            for (int i = 0; i <= pos / geometry.blockSize(); i++) {
+                int block = tables.block(batch.sequences()[r], i);
+                if (block >= geometry.blocks()) {
+                    throw new IllegalArgumentException("KV block " + block + " is outside the pool of "
+                            + geometry.blocks());
+                }
             }
         }
     }
@@ -289,9 +341,11 @@ public final class CudaBackend implements ComputeBackend {
         requireStep(batch);
         DeviceKvCache kv = (DeviceKvCache) cache;
         kernels.begin().ptr(array(out).address()).ptr(array(qkv).address()).ptr(kv.keys(layer)).ptr(kv.values(layer))
-                .ptr(slots()).ptr(positions()).i32(shape.headStart()).i32(shape.kvHeadStart()).i32(shape.groupSize())
-                .i32(shape.headDim()).i32(shape.queryWidth()).i32(shape.kvWidth()).i32(kv.positions())
-                .launch("attention", shape.heads(), batch.rows(), kv.positions() * Float.BYTES, device.stream());
+                .ptr(sequences()).ptr(positions()).ptr(blockTables()).i32(tableWidth).i32(kv.geometry().blockSize())
+                .i32(shape.headStart()).i32(shape.kvHeadStart()).i32(shape.groupSize()).i32(shape.headDim())
+                .i32(shape.queryWidth()).i32(shape.kvWidth())
+                .launch("attention", shape.heads(), batch.rows(), kv.geometry().positions() * Float.BYTES,
+                        device.stream());
     }
 
     @Override
@@ -374,6 +428,7 @@ public final class CudaBackend implements ComputeBackend {
     public void endStep(Communicator communicator) {
         waitForStream();
         step = null;
+        stepTables = null;
     }
 
     /** Waits for the step; through the communicator when there is one, so a dead peer times out. */

@@ -3,6 +3,7 @@ package io.streaminfer.engine;
 import io.streaminfer.comm.CommGroup;
 import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
+import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.compute.MachineLimits;
 import io.streaminfer.compute.StorageKind;
 import io.streaminfer.model.Checkpoint;
@@ -166,15 +167,15 @@ public final class EngineBenchmark {
         if (pp == 1) {
             executor = TensorParallelGroup.start(coordinator.form(name, tp),
                     (rank, communicator) -> ModelShards.create(backend, options.threadsPerRank(), checkpoint,
-                            new ShardSpec(rank, tp, config), communicator, batch, positions, maxRows),
+                            new ShardSpec(rank, tp, config), communicator, KvGeometry.slots(batch, positions), maxRows),
                     g -> result.complete(new BenchDriver(g, config, batch, prompt, maxRows).run(steps,
                             options.warmupSteps())),
                     result::completeExceptionally, Duration.ofMinutes(10));
         } else {
             executor = PipelineGroup.start(name, coordinator, StageSpec.split(config, pp), tp, overlap ? pp : 0,
                     (stage, rank, communicator, in, out) -> ModelShards.createStage(backend, options.threadsPerRank(),
-                            checkpoint, new ShardSpec(rank, tp, config), stage, communicator, in, out, batch, positions,
-                            maxRows),
+                            checkpoint, new ShardSpec(rank, tp, config), stage, communicator, in, out,
+                            KvGeometry.slots(batch, positions), maxRows),
                     p -> result.complete(new BenchDriver(p, config, batch, prompt, maxRows).run(steps,
                             options.warmupSteps())),
                     result::completeExceptionally, Duration.ofMinutes(10));

@@ -38,6 +38,21 @@ public interface InferenceReplica extends AutoCloseable {
     /** Fraction of the KV cache in use, 0 to 1. */
     double kvCacheUsage();
 
+    /** Prompt positions found in the prefix cache over all prompt positions admitted, 0 to 1. */
+    default double prefixCacheHitRate() {
+        return 0;
+    }
+
+    /** KV blocks holding a cached prefix (in use or not). */
+    default int cachedKvBlocks() {
+        return 0;
+    }
+
+    /** KV blocks a new sequence may take: free ones and cached ones nobody holds. */
+    default int freeKvBlocks() {
+        return 0;
+    }
+
     /** How full the last step ran: its token rows over the step's row budget, 0 to 1. */
     double batchOccupancy();
 

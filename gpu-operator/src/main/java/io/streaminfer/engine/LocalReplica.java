@@ -3,7 +3,7 @@ package io.streaminfer.engine;
 import io.streaminfer.comm.CommGroup;
 import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
-import io.streaminfer.compute.StepBatch;
+import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.ShardSpec;
@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,15 +29,16 @@ import org.slf4j.LoggerFactory;
  * PP &gt; 1 a {@link PipelineGroup} of stages with up to PP steps (micro-batches) in flight.
  *
  * <p>It fronts admission (a bounded queue, {@link #trySubmit}, {@link #progress}) and runs the driver loop
- * on rank 0's thread (a pipeline's own driver thread), whose rooms are apart: {@link RequestPreparation} turns an admitted request into
- * its tokens (one length rule), the {@link KvAllocator} gives it a place in the KV cache, the pure
- * {@link StepPlanner} decides what each step computes, the group computes it, and the {@link StepAbsorber}
- * does what the logits call for (scores, samples on the replica's {@link SamplingPool}, stops). Finished
- * sequences leave at once and free their place for the next step.
+ * on rank 0's thread (a pipeline's own driver thread), whose rooms are apart: {@link RequestPreparation}
+ * turns an admitted request into its tokens (one length rule), the pure {@link StepScheduler} admits it when
+ * its KV blocks fit (reusing cached prefixes, {@link KvBlockManager}), plans each step (preempting the newest
+ * sequences when blocks run out), the group computes it, and the {@link StepAbsorber} does what the logits
+ * call for (scores, samples on the replica's {@link SamplingPool}, stops). Finished sequences leave at once
+ * and free their blocks for the next step.
  *
  * <p>Rows never influence each other's arithmetic, so a request gives the same tokens whatever else
- * shares its steps, and resuming from a {@link RequestProgress} (re-prefilling prompt + generated tokens)
- * continues it exactly.
+ * shares its steps, whether its prefix came from the cache, and resuming from a {@link RequestProgress}
+ * or a preemption (re-prefilling prompt + generated tokens) continues it exactly.
  */
 public final class LocalReplica implements InferenceReplica {
     private static final Logger LOG = LoggerFactory.getLogger(LocalReplica.class);
@@ -51,6 +53,8 @@ public final class LocalReplica implements InferenceReplica {
     private final RequestPreparation preparation;
     private final java.util.function.IntPredicate eos; // the model's and the tokenizer's EOS ids
     private final StepPlanner planner;
+    private final KvCacheSizing kvSizing;
+    private final StepScheduler scheduler;
     private final SamplingPool samplingPool;
     private final StepAbsorber absorber;
 
@@ -60,12 +64,16 @@ public final class LocalReplica implements InferenceReplica {
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     private final Map<String, Sequence> byId = new HashMap<>();
     private final LinkedHashMap<String, Sequence> running = new LinkedHashMap<>();
-    private final KvAllocator kv;
+    private final KvBlockManager kv;
     private boolean closed;
 
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
     private volatile int lastStepRows;
+    private volatile int maxRunning;
+    private final AtomicLong preemptions = new AtomicLong();
+    private final AtomicLong decodeStepNanos = new AtomicLong();
+    private final AtomicLong decodeStepTokens = new AtomicLong();
 
     private StepExecutor group;
 
@@ -79,8 +87,12 @@ public final class LocalReplica implements InferenceReplica {
         this.tokenizer = tokenizer;
         this.preparation = RequestPreparation.of(description, tokenizer);
         this.eos = StopCriteria.eosOf(description.config(), tokenizer);
-        this.kv = new SlotAllocator(config.maxBatch(), description.contextLength());
+        KvCacheSettings kvSettings = config.kvCache();
+        this.kvSizing = KvCacheSizing.of(kvSettings, description.config(), description.contextLength(),
+                config.maxBatch(), !config.backend().startsWith("cuda"), Runtime.getRuntime().maxMemory());
+        this.kv = new KvBlockManager(kvSizing.blocks(), kvSettings.blockSize(), kvSettings.prefixCaching());
         this.planner = new StepPlanner(config.maxStepTokens());
+        this.scheduler = new StepScheduler(planner, kv, config.maxBatch());
         // As many helpers as the replica has compute threads besides the driver: they are idle while it samples.
         this.samplingPool = new SamplingPool("tp:" + replicaIndex + "-sampler",
                 config.tensorParallelSize() * config.threadsPerRank() - 1);
@@ -111,6 +123,7 @@ public final class LocalReplica implements InferenceReplica {
     private void startGroup() throws Exception {
         ModelConfig model = description.config();
         int positions = description.contextLength();
+        KvGeometry geometry = new KvGeometry(kvSizing.blocks(), config.kvCache().blockSize(), positions);
         ShardSpec probe = new ShardSpec(0, config.tensorParallelSize(), model);
         if (!probe.bitwiseIdenticalToSingleRank()) {
             LOG.warn("TP={} does not divide the model's {} reduction segments: results will differ from TP=1 "
@@ -122,8 +135,10 @@ public final class LocalReplica implements InferenceReplica {
                     replicaIndex);
         }
         if (config.pipelineStages() > 1) {
-            group = ReplicaStages.start(config, replicaIndex, checkpoint, model, positions, this::drive,
-                    this::onGroupFailure, LOAD_TIMEOUT);
+            PipelineGroup pipeline = ReplicaStages.start(config, replicaIndex, checkpoint, model, geometry,
+                    this::drive, this::onGroupFailure, LOAD_TIMEOUT);
+            group = pipeline;
+            logKvCache(geometry, pipeline.shard(0, 0).kvCacheBytes());
             return;
         }
         CommOptions options = CommOptions.inProcess().withBackend(ModelShards.commBackendFor(config.backend()))
@@ -131,14 +146,27 @@ public final class LocalReplica implements InferenceReplica {
         CommGroup comms = new GroupCoordinator(options).form(String.valueOf(replicaIndex), config.tensorParallelSize());
         TensorParallelGroup tpGroup = TensorParallelGroup.start(comms,
                 (rank, communicator) -> ModelShards.create(config.backend(), config.threadsPerRank(), checkpoint,
-                        new ShardSpec(rank, config.tensorParallelSize(), model), communicator, config.maxBatch(),
-                        positions, config.maxStepTokens()),
+                        new ShardSpec(rank, config.tensorParallelSize(), model), communicator,
+                        geometry, config.maxStepTokens()),
                 this::drive, this::onGroupFailure, LOAD_TIMEOUT);
         LOG.info("replica {} up: model {} ({} parameters), TP={}, backend {} x {} thread(s) per rank, "
-                        + "{} slots x {} positions, KV cache {} MiB per rank", replicaIndex, config.modelName(),
-                model.parameterCount(), config.tensorParallelSize(), config.backend(), config.threadsPerRank(),
-                config.maxBatch(), positions, tpGroup.driverShard().kvCacheBytes() >> 20);
+                        + "up to {} sequences of {} positions, step budget {} rows", replicaIndex,
+                config.modelName(), model.parameterCount(), config.tensorParallelSize(), config.backend(),
+                config.threadsPerRank(), config.maxBatch(), positions, config.maxStepTokens());
+        logKvCache(geometry, tpGroup.driverShard().kvCacheBytes());
         group = tpGroup;
+    }
+
+    private void logKvCache(KvGeometry geometry, long perRankBytes) {
+        int positions = geometry.positions();
+        LOG.info("replica {} KV cache: {} ({}), {} blocks of {} positions = {} whole-context sequences, {} per "
+                        + "rank; prefix cache {}", replicaIndex, KvCacheSettings.describeSize(kvSizing.bytes()),
+                kvSizing.derived() ? "derived: --max-batch x context, at most 1/" + KvCacheSizing.HEAP_FRACTION
+                        + " of the heap; set --kv-cache-memory" : "--kv-cache-memory",
+                kvSizing.blocks(), geometry.blockSize(),
+                String.format(java.util.Locale.ROOT, "%.1f", kvSizing.fullSequences(positions, geometry.blockSize())),
+                KvCacheSettings.describeSize(perRankBytes),
+                config.kvCache().prefixCaching() ? "on" : "off");
     }
 
     /** Positions each sequence may use: prompt plus completion. */
@@ -206,6 +234,37 @@ public final class LocalReplica implements InferenceReplica {
     }
 
     @Override
+    public double prefixCacheHitRate() {
+        return underLock(kv::hitRate);
+    }
+
+    @Override
+    public int cachedKvBlocks() {
+        return underLock(kv::cachedBlocks);
+    }
+
+    @Override
+    public int freeKvBlocks() {
+        return underLock(kv::freeBlocks);
+    }
+
+    /** Most sequences that have run at once. */
+    public int maxRunning() {
+        return maxRunning;
+    }
+
+    /** Tokens generated per second of the steps that computed no prompt position (pure decode); 0 before any. */
+    public double decodeStepTokensPerSecond() {
+        long nanos = decodeStepNanos.get();
+        return nanos == 0 ? 0 : decodeStepTokens.get() / (nanos / 1e9);
+    }
+
+    /** Sequences preempted (and later recomputed) to make room in the KV cache. */
+    public long preemptions() {
+        return preemptions.get();
+    }
+
+    @Override
     public double batchOccupancy() {
         return lastStepRows / (double) planner.rowBudget();
     }
@@ -249,6 +308,7 @@ public final class LocalReplica implements InferenceReplica {
         int depth = executor.depth();
         float[][] logits = new float[depth][planner.rowBudget() * description.config().vocabularySize()]; // (rows, vocab)
         ArrayDeque<StepPlan<Sequence>> inFlight = new ArrayDeque<>();
+        ArrayDeque<Long> submitted = new ArrayDeque<>(); // when each step in flight was submitted
         int oldest = 0; // logits buffer of the oldest step in flight
         while (true) {
             StepPlan<Sequence> step = null;
@@ -262,8 +322,8 @@ public final class LocalReplica implements InferenceReplica {
                 }
                 if (inFlight.size() < depth) {
                     admit();
-                    step = planner.plan(MicroBatches.eligible(running.values(), depth));
-                    handOut(step);
+                    step = plan(depth);
+                    maxRunning = Math.max(maxRunning, running.size());
                 }
             } finally {
                 lock.unlock();
@@ -272,6 +332,7 @@ public final class LocalReplica implements InferenceReplica {
                 lastStepRows = step.batch().rows();
                 executor.submit(step.batch(), logits[(oldest + inFlight.size()) % depth]);
                 inFlight.add(step);
+                submitted.add(System.nanoTime());
                 if (inFlight.size() < depth) {
                     continue; // fill the pipeline before waiting on it
                 }
@@ -281,12 +342,17 @@ public final class LocalReplica implements InferenceReplica {
             }
             executor.awaitOldest();
             StepPlan<Sequence> done = inFlight.poll();
+            long stepNanos = System.nanoTime() - submitted.poll();
             float[] doneLogits = logits[oldest];
             oldest = (oldest + 1) % depth;
             lock.lock();
             try {
                 StepAbsorber.Outcome outcome = absorber.absorb(done, doneLogits, running.values(), System.nanoTime());
                 promptTokens.addAndGet(outcome.promptRows());
+                if (outcome.promptRows() == 0) {
+                    decodeStepNanos.addAndGet(stepNanos);
+                    decodeStepTokens.addAndGet(outcome.generatedTokens());
+                }
                 generatedTokens.addAndGet(outcome.generatedTokens());
                 for (StepAbsorber.Ended ended : outcome.ended()) {
                     complete(ended.sequence(), ended.result());
@@ -298,11 +364,11 @@ public final class LocalReplica implements InferenceReplica {
     }
 
     /**
-     * Moves waiting requests, oldest first, into the KV cache while it has room; requests that cannot run
-     * complete at once with an error (the room stays free for the next).
+     * Moves waiting requests, oldest first, into the KV cache while their blocks fit; requests that cannot
+     * run complete at once with an error (the room stays free for the next).
      */
     private void admit() {
-        while (!waiting.isEmpty() && kv.hasRoom()) {
+        while (!waiting.isEmpty()) {
             Sequence s = waiting.peek();
             String problem = s.prepared ? null : prepare(s);
             if (problem != null) {
@@ -312,14 +378,29 @@ public final class LocalReplica implements InferenceReplica {
                         Sequence.millisBetween(s.submittedNanos, System.nanoTime())));
                 continue;
             }
-            int slot = kv.allocate(s.feedLength());
-            if (slot < 0) {
+            if (!scheduler.admit(s, running.size())) {
                 break;
             }
             waiting.poll();
-            s.slot = slot;
             running.put(s.request.id(), s);
         }
+    }
+
+    /**
+     * The next step; sequences preempted for it go back to the front of the queue, oldest first, keeping
+     * their tokens and random state.
+     */
+    private StepPlan<Sequence> plan(int depth) {
+        List<Sequence> order = new ArrayList<>(running.values());
+        StepScheduler.Next<Sequence> next = scheduler.next(order, MicroBatches.eligible(running.values(), depth));
+        List<Sequence> preempted = next.preempted();
+        for (Sequence s : preempted) {
+            running.remove(s.request.id());
+            waiting.addFirst(s);
+        }
+        preemptions.addAndGet(preempted.size());
+        scheduler.handOut(next.plan());
+        return next.plan();
     }
 
     /** Gives a sequence its tokens, sampler and stop criteria; returns why it cannot run, or null. */
@@ -365,14 +446,6 @@ public final class LocalReplica implements InferenceReplica {
         }
     }
 
-    /** Hands a planned step's positions to its sequences, so the next plan starts after them. */
-    private static void handOut(StepPlan<Sequence> step) {
-        StepBatch batch = step.batch();
-        for (int r = 0; r < batch.rows(); r++) {
-            step.sequences().get(r).scheduled = batch.positions()[r] + 1;
-        }
-    }
-
     /**
      * Releases an ended sequence and reports it, under the lock: {@link #progress} stops seeing the request
      * in the same critical section in which the listener receives its result, so a checkpoint always finds it
@@ -381,7 +454,7 @@ public final class LocalReplica implements InferenceReplica {
     private void complete(Sequence s, GenerationResult result) {
         running.remove(s.request.id());
         byId.remove(s.request.id());
-        kv.release(s.slot);
+        scheduler.release(s);
         listener.onResult(result);
     }
 

@@ -4,6 +4,7 @@ import io.streaminfer.comm.CommBackend;
 import io.streaminfer.comm.Communicator;
 import io.streaminfer.comm.StageLink;
 import io.streaminfer.compute.Backends;
+import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.cuda.CudaOptions;
 import io.streaminfer.model.Checkpoint;
 import io.streaminfer.model.ModelShard;
@@ -28,9 +29,9 @@ public final class ModelShards {
      * @throws IllegalStateException for a backend that cannot run here, naming what is missing
      */
     public static ModelShard create(String backend, int threadsPerRank, Checkpoint checkpoint, ShardSpec spec,
-                                    Communicator communicator, int slots, int positions, int maxRows) {
+                                    Communicator communicator, KvGeometry kv, int maxRows) {
         return new TransformerShard(checkpoint, spec, communicator,
-                Backends.create(backend, threadsPerRank, communicator), slots, positions, maxRows);
+                Backends.create(backend, threadsPerRank, communicator), kv, maxRows);
     }
 
     /**
@@ -40,11 +41,10 @@ public final class ModelShards {
      */
     public static ModelShard createStage(String backend, int threadsPerRank, Checkpoint checkpoint, ShardSpec spec,
                                          StageSpec stage, Communicator communicator, StageLink inbound,
-                                         StageLink outbound, int slots, int positions, int maxRows) {
+                                         StageLink outbound, KvGeometry kv, int maxRows) {
         String stageBackend = backendForStage(backend, stage.stage(), spec.size());
         return new TransformerShard(checkpoint, spec, communicator,
-                Backends.create(stageBackend, threadsPerRank, communicator), slots, positions, maxRows, stage,
-                inbound, outbound);
+                Backends.create(stageBackend, threadsPerRank, communicator), kv, maxRows, stage, inbound, outbound);
     }
 
     /** The backend name of stage {@code stage}: a CUDA backend's device base moves on by {@code tp} per stage. */

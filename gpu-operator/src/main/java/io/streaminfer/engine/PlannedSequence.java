@@ -6,8 +6,8 @@ package io.streaminfer.engine;
  * be computed; a sequence with exactly one of them left is decoding, with more it is prefilling.
  */
 interface PlannedSequence {
-    /** The KV place its rows address. */
-    int slot();
+    /** Its block table: the KV blocks its rows address. */
+    SequenceBlocks blocks();
 
     /** The first position not yet handed to a step. */
     int nextPosition();

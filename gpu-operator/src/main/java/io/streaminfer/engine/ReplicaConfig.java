@@ -12,16 +12,18 @@ import java.time.Duration;
  * @param tensorParallelSize TP degree: rank threads of the worker group
  * @param backend compute backend name: vector, openblas or scalar
  * @param threadsPerRank compute threads each rank's backend owns
- * @param maxBatch sequences decoded together: the KV cache holds this many slots
+ * @param maxBatch most sequences running (decoded together) at once
  * @param maxContext positions per slot, at most the model's context length; 0 means the model's
  * @param maxStepTokens most token rows one step computes (decode rows plus prefill chunks)
- * @param maxWaiting admitted requests that may wait for a slot before trySubmit refuses
+ * @param maxWaiting admitted requests that may wait for KV room before trySubmit refuses
  * @param collectiveTimeout how long a rank waits in a collective before failing the group
  * @param pipeline pipeline stages (each a TP group of its own) and whether stage transfers overlap computation
+ * @param kvCache the KV budget, block size and prefix caching
  */
 public record ReplicaConfig(String modelPath, String tokenizerPath, String modelName, int tensorParallelSize,
                             String backend, int threadsPerRank, int maxBatch, int maxContext, int maxStepTokens,
-                            int maxWaiting, Duration collectiveTimeout, Pipeline pipeline) implements Serializable {
+                            int maxWaiting, Duration collectiveTimeout, Pipeline pipeline, KvCacheSettings kvCache)
+        implements Serializable {
 
     /**
      * @param stages PP degree: stages of contiguous layers, each on a TP group of its own
@@ -67,6 +69,17 @@ public record ReplicaConfig(String modelPath, String tokenizerPath, String model
         if (pipeline == null) {
             pipeline = Pipeline.NONE;
         }
+        if (kvCache == null) {
+            kvCache = KvCacheSettings.defaults();
+        }
+    }
+
+    /** With the default KV cache: a budget derived from the model and the heap, prefix caching on. */
+    public ReplicaConfig(String modelPath, String tokenizerPath, String modelName, int tensorParallelSize,
+                         String backend, int threadsPerRank, int maxBatch, int maxContext, int maxStepTokens,
+                         int maxWaiting, Duration collectiveTimeout, Pipeline pipeline) {
+        this(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank, maxBatch, maxContext,
+                maxStepTokens, maxWaiting, collectiveTimeout, pipeline, KvCacheSettings.defaults());
     }
 
     /** Defaults for a model and tokenizer: vector backend, one thread per rank, 16 sequences. */
@@ -77,32 +90,38 @@ public record ReplicaConfig(String modelPath, String tokenizerPath, String model
 
     public ReplicaConfig withBatch(int maxBatch, int maxStepTokens) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, pipeline);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, pipeline, kvCache);
     }
 
     public ReplicaConfig withBackend(String backendName, int threads) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backendName, threads,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, pipeline);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, pipeline, kvCache);
     }
 
     public ReplicaConfig withMaxWaiting(int waiting) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, waiting, collectiveTimeout, pipeline);
+                maxBatch, maxContext, maxStepTokens, waiting, collectiveTimeout, pipeline, kvCache);
     }
 
     public ReplicaConfig withMaxContext(int context) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, context, maxStepTokens, maxWaiting, collectiveTimeout, pipeline);
+                maxBatch, context, maxStepTokens, maxWaiting, collectiveTimeout, pipeline, kvCache);
     }
 
     public ReplicaConfig withCollectiveTimeout(Duration timeout) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, timeout, pipeline);
+                maxBatch, maxContext, maxStepTokens, maxWaiting, timeout, pipeline, kvCache);
+    }
+
+    public ReplicaConfig withKvCache(KvCacheSettings settings) {
+        return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, pipeline, settings);
     }
 
     public ReplicaConfig withPipeline(int stages, boolean overlap) {
         return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
-                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, new Pipeline(stages, overlap));
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout, new Pipeline(stages, overlap),
+                kvCache);
     }
 
     /** PP degree. */

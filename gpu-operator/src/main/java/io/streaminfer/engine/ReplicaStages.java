@@ -1,5 +1,6 @@
 package io.streaminfer.engine;
 
+import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
 import io.streaminfer.cuda.CudaOptions;
@@ -23,7 +24,7 @@ final class ReplicaStages {
      * them, and loads every rank's shard; the driver then runs on the pipeline's own thread.
      */
     static PipelineGroup start(ReplicaConfig config, int replicaIndex, Checkpoint checkpoint, ModelConfig model,
-                               int positions, PipelineGroup.Driver driver,
+                               KvGeometry kv, PipelineGroup.Driver driver,
                                TensorParallelGroup.FailureHandler onFailure, Duration loadTimeout) throws Exception {
         int tp = config.tensorParallelSize();
         List<StageSpec> stages = StageSpec.split(model, config.pipelineStages());
@@ -35,12 +36,13 @@ final class ReplicaStages {
                 stages, tp, linkCapacity,
                 (stage, rank, communicator, inbound, outbound) -> ModelShards.createStage(config.backend(),
                         config.threadsPerRank(), checkpoint, new ShardSpec(rank, tp, model), stage, communicator,
-                        inbound, outbound, config.maxBatch(), positions, config.maxStepTokens()),
+                        inbound, outbound, kv, config.maxStepTokens()),
                 driver, onFailure, loadTimeout);
         LOG.info("replica {} up: model {} ({} parameters), PP={} x TP={}, backend {} x {} thread(s) per rank, "
-                        + "{} slots x {} positions, up to {} micro-batches in flight, stage transfers {}", replicaIndex,
+                        + "up to {} sequences of {} positions, {} KV blocks of {}, up to {} micro-batches in flight, "
+                        + "stage transfers {}", replicaIndex,
                 config.modelName(), model.parameterCount(), stages.size(), tp, config.backend(),
-                config.threadsPerRank(), config.maxBatch(), positions, stages.size(),
+                config.threadsPerRank(), config.maxBatch(), kv.positions(), kv.blocks(), kv.blockSize(), stages.size(),
                 config.pipeline().overlap() ? "overlapped with computation" : "waited for (overlap off)");
         for (StageSpec stage : stages) {
             LOG.info("replica {} stage {} ({}): {}; {}; KV cache {} MiB per rank", replicaIndex, stage.stage(),

@@ -6,7 +6,7 @@ import java.util.Arrays;
  * The driver's state of one admitted request. Touched only by the driver thread, except
  * {@link #progress()}, which the replica calls under its lock.
  */
-final class Sequence implements PlannedSequence {
+final class Sequence implements ScheduledSequence {
     final GenerationRequest request;
     final long submittedNanos;
     final RequestProgress resumeFrom;
@@ -23,7 +23,10 @@ final class Sequence implements PlannedSequence {
     boolean prepared;
     /** Scoring: feed positions [0, length - 1); generating: feed everything known. */
     boolean scoring;
-    int slot = -1;
+    /** Its KV blocks while running; empty while waiting (also after a preemption). */
+    final SequenceBlocks blocks = new SequenceBlocks();
+    /** Times it gave back its KV to make room, and was then recomputed. */
+    int preemptions;
 
     /** Generating only: how tokens are drawn, from what, and when they stop. Null until prepared, and for scoring. */
     TokenSampler sampler;
@@ -46,8 +49,48 @@ final class Sequence implements PlannedSequence {
     }
 
     @Override
-    public int slot() {
-        return slot;
+    public SequenceBlocks blocks() {
+        return blocks;
+    }
+
+    @Override
+    public int[] tokens() {
+        return tokens;
+    }
+
+    /** Its first position that wants logits: before it, nothing but K/V is computed, so a cache may give them. */
+    @Override
+    public int cacheLimit() {
+        return scoring || request.params().logprobs() ? promptLength - 1 : feedLength() - 1;
+    }
+
+    @Override
+    public void startAt(int position) {
+        scheduled = position;
+        computed = position;
+    }
+
+    @Override
+    public boolean hasRowsInFlight() {
+        return scheduled > computed;
+    }
+
+    @Override
+    public void scheduledUpTo(int position) {
+        scheduled = position;
+    }
+
+    /**
+     * Back to waiting with its tokens, sampler and stop state: positions are recomputed when it returns,
+     * and the logprobs (and score) they give are collected again, bitwise as the first time.
+     */
+    @Override
+    public void preempted() {
+        scheduled = 0;
+        computed = 0;
+        logprobCount = 0;
+        score = 0;
+        preemptions++;
     }
 
     @Override

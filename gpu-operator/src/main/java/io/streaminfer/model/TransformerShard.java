@@ -7,6 +7,7 @@ import io.streaminfer.compute.AttentionShape;
 import io.streaminfer.compute.ComputeBackend;
 import io.streaminfer.compute.EmbeddingTable;
 import io.streaminfer.compute.KvCache;
+import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.compute.RotaryTable;
 import io.streaminfer.compute.StepBatch;
 import io.streaminfer.compute.WeightSlice;
@@ -46,7 +47,7 @@ public final class TransformerShard implements ModelShard {
     private final WeightVector finalNorm;            // (dim); last stage only
     private final ColumnParallelLinear classifier;   // rows [vocabStart, vocabStart + vocab_shard); last stage only
     private final RotaryTable rope;                  // (position, head_dim / 2)
-    // KV cache: (stage layer, slot, position, kv_heads_shard, head_dim).
+    // KV cache: (stage layer, block, position in block, kv_heads_shard, head_dim), laid out by the backend.
     private final KvCache kvCache;
     // One step's scratch, maxRows rows each.
     private final ActivationBuffer x;          // (rows, dim) residual stream
@@ -71,19 +72,47 @@ public final class TransformerShard implements ModelShard {
      */
     public TransformerShard(Checkpoint checkpoint, ShardSpec shard, Communicator communicator,
                             ComputeBackend backend, int slots, int positions, int maxRows) {
-        this(checkpoint, shard, communicator, backend, slots, positions, maxRows,
-                StageSpec.whole(checkpoint.config()), null, null);
+        this(checkpoint, shard, communicator, backend, KvGeometry.slots(requirePositive(slots), positions), maxRows);
+    }
+
+    private static int requirePositive(int slots) {
+        if (slots < 1) {
+            throw new IllegalArgumentException("slots must be >= 1, got " + slots);
+        }
+        return slots;
     }
 
     /**
-     * Cuts this rank's shard of pipeline stage {@code stage}'s layers out of the checkpoint.
+     * Cuts this rank's shard out of the checkpoint and hands it to the backend, with a paged KV cache.
      *
+     * @param kv the KV pool: blocks, block size, and positions per sequence (at most the model's context)
+     * @param maxRows most rows one step may carry
+     */
+    public TransformerShard(Checkpoint checkpoint, ShardSpec shard, Communicator communicator,
+                            ComputeBackend backend, KvGeometry kv, int maxRows) {
+        this(checkpoint, shard, communicator, backend, kv, maxRows, StageSpec.whole(checkpoint.config()), null, null);
+    }
+
+    /** A pipeline stage's shard with a KV cache of fixed slots (see {@link KvGeometry#slots}). */
+    public TransformerShard(Checkpoint checkpoint, ShardSpec shard, Communicator communicator,
+                            ComputeBackend backend, int slots, int positions, int maxRows, StageSpec stage,
+                            StageLink inbound, StageLink outbound) {
+        this(checkpoint, shard, communicator, backend, KvGeometry.slots(requirePositive(slots), positions), maxRows,
+                stage, inbound, outbound);
+    }
+
+    /**
+     * Cuts this rank's shard of pipeline stage {@code stage}'s layers out of the checkpoint, with a paged KV
+     * cache for those layers.
+     *
+     * @param kv the KV pool: blocks, block size, and positions per sequence (at most the model's context)
      * @param inbound the link from the same rank of the previous stage (null on the first stage)
      * @param outbound the link to the same rank of the next stage (null on the last stage)
      */
     public TransformerShard(Checkpoint checkpoint, ShardSpec shard, Communicator communicator,
-                            ComputeBackend backend, int slots, int positions, int maxRows, StageSpec stage,
+                            ComputeBackend backend, KvGeometry kv, int maxRows, StageSpec stage,
                             StageLink inbound, StageLink outbound) {
+        int positions = kv.positions();
         if (stage.first() != (inbound == null) || stage.last() != (outbound == null)) {
             throw new IllegalArgumentException("stage " + stage.stage() + " of " + stage.stages()
                     + " needs a link from the previous stage unless it is the first, and to the next unless it is the last");
@@ -100,8 +129,8 @@ public final class TransformerShard implements ModelShard {
             throw new IllegalArgumentException("positions per slot must be within [1, "
                     + checkpoint.config().contextLength() + "], got " + positions);
         }
-        if (slots < 1 || maxRows < 1) {
-            throw new IllegalArgumentException("slots and maxRows must be >= 1, got " + slots + " and " + maxRows);
+        if (maxRows < 1) {
+            throw new IllegalArgumentException("maxRows must be >= 1, got " + maxRows);
         }
         this.config = checkpoint.config();
         this.shard = shard;
@@ -132,7 +161,7 @@ public final class TransformerShard implements ModelShard {
         this.rope = backend.rotaryTable(angles.cos(), angles.sin(), positions, angles.pairs(),
                 config.rope().layout() == RopeConfig.Layout.ADJACENT_PAIRS);
         // a stage of only the classifier keeps no KV
-        this.kvCache = layers.length == 0 ? null : backend.kvCache(layers.length, slots, positions, shard.kvHeads(), headDim);
+        this.kvCache = layers.length == 0 ? null : backend.kvCache(layers.length, kv, shard.kvHeads(), headDim);
 
         int dim = config.dim();
         this.x = backend.activations("residual", maxRows, dim);

@@ -24,7 +24,10 @@ import java.util.function.IntSupplier;
  *   <li>{@value #BATCH_OCCUPANCY}: token rows of the last step over the step's row budget, 0 to 1 (Gauge)</li>
  *   <li>{@value #WAITING}: requests admitted by the replica, not yet running (Gauge)</li>
  *   <li>{@value #IN_FLIGHT}: requests admitted by the operator and not yet emitted (Gauge)</li>
- *   <li>{@value #KV_CACHE_USAGE}: fraction of the replica's KV cache in use, 0 to 1 (Gauge)</li>
+ *   <li>{@value #KV_CACHE_USAGE}: fraction of the replica's KV blocks held by sequences, 0 to 1 (Gauge)</li>
+ *   <li>{@value #PREFIX_CACHE_HIT_RATE}: prompt positions found in the prefix cache over all admitted, 0 to 1 (Gauge)</li>
+ *   <li>{@value #CACHED_KV_BLOCKS}: KV blocks holding a cached prefix (Gauge)</li>
+ *   <li>{@value #FREE_KV_BLOCKS}: KV blocks a new sequence may take, cached ones nobody holds included (Gauge)</li>
  *   <li>{@value #STAGE_WAIT}: ms the replica's ranks have waited for a neighbouring pipeline stage, summed
  *       since start; 0 at PP=1 (Gauge)</li>
  *   <li>{@value #TIME_TO_FIRST_TOKEN}: submission to first token, ms, OK results only (Histogram)</li>
@@ -43,6 +46,9 @@ public final class InferenceMetrics {
     public static final String IN_FLIGHT = "inFlightRequests";
     public static final String KV_CACHE_USAGE = "kvCacheUsage";
     public static final String BATCH_OCCUPANCY = "batchOccupancy";
+    public static final String PREFIX_CACHE_HIT_RATE = "prefixCacheHitRate";
+    public static final String CACHED_KV_BLOCKS = "cachedKvBlocks";
+    public static final String FREE_KV_BLOCKS = "freeKvBlocks";
     public static final String STAGE_WAIT = "stageWaitMs";
     public static final String TIME_TO_FIRST_TOKEN = "timeToFirstTokenMs";
     public static final String LATENCY = "requestLatencyMs";
@@ -69,6 +75,9 @@ public final class InferenceMetrics {
         group.gauge(IN_FLIGHT, (Gauge<Integer>) inFlight::getAsInt);
         group.gauge(KV_CACHE_USAGE, (Gauge<Double>) replica::kvCacheUsage);
         group.gauge(BATCH_OCCUPANCY, (Gauge<Double>) replica::batchOccupancy);
+        group.gauge(PREFIX_CACHE_HIT_RATE, (Gauge<Double>) replica::prefixCacheHitRate);
+        group.gauge(CACHED_KV_BLOCKS, (Gauge<Integer>) replica::cachedKvBlocks);
+        group.gauge(FREE_KV_BLOCKS, (Gauge<Integer>) replica::freeKvBlocks);
         group.gauge(STAGE_WAIT, (Gauge<Long>) replica::stageWaitMillis);
         timeToFirstToken = group.histogram(TIME_TO_FIRST_TOKEN, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         latency = group.histogram(LATENCY, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));

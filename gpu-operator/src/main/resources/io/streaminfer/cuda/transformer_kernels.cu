@@ -3,7 +3,10 @@
 // Layouts, all row-major and fp32 unless said otherwise:
 //   x, xb, projected   (rows, dim)
 //   qkv                (rows, q_width + 2 * kv_width): q | k | v of this rank's heads
-//   key/value cache    (slot, position, kv_width), one pair of buffers per layer
+//   key/value cache    (block, position in block, kv_width), one pair of buffers per layer: a pool of
+//                      blocks; position p of the step's sequence s lies in block
+//                      block_tables[s * table_width + p / block_size] at offset p % block_size
+//   block_tables       (sequences, table_width) pool block ids, -1 past a sequence's last block
 //   gate_up            (rows, 2 * hidden): gate | up
 //   rope tables        (position, head_size / 2)
 
@@ -55,12 +58,21 @@ extern "C" __global__ void rms_norm(float* out, const float* in, const float* we
     for (int i = threadIdx.x; i < dim; i += blockDim.x) out[(long long) row * dim + i] = weight[i] * (scale * v[i]);
 }
 
-// Rotates q and k of every row at its position, then writes k and v into the cache at (slot, position).
+// Offset in floats of the cache row of position pos of sequence seq.
+__device__ long long kv_row(const int* block_tables, int table_width, int block_size, int seq, int pos,
+                            int kv_width) {
+    long long block = block_tables[seq * table_width + pos / block_size];
+    return (block * block_size + pos % block_size) * kv_width;
+}
+
+// Rotates q and k of every row at its position, then writes k and v into the cache at the row's position,
+// in the block its sequence's table names.
 // adjacent_pairs: 1 pairs (2i, 2i+1) within a head (llama2.c), 0 pairs (i, i + head_size/2).
 // grid (rows), block BLOCK.
 extern "C" __global__ void rope_store(float* qkv, float* key_cache, float* value_cache, const float* rope_cos,
-                                      const float* rope_sin, const int* slots, const int* positions, int q_width,
-                                      int kv_width, int head_size, int positions_per_slot, int adjacent_pairs) {
+                                      const float* rope_sin, const int* sequences, const int* positions,
+                                      const int* block_tables, int table_width, int block_size, int q_width,
+                                      int kv_width, int head_size, int adjacent_pairs) {
     int row = blockIdx.x;
     int pos = positions[row];
     int half = head_size / 2;
@@ -68,8 +80,9 @@ extern "C" __global__ void rope_store(float* qkv, float* key_cache, float* value
     float* q = qkv + (long long) row * stride;
     float* k = q + q_width;
     const float* v = k + kv_width;
-    float* key_row = key_cache + ((long long) slots[row] * positions_per_slot + pos) * kv_width;
-    float* value_row = value_cache + ((long long) slots[row] * positions_per_slot + pos) * kv_width;
+    long long at = kv_row(block_tables, table_width, block_size, sequences[row], pos, kv_width);
+    float* key_row = key_cache + at;
+    float* value_row = value_cache + at;
     int q_pairs = q_width / 2;
     int pairs = q_pairs + kv_width / 2;
     for (int j = threadIdx.x; j < pairs; j += blockDim.x) {
@@ -96,12 +109,12 @@ extern "C" __global__ void rope_store(float* qkv, float* key_cache, float* value
     for (int i = threadIdx.x; i < kv_width; i += blockDim.x) value_row[i] = v[i];
 }
 
-// Causal attention of one (head, row) over positions [0, pos] of the row's slot; grid (heads, rows),
-// block BLOCK, dynamic shared memory positions_per_slot floats for the scores.
+// Causal attention of one (head, row) over positions [0, pos] of the row's sequence, read through its block
+// table; grid (heads, rows), block BLOCK, dynamic shared memory (positions per sequence) floats for the scores.
 extern "C" __global__ void attention(float* out, const float* qkv, const float* key_cache, const float* value_cache,
-                                     const int* slots, const int* positions, int head_start, int kv_head_start,
-                                     int group_size, int head_size, int q_width, int kv_width,
-                                     int positions_per_slot) {
+                                     const int* sequences, const int* positions, const int* block_tables,
+                                     int table_width, int block_size, int head_start, int kv_head_start,
+                                     int group_size, int head_size, int q_width, int kv_width) {
     extern __shared__ float scores[];
     __shared__ float scratch[BLOCK];
     int h = blockIdx.x;
@@ -109,12 +122,13 @@ extern "C" __global__ void attention(float* out, const float* qkv, const float* 
     int pos = positions[row];
     int kv_head = (head_start + h) / group_size - kv_head_start;
     const float* q = qkv + (long long) row * (q_width + 2 * kv_width) + h * head_size;
-    const float* keys = key_cache + (long long) slots[row] * positions_per_slot * kv_width + kv_head * head_size;
-    const float* values = value_cache + (long long) slots[row] * positions_per_slot * kv_width + kv_head * head_size;
+    int seq = sequences[row];
+    const float* keys = key_cache + kv_head * head_size;
+    const float* values = value_cache + kv_head * head_size;
     float sqrt_head_size = sqrtf((float) head_size);
     float local_max = __int_as_float(0xff800000);  // -infinity, without math.h
     for (int t = threadIdx.x; t <= pos; t += blockDim.x) {
-        const float* key = keys + (long long) t * kv_width;
+        const float* key = keys + kv_row(block_tables, table_width, block_size, seq, t, kv_width);
         float dot = 0.0f;
         for (int i = 0; i < head_size; i++) dot += q[i] * key[i];
         float s = dot / sqrt_head_size;
@@ -132,7 +146,9 @@ extern "C" __global__ void attention(float* out, const float* qkv, const float* 
     float* o = out + (long long) row * q_width + h * head_size;
     for (int i = threadIdx.x; i < head_size; i += blockDim.x) {
         float acc = 0.0f;
-        for (int t = 0; t <= pos; t++) acc += (scores[t] / sum) * values[(long long) t * kv_width + i];
+        for (int t = 0; t <= pos; t++) {
+            acc += (scores[t] / sum) * values[kv_row(block_tables, table_width, block_size, seq, t, kv_width) + i];
+        }
         o[i] = acc;
     }
 }

@@ -42,9 +42,21 @@ class VectorOpsTest {
                 float[] values = MatrixFixtures.random(random, n * stride + 4);
                 float[] expected = new float[headSize + 1];
                 float[] actual = new float[headSize + 1];
-                VectorOps.weightedSumScalar(weights, n, values, 4, stride, expected, 1, headSize);
-                VectorOpsKernels.weightedSum(weights, n, values, 4, stride, actual, 1, headSize);
+                VectorOps.weightedSumScalar(weights, 0, n, values, 4, stride, expected, 1, headSize, false);
+                VectorOpsKernels.weightedSum(weights, 0, n, values, 4, stride, actual, 1, headSize, false);
                 assertArrayEquals(expected, actual, 0f, "weightedSum headSize=" + headSize + " n=" + n);
+                // the same chains in two runs of rows (a paged cache's blocks), continued through out
+                int split = n / 3;
+                float[] scalarSplit = new float[headSize + 1];
+                float[] kernelSplit = new float[headSize + 1];
+                VectorOps.weightedSumScalar(weights, 0, split, values, 4, stride, scalarSplit, 1, headSize, false);
+                VectorOps.weightedSumScalar(weights, split, n - split, values, 4 + split * stride, stride, scalarSplit,
+                        1, headSize, true);
+                VectorOpsKernels.weightedSum(weights, 0, split, values, 4, stride, kernelSplit, 1, headSize, false);
+                VectorOpsKernels.weightedSum(weights, split, n - split, values, 4 + split * stride, stride,
+                        kernelSplit, 1, headSize, true);
+                assertArrayEquals(expected, scalarSplit, 0f, "scalar in two runs, headSize=" + headSize + " n=" + n);
+                assertArrayEquals(expected, kernelSplit, 0f, "kernel in two runs, headSize=" + headSize + " n=" + n);
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.streaminfer.cuda;
 
+import io.streaminfer.compute.KvGeometry;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,7 +54,7 @@ class CudaRefusalTest {
              CommGroup group = new GroupCoordinator(CommOptions.inProcess()).form("refusal", 1)) {
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> ModelShards.create("cuda", 1, checkpoint, new ShardSpec(0, 1, checkpoint.config()),
-                            group.communicator(0), 1, 16, 1));
+                            group.communicator(0), KvGeometry.slots(1, 16), 1));
             assertTrue(e.getMessage().startsWith("backend cuda cannot run here: "), e.getMessage());
             assertTrue(NAMES_A_LIBRARY.matcher(e.getMessage()).find(), e.getMessage());
         }
@@ -77,7 +78,7 @@ class CudaRefusalTest {
              CommGroup group = new GroupCoordinator(CommOptions.inProcess()).form("bad-options", 1)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> ModelShards.create("cuda:precision=fp16", 1, checkpoint,
-                            new ShardSpec(0, 1, checkpoint.config()), group.communicator(0), 1, 16, 1));
+                            new ShardSpec(0, 1, checkpoint.config()), group.communicator(0), KvGeometry.slots(1, 16), 1));
             assertTrue(e.getMessage().contains("fp16"), e.getMessage());
         }
     }

@@ -1,5 +1,6 @@
 package io.streaminfer.cuda;
 
+import io.streaminfer.compute.KvGeometry;
 import io.streaminfer.comm.CommGroup;
 import io.streaminfer.comm.CommOptions;
 import io.streaminfer.comm.GroupCoordinator;
@@ -26,7 +27,7 @@ final class GpuTestSupport {
             CommGroup group = new GroupCoordinator(CommOptions.inProcess()).form("test-" + backend, 1);
             try {
                 return new Rank(ModelShards.create(backend, 1, checkpoint, new ShardSpec(0, 1, checkpoint.config()),
-                        group.communicator(0), slots, positions, maxRows), group);
+                        group.communicator(0), KvGeometry.slots(slots, positions), maxRows), group);
             } catch (RuntimeException e) {
                 group.close();
                 throw e;

@@ -59,7 +59,7 @@ class BenchDriverTest {
             for (int r = 0; r < batch.rows(); r++) {
                 if (batch.wantLogits()[r]) {
                     Arrays.fill(logits, row * vocab, (row + 1) * vocab, 0f);
-                    logits[row * vocab + (batch.slots()[r] + batch.positions()[r]) % vocab] = 1f;
+                    logits[row * vocab + (batch.sequences()[r] + batch.positions()[r]) % vocab] = 1f;
                     row++;
                 }
             }
@@ -96,7 +96,7 @@ class BenchDriverTest {
         int[] seen = new int[batch];
         for (StepBatch step : decode) {
             for (int r = 0; r < step.rows(); r++) {
-                int slot = step.slots()[r];
+                int slot = step.sequences()[r];
                 int position = step.positions()[r];
                 assertEquals(prompt + seen[slot], position, "slot " + slot + " decodes its positions in order");
                 int expected = seen[slot] == 0 ? 1 : (slot + position - 1) % CONFIG.vocabularySize();
@@ -121,7 +121,7 @@ class BenchDriverTest {
             }
             assertTrue(step.rows() <= 4);
             for (int r = 0; r < step.rows(); r++) {
-                assertEquals(rows / 5, step.slots()[r]);
+                assertEquals(rows / 5, step.sequences()[r]);
                 assertEquals(rows % 5, step.positions()[r]);
                 rows++;
             }

@@ -11,7 +11,7 @@ class MicroBatchesTest {
 
     /** A sequence of {@code known} tokens, {@code handedOut} of them given to steps. */
     private record Fake(String name, int handedOut, int known) implements PlannedSequence {
-        @Override public int slot() { return 0; }
+        @Override public SequenceBlocks blocks() { return new SequenceBlocks(); }
         @Override public int nextPosition() { return handedOut; }
         @Override public int feedLength() { return known; }
         @Override public int token(int position) { return 1; }

@@ -190,6 +190,23 @@ class ReplicaGoldenTest {
                     "with the sampling pool: " + request.id());
         }
 
+        // A KV budget of one whole context and one block: sequences are preempted and recomputed, and the
+        // prefix cache hands blocks back to them (and to the prompts that share "Once upon a time"). Scores,
+        // logprobs and tokens stay the bits of the first run.
+        long perPosition;
+        try (io.streaminfer.model.Checkpoint checkpoint = io.streaminfer.model.Checkpoints.open(model)) {
+            perPosition = KvCacheSizing.bytesPerPosition(checkpoint.config());
+        }
+        KvCacheSettings tiny = KvCacheSettings.defaults().withMemory(perPosition * (512 + 16));
+        try (BlockingReplica replica = new BlockingReplica(stories.withKvCache(tiny), TIMEOUT)) {
+            Map<String, GenerationResult> squeezed = replica.run(storyRequests, Map.of());
+            assertTrue(replica.replica().preemptions() > 0, "the tiny budget preempts");
+            for (GenerationRequest request : storyRequests) {
+                assertEquals(line("stories", first.get(request.id())), line("stories", squeezed.get(request.id())),
+                        "preempted under a tiny KV budget: " + request.id());
+            }
+        }
+
         // Resumed mid-way from the first run's tokens: the stream state after them is the sampler's after as
         // many draws, which a fresh sampler reaches by sampling the same prefix again.
         Map<String, RequestProgress> resume = new LinkedHashMap<>();

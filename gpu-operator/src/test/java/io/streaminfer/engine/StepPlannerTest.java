@@ -13,9 +13,10 @@ import org.junit.jupiter.api.Test;
 /** The planner without a model: budgets, decode first, chunked prefill, admission order. */
 class StepPlannerTest {
 
-    /** A sequence as the planner sees it; token at position p is 1000 * slot + p. */
+    /** A sequence as the planner sees it; token at position p is 1000 * slot + p; it holds blocks 10 * slot + i. */
     static final class Fake implements PlannedSequence {
         final int slot;
+        final SequenceBlocks blocks = new SequenceBlocks();
         final int promptLength;
         final boolean logprobs;
         int scheduled;
@@ -26,6 +27,9 @@ class StepPlannerTest {
             this.promptLength = promptLength;
             this.known = promptLength;
             this.logprobs = logprobs;
+            for (int i = 0; i < 4; i++) {
+                blocks.add(10 * slot + i);
+            }
         }
 
         static Fake prompt(int slot, int promptLength) {
@@ -41,8 +45,8 @@ class StepPlannerTest {
         }
 
         @Override
-        public int slot() {
-            return slot;
+        public SequenceBlocks blocks() {
+            return blocks;
         }
 
         @Override
@@ -89,7 +93,9 @@ class StepPlannerTest {
         Fake b = Fake.decoding(2, 4);
         StepPlan<Fake> plan = new StepPlanner(16).plan(List.of(prefilling, a, b));
         StepBatch batch = plan.batch();
-        assertArrayEquals(new int[] {1, 2, 0, 0, 0, 0, 0}, batch.slots());
+        assertArrayEquals(new int[] {0, 1, 2, 2, 2, 2, 2}, batch.sequences(), "rows of the step's block tables");
+        assertArrayEquals(new int[] {10, 11, 12, 13, 20, 21, 22, 23, 0, 1, 2, 3}, batch.blockTables().blocks(),
+                "each sequence's table once, in the order its rows first appear");
         assertArrayEquals(new int[] {3, 4, 0, 1, 2, 3, 4}, batch.positions());
         assertArrayEquals(new int[] {1003, 2004, 0, 1, 2, 3, 4}, batch.tokens());
         assertArrayEquals(new boolean[] {true, true, false, false, false, false, true}, batch.wantLogits());

@@ -2,6 +2,8 @@ package io.streaminfer.job.cli;
 
 import io.streaminfer.compute.StorageKind;
 import io.streaminfer.engine.EngineBenchmark;
+import io.streaminfer.engine.KvCacheSettings;
+import io.streaminfer.engine.ServingBenchmark;
 import io.streaminfer.model.SyntheticCheckpoint;
 import java.io.PrintWriter;
 import java.util.List;
@@ -12,7 +14,9 @@ import picocli.CommandLine.Option;
 
 /** {@code streaminfer bench}: engine throughput at several batch sizes, against the box's limits. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure decode throughput of the engine alone at each batch size, with the box's limits.")
+        description = {"Measure decode throughput of the engine alone at each batch size, with the box's limits.",
+                "With --shared-prefix-tokens, --kv-cache-memory or --prompts: the whole replica (scheduler, paged "
+                        + "KV, prefix cache) on prompts that share a prefix, every row with the prefix cache on and off."})
 public final class BenchCommand extends CliCommand {
     @Option(names = "--model", paramLabel = "PATH|synthetic:...", description = "A llama2.c checkpoint file, a "
             + "Hugging Face model directory, or a synthetic model, e.g. synthetic:stories15M or "
@@ -42,6 +46,22 @@ public final class BenchCommand extends CliCommand {
     private List<String> overlap;
     @Option(names = "--json", description = "Print the results as one JSON object.")
     private boolean json;
+    @Option(names = "--shared-prefix-tokens", paramLabel = "N", defaultValue = "0",
+            description = "Replica mode: every prompt starts with the same N tokens (after BOS), then "
+                    + "--prompt-tokens of its own. Default: ${DEFAULT-VALUE}.")
+    private int sharedPrefixTokens;
+    @Option(names = "--kv-cache-memory", paramLabel = "SIZE", description = "Replica mode: the KV budget of the "
+            + "replica (all ranks), in bytes with an optional k, m or g suffix. Default: derived from the model "
+            + "and the heap.")
+    private String kvCacheMemory;
+    @Option(names = "--kv-block-size", paramLabel = "N", description = "Replica mode: positions per KV block. "
+            + "Default: " + io.streaminfer.compute.KvGeometry.DEFAULT_BLOCK_SIZE + ".")
+    private Integer kvBlockSize;
+    @Option(names = "--prompts", paramLabel = "N", description = "Replica mode: prompts per row. Default: the "
+            + "batch size.")
+    private Integer prompts;
+
+    private KvCacheSettings kvSettings;
 
     private List<StorageKind> kinds;
     private List<Boolean> overlaps;
@@ -92,10 +112,53 @@ public final class BenchCommand extends CliCommand {
             throw new IllegalArgumentException("--prompt-tokens, --tokens and --tp must be >= 1 and "
                     + "--warmup-tokens >= 0");
         }
+        if (sharedPrefixTokens < 0) {
+            throw new IllegalArgumentException("--shared-prefix-tokens must be >= 0, got " + sharedPrefixTokens);
+        }
+        if (prompts != null && prompts < 1) {
+            throw new IllegalArgumentException("--prompts must be >= 1, got " + prompts);
+        }
+        kvSettings = KvCacheSettings.defaults();
+        if (kvCacheMemory != null) {
+            kvSettings = kvSettings.withMemory(KvCacheSettings.parseSize("--kv-cache-memory", kvCacheMemory));
+        }
+        if (kvBlockSize != null) {
+            if (kvBlockSize < 8 || kvBlockSize % 8 != 0) {
+                throw new IllegalArgumentException("--kv-block-size must be a positive multiple of 8, got "
+                        + kvBlockSize);
+            }
+            kvSettings = kvSettings.withBlockSize(kvBlockSize);
+        }
+        if (replicaMode() && !(kinds.size() == 1 && kinds.get(0) == StorageKind.F32)) {
+            throw new IllegalArgumentException("--weights applies to the kernel bench, not with "
+                    + "--shared-prefix-tokens, --kv-cache-memory, --kv-block-size or --prompts");
+        }
+    }
+
+    private boolean replicaMode() {
+        return sharedPrefixTokens > 0 || kvCacheMemory != null || kvBlockSize != null || prompts != null;
+    }
+
+    private Integer runReplicaMode() {
+        ServingBenchmark.Report report;
+        try {
+            report = ServingBenchmark.run(new ServingBenchmark.Options(model, batches, sharedPrefixTokens,
+                    promptTokens, tokens, prompts == null ? 0 : prompts, engine.tp, engine.threadsPerRank(),
+                    engine.backendName(kernels.get(0)), kvSettings));
+        } catch (Exception e) {
+            throw new CommandLine.ExecutionException(spec().commandLine(), EngineRuns.describe(e), e);
+        }
+        PrintWriter out = spec().commandLine().getOut();
+        out.println(json ? report.json() : report.table());
+        out.flush();
+        return Cli.EXIT_OK;
     }
 
     @Override
     Integer run() {
+        if (replicaMode()) {
+            return runReplicaMode();
+        }
         int threadsPerRank = engine.threadsPerRank();
         List<String> backends = kernels.stream().map(engine::backendName).toList();
         EngineBenchmark.Report report;

@@ -35,6 +35,12 @@ public final class BenchJobCommand extends CliCommand {
     private int dp;
     @Option(names = "--max-batch", paramLabel = "N", defaultValue = "64", description = "Sequences per replica. Default: ${DEFAULT-VALUE}.")
     private int maxBatch;
+    @Option(names = "--kv-cache-memory", paramLabel = "SIZE", description = "KV budget of each replica (all its "
+            + "ranks), in bytes with an optional k, m or g suffix. Default: derived from the model and the heap.")
+    private String kvCacheMemory;
+    @Option(names = "--prefix-cache", paramLabel = "on|off", defaultValue = "on",
+            description = "Prefix caching. Default: ${DEFAULT-VALUE}.")
+    private String prefixCache;
     @Option(names = "--checkpoint-interval", paramLabel = "MILLIS", defaultValue = "1000",
             description = "Checkpoint (and commit) interval of the job, in ms. Default: ${DEFAULT-VALUE}.")
     private long checkpointMillis;
@@ -54,6 +60,12 @@ public final class BenchJobCommand extends CliCommand {
         } else {
             ModelChecks.check(model, tokenizer, tp, pp);
         }
+        if (kvCacheMemory != null) {
+            io.streaminfer.engine.KvCacheSettings.parseSize("--kv-cache-memory", kvCacheMemory);
+        }
+        if (!prefixCache.equals("on") && !prefixCache.equals("off")) {
+            throw new IllegalArgumentException("--prefix-cache must be on or off, got '" + prefixCache + "'");
+        }
     }
 
     @Override
@@ -66,6 +78,10 @@ public final class BenchJobCommand extends CliCommand {
         conf.set(JobOptions.DATA_PARALLELISM, dp);
         conf.set(JobOptions.MAX_BATCH, maxBatch);
         conf.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(checkpointMillis));
+        if (kvCacheMemory != null) {
+            conf.set(JobOptions.KV_CACHE_MEMORY, kvCacheMemory);
+        }
+        conf.set(JobOptions.PREFIX_CACHE, prefixCache.equals("on") ? JobOptions.Switch.ON : JobOptions.Switch.OFF);
         PrintWriter err = spec().commandLine().getErr();
         JobBenchmark.Result result = JobBenchmark.run(conf, prompts, maxTokens, line -> {
             err.println("bench-job: " + line);

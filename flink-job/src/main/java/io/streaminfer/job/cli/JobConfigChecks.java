@@ -1,5 +1,6 @@
 package io.streaminfer.job.cli;
 
+import io.streaminfer.engine.KvCacheSettings;
 import io.streaminfer.job.JobOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,6 +61,8 @@ public final class JobConfigChecks {
         atLeast(config, JobOptions.DATA_PARALLELISM, "--parallelism", 1);
         atLeast(config, JobOptions.MAX_BATCH, "--max-batch", 1);
         atLeast(config, JobOptions.KV_BUDGET_TOKENS, "--kv-budget", 0);
+        config.getOptional(JobOptions.KV_CACHE_MEMORY)
+                .ifPresent(size -> KvCacheSettings.parseSize("--kv-cache-memory", size));
         Duration interval = config.get(JobOptions.CHECKPOINT_INTERVAL);
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("--checkpoint-interval must be positive, got " + interval.toMillis() + "ms");

@@ -43,6 +43,10 @@ final class JsonErrors {
             String what = m.group(1).equals("Number value") ? "a number" : m.group(1).equals("Name") ? "a field name" : "a string";
             return what + " of " + m.group(2) + " characters" + at + " is longer than the " + m.group(3) + " read";
         }
+        if (message.contains("(code 65279")) {
+            return "a byte-order mark (U+FEFF, invisible)" + at + " where JSON was expected; only a file's first line"
+                    + " may start with one (was this line joined from another file?)";
+        }
         if (message.startsWith("Unexpected end-of-input")) {
             return "the line ends inside the JSON" + (message.contains("VALUE_STRING") || message.contains("quote for a string") ? " string" : "")
                     + " (a missing '\"', ']' or '}'?)";

@@ -1,5 +1,6 @@
 package io.streaminfer.job.pipeline;
 
+import io.streaminfer.engine.KvCacheSettings;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.model.Checkpoint;
@@ -37,15 +38,21 @@ public final class EngineSettings {
         }
         int maxBatch = conf.get(JobOptions.MAX_BATCH);
         int kvBudget = conf.get(JobOptions.KV_BUDGET_TOKENS);
-        int positions = kvBudget == 0 ? header.contextLength() : Math.min(header.contextLength(), kvBudget / maxBatch);
+        // --kv-budget TOKENS (the older form) is a pool of that many positions, and caps the context to it
+        int positions = kvBudget == 0 ? header.contextLength() : Math.min(header.contextLength(), kvBudget);
         if (positions < 2) {
             throw new IllegalArgumentException("--kv-budget " + kvBudget + " leaves " + positions
-                    + " positions per sequence for --max-batch " + maxBatch + "; raise it or lower --max-batch");
+                    + " positions per sequence; raise it");
         }
+        long kvBytes = conf.getOptional(JobOptions.KV_CACHE_MEMORY)
+                .map(size -> KvCacheSettings.parseSize("--kv-cache-memory", size))
+                .orElse(kvBudget == 0 ? 0L : (long) kvBudget * KvCacheSettings.bytesPerPosition(header));
+        KvCacheSettings kv = KvCacheSettings.defaults().withMemory(kvBytes)
+                .withPrefixCaching(conf.get(JobOptions.PREFIX_CACHE) == JobOptions.Switch.ON);
         String name = conf.getOptional(JobOptions.MODEL_NAME).orElse(ReplicaConfig.modelNameOf(model));
         String backend = conf.get(JobOptions.BACKEND) == JobOptions.Backend.CUDA ? "cuda" : "vector";
         return new ReplicaConfig(model, conf.get(JobOptions.TOKENIZER_PATH), name, tp, backend, 1, maxBatch, positions,
                 maxBatch + STEP_ROWS_OVER_BATCH, Math.max(2 * maxBatch, 16), Duration.ofSeconds(60),
-                new ReplicaConfig.Pipeline(pp, true));
+                new ReplicaConfig.Pipeline(pp, true), kv);
     }
 }

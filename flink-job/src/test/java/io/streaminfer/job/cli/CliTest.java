@@ -247,6 +247,22 @@ class CliTest {
     }
 
     @Test
+    void kvCacheFlagsAreTypedAndABadSizeIsOneLine() {
+        RunCommand run = checkOnly("run", "--bootstrap-servers", "b:9092", "--model", model.toString(),
+                "--tokenizer", tokenizer.toString(), "--kv-cache-memory", "512m", "--prefix-cache", "off");
+        Configuration c = run.configuration();
+        assertEquals("512m", c.get(JobOptions.KV_CACHE_MEMORY));
+        assertEquals(JobOptions.Switch.OFF, c.get(JobOptions.PREFIX_CACHE));
+        assertEquals(JobOptions.Switch.ON, JobOptions.PREFIX_CACHE.defaultValue());
+        assertEquals(512L << 20, io.streaminfer.engine.KvCacheSettings.parseSize("--kv-cache-memory", "512m"));
+        assertEquals(3L << 30, io.streaminfer.engine.KvCacheSettings.parseSize("--kv-cache-memory", "3G"));
+        assertUsageError(execute("run", "--bootstrap-servers", "b:9092", "--model", model.toString(), "--tokenizer",
+                tokenizer.toString(), "--kv-cache-memory", "lots"), "--kv-cache-memory 'lots' is not a size");
+        assertUsageError(execute("bench", "--model", "synthetic:stories260K", "--kv-cache-memory", "-1m"),
+                "--kv-cache-memory '-1m' is not a size");
+    }
+
+    @Test
     void offlineRunAcceptsAFileAndAnOutputDirectoryToCreate() {
         RunCommand run = checkOnly("run", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
                 "--input", model.toString(), "--output", dir.resolve("new/out").toString());

@@ -118,9 +118,11 @@ class JsonLinesInputTest {
         String control = reason("{\"id\":\"a\",\"prompt\":\"x\ty\"}");
         assertTrue(control.startsWith("a control character (code 9) inside a string"), control);
         assertTrue(reason("{\"id\":\"a\",\"prompt\":\"x").startsWith("the line ends inside the JSON string"));
+        String bom = reason("\uFEFF{\"id\":\"a\",\"prompt\":\"x\"}"); // a BOM past the file's first line
+        assertTrue(bom.startsWith("a byte-order mark (U+FEFF, invisible) at column 1"), bom);
         String bad = reason("{\"id\":\"a\" \"prompt\":\"x\"}");
         assertTrue(bad.startsWith("malformed JSON at column"), bad);
-        for (String r : new String[] {nan, inf, digits, control, bad}) {
+        for (String r : new String[] {nan, inf, digits, control, bom, bad}) {
             assertFalse(r.contains("`") || r.contains("Feature") || r.contains("Constraints") || r.contains("Exception"), r);
         }
     }
