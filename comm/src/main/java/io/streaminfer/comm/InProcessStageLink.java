@@ -65,20 +65,21 @@ final class InProcessStageLink extends AbstractStageLink {
     @Override
     public void recv(float[] buf, int offset, int length) {
         Checks.range("link " + name + " recv", "buf", buf, offset, length);
-        int slot;
+        float[] source;
         long message;
         lock.lock();
         try {
             checkOpen("recv");
             awaitUntil(RECEIVER, () -> sent > received, "nothing arrived from the sender");
             message = received;
-            slot = (int) (message % buffers.length);
+            int slot = (int) (message % buffers.length);
             lengthsAgree(lengths[slot], length);
+            source = buffers[slot]; // taken under the lock: close() may empty the ring meanwhile
         } finally {
             lock.unlock();
         }
         // The sender does not touch a published buffer until it is received.
-        System.arraycopy(buffers[slot], 0, buf, offset, length);
+        System.arraycopy(source, 0, buf, offset, length);
         lock.lock();
         try {
             received = message + 1;

@@ -223,13 +223,13 @@ class StageLinkContractTest {
     @MethodSource("links")
     void waitsAreMeasuredOnEachEnd(CommBackend backend, int capacity) throws Exception {
         try (StageLink link = link(backend, capacity, Duration.ofSeconds(30))) {
-            CompletableFuture<Throwable> sender = onThread("sender", () -> {
-                Thread.sleep(200);
-                link.send(new float[8], 0, 8);
-            });
-            link.recv(new float[8], 0, 8);
-            assertNull(sender.get(10, TimeUnit.SECONDS));
-            assertTrue(link.recvWaitNanos() >= TimeUnit.MILLISECONDS.toNanos(150),
+            // the receiver is already blocked when the 200 ms start, so it waits at least that long
+            CompletableFuture<Throwable> receiver = started("receiver", () -> link.recv(new float[8], 0, 8))
+                    .waiting().done();
+            Thread.sleep(200);
+            link.send(new float[8], 0, 8);
+            assertNull(receiver.get(10, TimeUnit.SECONDS));
+            assertTrue(link.recvWaitNanos() >= TimeUnit.MILLISECONDS.toNanos(200),
                     "receiver waited " + link.recvWaitNanos() + " ns");
         }
     }

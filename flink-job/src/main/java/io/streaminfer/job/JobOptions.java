@@ -77,8 +77,9 @@ public final class JobOptions {
 
     // ---- Offline mode ----
     public static final ConfigOption<String> INPUT_PATH = stringOption("streaminfer.offline.input",
-            "Offline mode: a JSON Lines file, or a directory of them, of PromptRecords or of OpenAI batch request"
-                    + " lines (when the first line has a custom_id), or Avro container files (instead of Kafka).");
+            "Offline mode: a JSON Lines file, or a directory of them (every file but dot-files, no subdirectories),"
+                    + " of PromptRecords or of OpenAI batch request lines (when the first line has a custom_id), or"
+                    + " Avro container files (instead of Kafka).");
     public static final ConfigOption<String> OUTPUT_PATH = stringOption("streaminfer.offline.output",
             "Offline mode: a new or empty directory for the completion and dead-letter files.");
 

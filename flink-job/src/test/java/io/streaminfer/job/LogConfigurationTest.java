@@ -16,6 +16,7 @@ import org.apache.logging.log4j.core.config.properties.PropertiesConfiguration;
 import org.apache.logging.log4j.core.config.properties.PropertiesConfigurationFactory;
 import org.apache.logging.log4j.core.impl.Log4jLogEvent;
 import org.apache.logging.log4j.message.ParameterizedMessage;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -46,11 +47,24 @@ class LogConfigurationTest {
         }
     }
 
+    @TempDir
+    Path logs;
+
     @ParameterizedTest
     @ValueSource(strings = {"src/main/resources/log4j2.properties", "../deploy/local/conf/log4j.properties"})
     void onlyFlinksDoubledSinkMetricsAreDropped(String file) throws Exception {
         PropertiesConfiguration config = load(Path.of(file));
-        config.initialize();
+        // the local cluster's file appender opens ${sys:log.file}: without it, a file of that literal name
+        String previous = System.setProperty("log.file", logs.resolve("check.log").toString());
+        try {
+            config.initialize();
+        } finally {
+            if (previous == null) {
+                System.clearProperty("log.file");
+            } else {
+                System.setProperty("log.file", previous);
+            }
+        }
         assertEquals(Filter.Result.DENY, decide(config, "pendingCommittables"));
         assertEquals(Filter.Result.DENY, decide(config, "currentSendTime"));
         assertFalse(decide(config, "generatedTokensPerSecond") == Filter.Result.DENY,

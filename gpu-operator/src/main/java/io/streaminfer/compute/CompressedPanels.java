@@ -147,6 +147,11 @@ abstract class CompressedPanels {
         }
     }
 
+    /** Whether two rows run faster as a padded 4-row block than as two 1-row passes (see FusedProduct). */
+    boolean pairAsFour() {
+        return true;
+    }
+
     /** Bytes the packed weights hold. */
     abstract long bytes();
 

@@ -38,6 +38,7 @@ public final class VectorMatmul extends ThreadedKernel {
     private final long parallelMinFmas;
     private final float[][] scratch; // per part: (segments, ROW_BLOCK, PANEL_BLOCK * 8) partials of one row block
     private final float[][] tiles;   // per part: one tile of compressed panels expanded to fp32
+    private final float[][] pads;    // per part: (4, k) rows of x padded with zero rows, for the fused path
 
     /** W in panels of 8 output columns: (panels, k, 8), zero-padded past n. */
     static final class PanelMatrix extends KernelMatrix {
@@ -70,6 +71,7 @@ public final class VectorMatmul extends ThreadedKernel {
         this.parallelMinFmas = parallelMinFmas;
         this.scratch = new float[threads][0];
         this.tiles = new float[threads][0];
+        this.pads = new float[threads][0];
     }
 
     @Override
@@ -165,6 +167,7 @@ public final class VectorMatmul extends ThreadedKernel {
     /** A small batch over compressed weights (see {@link FusedProduct}), split over panel groups. */
     private void fused(float[] x, int m, PanelMatrix w, float[] out, boolean alone) {
         int need = FusedProduct.scratchFloats(w.segments);
+        int padNeed = FusedProduct.padFloats(w.k);
         for (int i = 0; i < scratch.length; i++) {
             if (scratch[i].length < need) {
                 scratch[i] = new float[need];
@@ -172,16 +175,20 @@ public final class VectorMatmul extends ThreadedKernel {
             if (tiles[i].length < CompressedPanels.TILE_FLOATS) {
                 tiles[i] = new float[CompressedPanels.TILE_FLOATS];
             }
+            if (pads[i].length < padNeed) {
+                pads[i] = new float[padNeed];
+            }
         }
         int groups = FusedProduct.groups(w.compressed);
         if (alone) {
-            FusedProduct.compute(x, m, w.compressed, w.n, w.segments, out, 0, groups, scratch[0], tiles[0]);
+            FusedProduct.compute(x, m, w.compressed, w.n, w.segments, out, 0, groups, scratch[0], tiles[0], pads[0]);
             return;
         }
         workers.run((part, count) -> {
             int lo = (int) ((long) groups * part / count);
             int hi = (int) ((long) groups * (part + 1) / count);
-            FusedProduct.compute(x, m, w.compressed, w.n, w.segments, out, lo, hi, scratch[part], tiles[part]);
+            FusedProduct.compute(x, m, w.compressed, w.n, w.segments, out, lo, hi, scratch[part], tiles[part],
+                    pads[part]);
         });
     }
 

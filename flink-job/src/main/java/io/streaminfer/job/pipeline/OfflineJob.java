@@ -24,6 +24,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.connector.file.src.FileSource;
+import org.apache.flink.connector.file.src.enumerate.NonSplittingRecursiveEnumerator;
 import org.apache.flink.formats.avro.AvroWriters;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -50,7 +51,6 @@ public final class OfflineJob {
         int dp = conf.get(JobOptions.DATA_PARALLELISM);
         env.setRuntimeMode(RuntimeExecutionMode.BATCH);
         String input = conf.get(JobOptions.INPUT_PATH);
-        org.apache.flink.core.fs.Path inputPath = new org.apache.flink.core.fs.Path(Path.of(input).toUri());
         org.apache.flink.core.fs.Path output = new org.apache.flink.core.fs.Path(Path.of(conf.get(JobOptions.OUTPUT_PATH)).toUri());
         boolean avro = isAvro(Path.of(input));
         boolean openAi = !avro && OpenAiBatchFiles.isBatchInput(files(Path.of(input)));
@@ -65,8 +65,8 @@ public final class OfflineJob {
         }
 
         DataStream<Either<DeadLetterRecord, PromptRecord>> prompts = env.fromSource(
-                FileSource.forBulkFileFormat(new PromptFileFormat(avro ? PromptFileFormat.Kind.AVRO
-                        : openAi ? PromptFileFormat.Kind.OPENAI_BATCH : PromptFileFormat.Kind.JSON_LINES), inputPath).build(),
+                source(new PromptFileFormat(avro ? PromptFileFormat.Kind.AVRO
+                        : openAi ? PromptFileFormat.Kind.OPENAI_BATCH : PromptFileFormat.Kind.JSON_LINES), Path.of(input)),
                 WatermarkStrategy.noWatermarks(), "prompt-files");
         InferencePipeline.Outputs outputs = InferencePipeline.attach(prompts, replica, model, dp);
         DataStream<CompletionRecord> completions = outputs.completions()
@@ -98,6 +98,21 @@ public final class OfflineJob {
 
     private static OutputFileConfig fileNames(String prefix, String suffix) {
         return OutputFileConfig.builder().withPartPrefix(prefix).withPartSuffix(suffix).build();
+    }
+
+    /**
+     * A source of exactly {@link #files}: Flink's default enumerator would also skip names starting with
+     * {@code _} (a single input file among them) and descend into subdirectories, so the up-front count, the
+     * OpenAI detection and the summary would not be of what was read.
+     */
+    static FileSource<Either<DeadLetterRecord, PromptRecord>> source(PromptFileFormat format, Path input) {
+        List<Path> files = files(input);
+        boolean any = !files.isEmpty();
+        // Flink wants at least one path: an empty directory is given with a filter that takes nothing
+        org.apache.flink.core.fs.Path[] paths = (any ? files : List.of(input)).stream()
+                .map(f -> new org.apache.flink.core.fs.Path(f.toUri())).toArray(org.apache.flink.core.fs.Path[]::new);
+        return FileSource.forBulkFileFormat(format, paths)
+                .setFileEnumerator(() -> new NonSplittingRecursiveEnumerator(path -> any)).build();
     }
 
     /** Avro container files end in {@code .avro}; anything else is read as JSON Lines. */
@@ -161,7 +176,10 @@ public final class OfflineJob {
         }
     }
 
-    /** The input's files: the file itself, or a directory's visible regular files in name order. */
+    /**
+     * The input's files, the one list the source, the count and the summary read: the file itself, or a
+     * directory's regular files whose names do not start with a dot, in name order (not its subdirectories).
+     */
     static List<Path> files(Path input) {
         if (!Files.isDirectory(input)) {
             return List.of(input);

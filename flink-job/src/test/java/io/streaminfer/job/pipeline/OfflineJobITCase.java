@@ -120,6 +120,39 @@ class OfflineJobITCase {
         assertTrue(deadLetters.stream().anyMatch(l -> l.contains("temperature")), deadLetters.toString());
     }
 
+    /**
+     * A directory is read as the summary counts it: every regular file but dot-files (one named {@code _...}
+     * among them, which Flink's default enumerator skips), not its subdirectories.
+     */
+    @Test
+    void aDirectoryIsReadExactlyAsCounted() throws Exception {
+        Path input = Files.createDirectories(dir.resolve("in"));
+        List<PromptRecord> prompts = JobFixtures.prompts("d", 3);
+        Files.write(input.resolve("_first.jsonl"), List.of(JsonLinesCodec.toLine(prompts.get(0)),
+                JsonLinesCodec.toLine(prompts.get(1))));
+        Files.write(input.resolve("b.jsonl"), List.of(JsonLinesCodec.toLine(prompts.get(2))));
+        Files.write(input.resolve(".hidden.jsonl"), List.of("{\"id\":\"hidden\",\"prompt\":\"a\"}"));
+        Files.write(Files.createDirectories(input.resolve("nested")).resolve("c.jsonl"),
+                List.of("{\"id\":\"nested\",\"prompt\":\"a\"}"));
+        Path output = dir.resolve("dir-out");
+        Configuration conf = JobFixtures.options(1, 1);
+        conf.set(JobOptions.INPUT_PATH, input.toString());
+        conf.set(JobOptions.OUTPUT_PATH, output.toString());
+
+        run(conf);
+
+        JsonLinesCodec codec = new JsonLinesCodec();
+        List<String> ids = new ArrayList<>();
+        for (String line : lines(output.resolve(OfflineJob.COMPLETIONS_DIR))) {
+            ids.add(codec.parseCompletion(line).getId());
+        }
+        ids.sort(null);
+        assertEquals(prompts.stream().map(PromptRecord::getId).sorted().toList(), ids);
+        OfflineSummary summary = OfflineSummary.of(input, output);
+        assertTrue(summary.addsUp(), summary.render());
+        assertEquals(3, summary.linesRead(), summary.render());
+    }
+
     /** Only the real model knows its own continuation: scored through the job, it beats an unlikely one per token. */
     @Test
     void theRealModelScoresItsOwnContinuationHigherPerToken() throws Exception {
