@@ -70,6 +70,7 @@ sample() {
   local when="$1" present t name pid rss heap live gauges
   present="$(committed soak)"
   t="$(seconds_between "$T_PRODUCED" "$(now_ms)")"
+  # The waiting queue's bound is the job's: twice --max-batch (flink-job's EngineSettings).
   gauges="running $(inference_gauge "$JOB_ID" runningRequests) (--max-batch $MAX_BATCH_BEFORE), waiting $(inference_gauge "$JOB_ID" waitingRequests) (queue $((2 * MAX_BATCH_BEFORE))), KV cache in use $(inference_gauge "$JOB_ID" kvCacheUsage), in flight $(inference_gauge "$JOB_ID" inFlightRequests)"
   for name in "${TMS[@]}"; do
     pid="$(pid_of "$name")"
