@@ -8,7 +8,7 @@ job_args() {
   local a=(run --bootstrap-servers "$BOOTSTRAP" --input-topic prompts --output-topic completions
            --dead-letter-topic dead-letters --model "$MODEL" --tokenizer "$TOKENIZER"
            --tp "$TP" --parallelism "$DP" --checkpoint-interval "${CHECKPOINT_INTERVAL:-2s}" --max-batch "$1")
-  # Pipeline parallelism: PP=2 runs every phase at DP x PP x TP (the flag exists once --pp has landed).
+  # Pipeline parallelism: PP=2 runs every phase but the previous release's at DP x PP x TP.
   if [ "${2:-}" != previous ] && [ "${PP:-1}" != 1 ]; then a+=(--pp "$PP"); fi
   echo "${a[@]}"
 }
@@ -173,14 +173,15 @@ kill_taskmanager() {
   T_NOTICED=$(now_ms)
 }
 
-# Waits until the job is restoring: tasks deployed again, some not yet RUNNING. Prints "restoring" then, or
-# "already running again" if every task was RUNNING before that could be seen. Usage: wait_restoring JOB
+# Waits until the job is restoring: RUNNING again (restarted) with some tasks still waiting for a slot, being
+# deployed or initializing from the checkpoint. Prints "restoring" then, or "already running again" if every
+# task was RUNNING before that could be seen. Usage: wait_restoring JOB
 wait_restoring() {
   local t0 d; t0=$(now_ms)
   while :; do
     d="$(rest "/jobs/$1" 2>/dev/null || true)"
     if [ -n "$d" ] && [ "$(jq -r .state <<<"$d")" = RUNNING ]; then
-      [ "$(jq '[.vertices[].tasks | (.DEPLOYING + .INITIALIZING)] | add' <<<"$d")" -gt 0 ] && { echo restoring; return 0; }
+      [ "$(jq '[.vertices[].tasks | (.CREATED + .SCHEDULED + .DEPLOYING + .INITIALIZING)] | add' <<<"$d")" -gt 0 ] && { echo restoring; return 0; }
       [ "$(jq '[.vertices[].tasks.RUNNING] | add' <<<"$d")" = "$(jq '[.vertices[].parallelism] | add' <<<"$d")" ] && { echo "already running again"; return 0; }
     fi
     [ $(( $(now_ms) - t0 )) -lt 180000 ] || die "job $1 did not restore within 180 s"

@@ -211,13 +211,17 @@ start_kafka() {
       --config "$CONF_DIR/server.properties" --cluster-id "$(java -cp "$KAFKA_CP" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
       >"$LOG_DIR/kafka-format.log" 2>&1 \
     || { cat "$LOG_DIR/kafka-format.log" >&2; die "formatting the Kafka log dir"; }
-  spawn kafka "$LOG_DIR/kafka.log" java -Xmx512m -cp "$KAFKA_CP" \
-      -Dlog4j2.configurationFile="$DEPLOY_LOCAL/conf/log4j-tools.properties" kafka.Kafka "$CONF_DIR/server.properties"
+  spawn_kafka "$LOG_DIR/kafka.log"
 }
 
 # Starts the broker again on its formatted log dir and ports (after kill_recorded kafka): same node, same data.
 restart_kafka() {
-  spawn kafka "$LOG_DIR/kafka.log.restarted" java -Xmx512m -cp "$KAFKA_CP" \
+  spawn_kafka "$LOG_DIR/kafka.log.restarted"
+}
+
+# The broker process on this run's server.properties, logging to $1.
+spawn_kafka() {
+  spawn kafka "$1" java -Xmx512m -cp "$KAFKA_CP" \
       -Dlog4j2.configurationFile="$DEPLOY_LOCAL/conf/log4j-tools.properties" kafka.Kafka "$CONF_DIR/server.properties"
 }
 

@@ -156,8 +156,8 @@ REST_PORT="$REST_PORT" RUN_DIR="$RUN_DIR" "$DEPLOY_LOCAL/webui-check.sh" "$JOB_I
 # Batch 2 is a stream (SMOKE_STREAM_RATE prompts a second) for as long as the kills last, so each finds
 # prompts in flight however fast the job recovers (a restored job computes while its last tasks initialize:
 # a burst of 1,000 was done within one recovery). Each kill hits a different TaskManager, the third the
-# first replacement: early (the replicas busy, nothing of the batch committed); while the job restores
-# from the first (tasks deployed, not all running: the same checkpoint restored twice); just after the
+# first replacement: early (the replicas busy, little or nothing of the batch committed); while the job
+# restores from the first (restarted, tasks not all running yet: the same checkpoint restored twice); just after the
 # second recovery (as soon as the restored job has committed).
 start_watch b2 "b2:$STREAM_MAX"
 B2_BEFORE="$(records_in "$JOB_ID")"

@@ -58,7 +58,7 @@ wait_taskmanagers "$DP"
 JOB_ID="$(submit "$MAX_BATCH_BEFORE")"
 [ -n "$JOB_ID" ] || die "no job id in the output of flink run"
 wait_job_running "$JOB_ID"
-log "job $JOB_ID running: DP=$DP, TP=$TP, --max-batch $MAX_BATCH_BEFORE, checkpoints every $CHECKPOINT_INTERVAL"
+log "job $JOB_ID running: DP=$DP, PP=$PP, TP=$TP, --max-batch $MAX_BATCH_BEFORE, checkpoints every $CHECKPOINT_INTERVAL"
 
 # Heap used of a JVM, in MB, from jcmd GC.heap_info ("... total 123456K, used 65432K ...").
 heap_mb() { jcmd "$1" GC.heap_info 2>/dev/null | grep -o 'used [0-9]*K' | head -1 | awk '{printf "%d", $2 / 1024}'; }
@@ -70,6 +70,7 @@ sample() {
   local when="$1" present t name pid rss heap live gauges
   present="$(committed soak)"
   t="$(seconds_between "$T_PRODUCED" "$(now_ms)")"
+  # The waiting queue's bound is the job's: twice --max-batch (flink-job's EngineSettings).
   gauges="running $(inference_gauge "$JOB_ID" runningRequests) (--max-batch $MAX_BATCH_BEFORE), waiting $(inference_gauge "$JOB_ID" waitingRequests) (queue $((2 * MAX_BATCH_BEFORE))), KV cache in use $(inference_gauge "$JOB_ID" kvCacheUsage), in flight $(inference_gauge "$JOB_ID" inFlightRequests)"
   for name in "${TMS[@]}"; do
     pid="$(pid_of "$name")"
@@ -108,7 +109,7 @@ log "all committed: $R"
 
 STEADY="$(awk -v n="$((N_END - N_START))" -v a="$T_START" -v b="$T_END" 'BEGIN {printf "%.0f", n * 1000 / (b - a)}')"
 echo "SOAK RESULT"
-echo "  $PROMPTS prompts x $MAX_TOKENS_IN_FLIGHT tokens, DP=$DP, TP=$TP, --max-batch $MAX_BATCH_BEFORE, TaskManagers of $TM_PROCESS_SIZE, checkpoints every $CHECKPOINT_INTERVAL"
+echo "  $PROMPTS prompts x $MAX_TOKENS_IN_FLIGHT tokens, DP=$DP, PP=$PP, TP=$TP, --max-batch $MAX_BATCH_BEFORE, TaskManagers of $TM_PROCESS_SIZE, checkpoints every $CHECKPOINT_INTERVAL"
 echo "  every id exactly once: $(field present "$R") present, $(field duplicates "$R") duplicated, $(field missing "$R") missing"
 echo "  completions/s: $(field completions_per_s "$R") overall (from the produce), $STEADY steady (5% -> 85% committed)"
 echo "  CPU: $(lscpu | sed -n 's/^Model name: *//p'), load average $(cut -d' ' -f1-3 /proc/loadavg)"

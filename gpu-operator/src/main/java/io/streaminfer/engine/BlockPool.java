@@ -155,10 +155,6 @@ final class BlockPool {
         return filled[block];
     }
 
-    boolean isRegistered(int block) {
-        return keys[block] != null;
-    }
-
     /**
      * Drops one reference. A block nobody holds stays cached (registered and filled) or becomes free.
      * A block its writer gives back before filling it can never be filled: it leaves the cache at once,

@@ -181,8 +181,4 @@ final class KvBlockManager {
     double hitRate() {
         return promptPositions == 0 ? 0 : hitPositions / (double) promptPositions;
     }
-
-    BlockPool pool() {
-        return pool;
-    }
 }

@@ -330,9 +330,9 @@ public final class LocalReplica implements InferenceReplica {
             }
             if (step != null && !step.isEmpty()) {
                 lastStepRows = step.batch().rows();
+                submitted.add(System.nanoTime()); // before: at depth 1 the step runs inside submit
                 executor.submit(step.batch(), logits[(oldest + inFlight.size()) % depth]);
                 inFlight.add(step);
-                submitted.add(System.nanoTime());
                 if (inFlight.size() < depth) {
                     continue; // fill the pipeline before waiting on it
                 }

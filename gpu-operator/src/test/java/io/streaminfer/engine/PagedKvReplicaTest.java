@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -128,5 +129,18 @@ class PagedKvReplicaTest {
                 "preempted, prefix cache off");
         assertTrue(tiny[0] > 0 && tinyOff[0] > 0, "the tiny budget preempts: " + tiny[0] + ", " + tinyOff[0]);
         assertTrue(on[2] > tiny[2], "the roomy cache ran more at once: " + on[2] + " vs " + tiny[2]);
+    }
+
+    @Test
+    void aPipelineWithStepsInFlightGivesTheSameBitsUnderPreemption() throws Exception {
+        List<GenerationRequest> requests = sharedPrefixRequests();
+        Map<String, GenerationResult> expected = run(config(1, KvCacheSettings.defaults()
+                .withMemory(positionsBytes(16 * CONTEXT)).withPrefixCaching(false)), requests, new long[3]);
+        long[] stats = new long[3];
+        // PP=2: two micro-batches in flight; sequences with rows in flight are never preempted
+        Map<String, GenerationResult> piped = run(config(1, KvCacheSettings.defaults()
+                .withMemory(positionsBytes(CONTEXT + 16))).withPipeline(2, true), requests, stats);
+        assertSame(expected, piped, "PP=2, tiny budget, prefix cache on");
+        assertTrue(stats[0] > 0, "the tiny budget preempts at PP=2 too");
     }
 }

@@ -2,7 +2,6 @@ package io.streaminfer.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,18 +55,11 @@ class PipelineReplicaTest {
         }
     }
 
+    /** As at TP (bitwise tokens, logprobs and finish reasons), and every request generated something. */
     static void assertSameTokens(Map<String, GenerationResult> expected, Map<String, GenerationResult> actual,
                                  String what) {
-        assertEquals(expected.keySet(), actual.keySet());
-        for (String id : expected.keySet()) {
-            GenerationResult e = expected.get(id);
-            GenerationResult a = actual.get(id);
-            assertTrue(e.ok() && a.ok(), () -> id + ": " + e.error() + " / " + a.error());
-            assertTrue(e.tokenIds().length > 0, id + " generated nothing");
-            assertArrayEquals(e.tokenIds(), a.tokenIds(), what + ": tokens of " + id);
-            assertArrayEquals(e.logprobs(), a.logprobs(), what + ": logprobs (bitwise) of " + id);
-            assertEquals(e.finishReason(), a.finishReason(), what + ": finish reason of " + id);
-        }
+        TensorParallelReplicaTest.assertSameTokens(expected, actual, what);
+        expected.forEach((id, e) -> assertTrue(e.tokenIds().length > 0, id + " generated nothing"));
     }
 
     private static List<GenerationRequest> mixed(int vocab) {
@@ -128,18 +120,7 @@ class PipelineReplicaTest {
         GenerationRequest request = new GenerationRequest("resume", null, new int[] {1, 20, 21}, null, sampled);
         GenerationResult uninterrupted = generate(config(fourLayers, null, 1, 1), List.of(request)).get("resume");
         assertTrue(uninterrupted.tokenIds().length > 10, "needs a long enough generation to cut");
-        RequestProgress progress = null;
-        try (BlockingReplica runner = new BlockingReplica(config(fourLayers, null, 2, 1), TIMEOUT)) {
-            assertTrue(runner.replica().trySubmit(request, null));
-            for (RequestProgress p = runner.replica().progress("resume"); p != null;
-                 p = runner.replica().progress("resume")) {
-                progress = p;
-                if (p.generatedTokens().length >= 5) {
-                    break;
-                }
-            }
-        }
-        assertNotNull(progress);
+        RequestProgress progress = TensorParallelReplicaTest.captureMidRun(config(fourLayers, null, 2, 1), request, 5);
         try (BlockingReplica runner = new BlockingReplica(config(fourLayers, null, 3, 1), TIMEOUT)) {
             GenerationResult resumed = runner.run(List.of(request), Map.of("resume", progress)).get("resume");
             assertArrayEquals(uninterrupted.tokenIds(), resumed.tokenIds(),

@@ -54,8 +54,36 @@ class TensorParallelReplicaTest {
         }
     }
 
-    private static void assertSameTokens(Map<String, GenerationResult> expected, Map<String, GenerationResult> actual,
-                                         String what) {
+    /**
+     * The progress of {@code request} once it has at least {@code tokens} generated tokens, as a checkpoint
+     * would capture it, on a replica that is then dropped. On a loaded machine the polling thread may sleep
+     * through the whole generation; then the capture is tried again (10 runs at most).
+     */
+    static RequestProgress captureMidRun(ReplicaConfig config, GenerationRequest request, int tokens) throws Exception {
+        RequestProgress progress = null;
+        for (int attempt = 0; attempt < 10 && (progress == null || progress.generatedTokens().length < tokens);
+             attempt++) {
+            progress = null;
+            try (BlockingReplica runner = new BlockingReplica(config, TIMEOUT)) {
+                assertTrue(runner.replica().trySubmit(request, null));
+                for (RequestProgress p = runner.replica().progress(request.id()); p != null;
+                     p = runner.replica().progress(request.id())) {
+                    progress = p;
+                    if (p.generatedTokens().length >= tokens) {
+                        break;
+                    }
+                }
+            }
+        }
+        assertNotNull(progress, "no mid-run capture in 10 runs");
+        assertTrue(progress.generatedTokens().length >= tokens,
+                "no capture after " + tokens + " generated tokens in 10 runs");
+        return progress;
+    }
+
+    /** The same ids, all answered, with bitwise the same tokens, logprobs and finish reasons. */
+    static void assertSameTokens(Map<String, GenerationResult> expected, Map<String, GenerationResult> actual,
+                                 String what) {
         assertEquals(expected.keySet(), actual.keySet());
         for (String id : expected.keySet()) {
             GenerationResult e = expected.get(id);
@@ -124,24 +152,8 @@ class TensorParallelReplicaTest {
         GenerationResult uninterrupted = generate(gqa, 2, List.of(request)).get("resume");
         assertTrue(uninterrupted.tokenIds().length > 10, "needs a long enough generation to cut");
 
-        // Capture the progress mid-run, as a checkpoint would, then drop that replica. On a loaded machine the
-        // polling thread may sleep through the whole generation; then the capture is tried again.
-        RequestProgress progress = null;
-        for (int attempt = 0; attempt < 10 && (progress == null || progress.generatedTokens().length < 5); attempt++) {
-            progress = null;
-            try (BlockingReplica runner = new BlockingReplica(config(gqa, null, 2), TIMEOUT)) {
-                assertTrue(runner.replica().trySubmit(request, null));
-                for (RequestProgress p = runner.replica().progress("resume"); p != null;
-                     p = runner.replica().progress("resume")) {
-                    progress = p;
-                    if (p.generatedTokens().length >= 5) {
-                        break;
-                    }
-                }
-            }
-        }
-        assertNotNull(progress);
-        assertTrue(progress.generatedTokens().length >= 5, "no capture after 5 generated tokens in 10 runs");
+        // Capture the progress mid-run, as a checkpoint would, then drop that replica.
+        RequestProgress progress = captureMidRun(config(gqa, null, 2), request, 5);
         int cut = progress.generatedTokens().length;
         assertArrayEquals(java.util.Arrays.copyOf(uninterrupted.tokenIds(), cut), progress.generatedTokens());
 

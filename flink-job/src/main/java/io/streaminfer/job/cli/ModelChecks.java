@@ -11,8 +11,9 @@ import java.io.IOException;
 
 /**
  * What every command that runs a model checks before anything starts: the checkpoint's header parses, the
- * TP degree splits it, it has a layer for every pipeline stage, and the tokenizer loads and belongs to it (its vocabulary fits the model's). Each
- * failure is an {@link IllegalArgumentException} naming the flags, which the CLI prints as one line, exit 2.
+ * TP degree splits it, it has a layer for every pipeline stage, and the tokenizer loads and belongs to it
+ * (its vocabulary fits the model's). Each failure is an {@link IllegalArgumentException} naming the flags,
+ * which the CLI prints as one line, exit 2.
  */
 final class ModelChecks {
     private ModelChecks() {}

@@ -24,7 +24,8 @@ final class AvroInputChecks {
         if (looksLikeJson(value)) {
             return "not a valid Avro PromptRecord (" + value.length + " bytes): it looks like JSON text, but this topic"
                     + " takes Avro binary PromptRecords"
-                    + " (schemas/src/main/avro/PromptRecord.avsc, no header); JSON Lines are for offline --input files";
+                    + " (schemas/src/main/avro/PromptRecord.avsc, in Avro's single-object encoding); JSON Lines are"
+                    + " for offline --input files";
         }
         Throwable cause = e.getCause();
         if (cause instanceof EOFException) {

@@ -77,10 +77,9 @@ public final class JsonLinesCodec {
                 return parsed;
             }
             PromptRecord prompt = parsed.right();
-            String reserved = RecordOrigin.reservedKey(prompt.getMetadata());
+            String reserved = RecordOrigin.reservedKeyReason(prompt.getMetadata());
             if (reserved != null) {
-                throw new InvalidRecordException("metadata key \"" + reserved + "\" is reserved: keys starting with \""
-                        + RecordOrigin.PREFIX + "\" are the job's own");
+                throw new InvalidRecordException(reserved);
             }
             return Either.Right(origin.attachTo(prompt));
         } catch (InvalidRecordException | RuntimeException e) {

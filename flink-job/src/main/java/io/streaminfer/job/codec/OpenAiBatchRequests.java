@@ -142,7 +142,15 @@ public final class OpenAiBatchRequests {
                 requireEndpoint(chat, false, path);
                 prompt(p, value);
             }
-            case "max_tokens", "max_completion_tokens" -> p.setMaxTokens(intValue(value, path));
+            case "max_tokens", "max_completion_tokens" -> {
+                int maxTokens = intValue(value, path);
+                // both given (the older name and the newer): the same limit, or it is unclear which one holds
+                if (p.hasMaxTokens() && p.getMaxTokens() != maxTokens) {
+                    throw new InvalidRecordException("body.max_tokens and body.max_completion_tokens disagree ("
+                            + p.getMaxTokens() + " and " + maxTokens + "): give one of them");
+                }
+                p.setMaxTokens(maxTokens);
+            }
             case "temperature" -> p.setTemperature(number(value, path));
             case "top_p" -> p.setTopP(number(value, path));
             case "top_k" -> p.setTopK(intValue(value, path) < 0 ? 0 : intValue(value, path)); // vLLM: -1 is off

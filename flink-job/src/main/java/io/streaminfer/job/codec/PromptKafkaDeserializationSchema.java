@@ -56,10 +56,9 @@ public final class PromptKafkaDeserializationSchema
             return Either.Left(origin.deadLetter(null, "field \"" + replaced + "\" is not valid UTF-8 (Avro strings"
                     + " must be UTF-8; the undecodable bytes are in the original)", clock.instant()));
         }
-        String reserved = RecordOrigin.reservedKey(prompt.getMetadata());
+        String reserved = RecordOrigin.reservedKeyReason(prompt.getMetadata());
         if (reserved != null) {
-            return Either.Left(origin.deadLetter(prompt.getId(), "metadata key \"" + reserved + "\" is reserved: keys"
-                    + " starting with \"" + RecordOrigin.PREFIX + "\" are the job's own", clock.instant()));
+            return Either.Left(origin.deadLetter(prompt.getId(), reserved, clock.instant()));
         }
         return Either.Right(origin.attachTo(prompt));
     }

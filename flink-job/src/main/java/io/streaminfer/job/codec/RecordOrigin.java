@@ -48,6 +48,13 @@ public record RecordOrigin(String file, Long line, String topic, Integer partiti
         return null;
     }
 
+    /** Why {@code metadata} cannot be a producer's (it uses a key of the job's own), or null when it can. */
+    public static String reservedKeyReason(Map<String, String> metadata) {
+        String key = reservedKey(metadata);
+        return key == null ? null
+                : "metadata key \"" + key + "\" is reserved: keys starting with \"" + PREFIX + "\" are the job's own";
+    }
+
     /** {@code prompt} with this origin in its metadata (the prompt is changed and returned). */
     public PromptRecord attachTo(PromptRecord prompt) {
         Map<String, String> metadata = new LinkedHashMap<>(prompt.getMetadata() == null ? Map.of() : prompt.getMetadata());

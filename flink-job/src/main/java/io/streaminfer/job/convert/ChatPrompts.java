@@ -99,8 +99,8 @@ public final class ChatPrompts {
             throw new InvalidRequestException(e.getMessage());
         }
         int[] prompt = tokenizer.encode(text, false);
-        if (target == null) {
-            return new Rendered(text, prompt, null);
+        if (target == null || target.isEmpty()) {
+            return new Rendered(text, prompt, null); // an empty target is refused where a text prompt's is
         }
         int[] joint = tokenizer.encode(text + target, false);
         int common = 0;

@@ -121,25 +121,40 @@ public final class OfflineJob {
                 && !files(input).isEmpty();
     }
 
-    /** Records in the input, counted up front for the progress report. */
+    /**
+     * Records in the input, counted up front for the progress report; an Avro file that is not a container
+     * of PromptRecords, or is damaged, is refused here, before the job starts, naming the file and record.
+     */
     static long countRecords(Path input, boolean avro) {
         long total = 0;
         for (Path file : files(input)) {
+            long read = 0;
             try {
                 if (avro) {
                     try (DataFileStream<PromptRecord> records = new DataFileStream<>(Files.newInputStream(file),
                             new SpecificDatumReader<>(PromptRecord.class))) {
                         while (records.hasNext()) {
                             records.next();
-                            total++;
+                            read++;
                         }
                     }
                 } else {
-                    total += countNonBlankLines(file);
+                    read = countNonBlankLines(file);
                 }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+            } catch (org.apache.avro.AvroRuntimeException | IOException e) {
+                if (!avro) {
+                    throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(),
+                            e instanceof IOException io ? io : new IOException(e));
+                }
+                // Avro wraps the stream's IOException (a bad sync marker, an early end): that one says what is wrong
+                Throwable why = e instanceof org.apache.avro.AvroRuntimeException && e.getCause() != null
+                        ? e.getCause() : e;
+                String reason = why.getMessage() == null ? why.getClass().getSimpleName() : why.getMessage();
+                throw new IllegalArgumentException("--input " + file + " is not a readable Avro container file of"
+                        + " PromptRecords (" + (read == 0 ? "at its start" : "after record " + read) + ": " + reason
+                        + ")", e);
             }
+            total += read;
         }
         return total;
     }

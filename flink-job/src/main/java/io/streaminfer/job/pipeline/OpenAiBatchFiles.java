@@ -29,7 +29,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 final class OpenAiBatchFiles {
     private OpenAiBatchFiles() {}
 
-    /** Whether the first non-blank line of the input's first file is an OpenAI batch request line. */
+    /** Whether the input's first non-blank line (in the first file that has one) is an OpenAI batch request line. */
     static boolean isBatchInput(List<Path> files) {
         for (Path file : files) {
             try (java.io.InputStream in = Files.newInputStream(file)) {

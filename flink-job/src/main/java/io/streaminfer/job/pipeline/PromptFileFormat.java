@@ -24,10 +24,10 @@ import org.apache.flink.types.Either;
 
 /**
  * Prompt files, read whole (not split), each record knowing its file and 1-based position: JSON Lines
- * ({@link LineSplitter}'s lines, blank ones skipped, each parsed by {@link JsonLinesCodec}, as PromptRecords or
- * as OpenAI batch request lines: a prompt or a dead letter) or Avro container files (the position is the record's number in the file, the original bytes its
- * Avro binary). A per-file stream format under Flink's adapter, because a stream format is not told which
- * file it reads.
+ * ({@link LineSplitter}'s lines, blank ones skipped, each parsed by {@link JsonLinesCodec}, as PromptRecords
+ * or as OpenAI batch request lines: a prompt or a dead letter) or Avro container files (the position is the
+ * record's number in the file, the original bytes its Avro binary). A per-file stream format under Flink's
+ * adapter, because a stream format is not told which file it reads.
  */
 final class PromptFileFormat implements BulkFormat<Either<DeadLetterRecord, PromptRecord>, FileSourceSplit> {
     private static final long serialVersionUID = 1L;
@@ -75,7 +75,7 @@ final class PromptFileFormat implements BulkFormat<Either<DeadLetterRecord, Prom
         return uri.getScheme() == null || "file".equals(uri.getScheme()) ? uri.getPath() : uri.toString();
     }
 
-    /** One JSON Lines file (PromptRecords or OpenAI batch request lines): a prompt or a dead letter per line that is not blank. */
+    /** One JSON Lines file (PromptRecords or OpenAI batch request lines): a prompt or a dead letter per non-blank line. */
     private static final class JsonLinesPrompts extends SimpleStreamFormat<Either<DeadLetterRecord, PromptRecord>> {
         private static final long serialVersionUID = 1L;
         private final String file;
@@ -145,11 +145,9 @@ final class PromptFileFormat implements BulkFormat<Either<DeadLetterRecord, Prom
                     PromptRecord prompt = records.next();
                     number++;
                     RecordOrigin origin = RecordOrigin.ofFile(file, number, codec.encode(prompt));
-                    String reserved = RecordOrigin.reservedKey(prompt.getMetadata());
+                    String reserved = RecordOrigin.reservedKeyReason(prompt.getMetadata());
                     if (reserved != null) {
-                        return Either.Left(origin.deadLetter(prompt.getId(), "metadata key \"" + reserved
-                                + "\" is reserved: keys starting with \"" + RecordOrigin.PREFIX + "\" are the job's own",
-                                Instant.now()));
+                        return Either.Left(origin.deadLetter(prompt.getId(), reserved, Instant.now()));
                     }
                     return Either.Right(origin.attachTo(prompt));
                 }

@@ -42,5 +42,12 @@ class OfflineRunCliTest {
         assertTrue(out.toString().contains("0 lines read from " + input + ": 0 completions, 0 errors, 0 dead letters,"
                 + " 0 blank lines skipped"), out.toString());
         assertTrue(out.toString().contains("completions:  none"), out.toString());
+
+        // A directory with nothing to read (a dot-file, a subdirectory) runs and counts nothing, as it reads nothing.
+        Path emptyDir = Files.createDirectories(dir.resolve("in/nested"));
+        Files.writeString(emptyDir.resolve("skipped.jsonl"), "{\"id\":\"n\",\"prompt\":\"a\"}\n");
+        Files.writeString(dir.resolve("in/.hidden.jsonl"), "{\"id\":\"h\",\"prompt\":\"a\"}\n");
+        assertEquals(Cli.EXIT_OK, run(dir.resolve("in"), dir.resolve("fresh-dir")), err.toString());
+        assertTrue(out.toString().contains("0 lines read from " + dir.resolve("in") + ": 0 completions"), out.toString());
     }
 }

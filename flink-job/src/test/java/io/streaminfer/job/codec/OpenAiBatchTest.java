@@ -93,6 +93,10 @@ class OpenAiBatchTest {
         assertTrue(reason("{\"custom_id\": \"x\", \"url\": \"/v1/chat/completions\", \"body\": {\"messages\": "
                 + "[{\"role\": \"user\", \"content\": [{\"type\": \"image_url\"}]}]}}").contains("only text parts"));
         assertTrue(reason("{\"url\": \"/v1/completions\", \"body\": {\"prompt\": \"a\"}}").contains("custom_id is missing"));
+        assertTrue(reason("{\"custom_id\": \"x\", \"url\": \"/v1/completions\", \"body\": {\"prompt\": \"a\", "
+                + "\"max_tokens\": 8, \"max_completion_tokens\": 9}}").contains("disagree (8 and 9)"));
+        assertEquals(8, prompt("{\"custom_id\": \"x\", \"url\": \"/v1/completions\", \"body\": {\"prompt\": \"a\", "
+                + "\"max_tokens\": 8, \"max_completion_tokens\": 8}}").getMaxTokens());
         DeadLetterRecord broken = requests.parse("{\"custom_id\": \"x\", ", "batch.jsonl", 3).left();
         assertTrue(broken.getReason().startsWith("the line ends inside the JSON"), broken.getReason());
         assertEquals("batch.jsonl", broken.getSourceFile());

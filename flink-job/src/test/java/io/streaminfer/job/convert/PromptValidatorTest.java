@@ -156,6 +156,9 @@ class PromptValidatorTest {
         GenerationRequest scored = chatValidator.validate(PromptRecord.newBuilder(rec).setTarget("Yo").build()).request();
         assertArrayEquals(new int[] {'Y', 'o'}, scored.targetTokenIds(), "the target follows the generation prompt");
         assertArrayEquals(req.promptTokenIds(), scored.promptTokenIds());
+        String empty = chatValidator.validate(PromptRecord.newBuilder(rec).setTarget("").build()).reason();
+        assertTrue(empty != null && empty.startsWith("the target is empty"),
+                "an empty target is refused as for a text prompt, not the generation prompt's last token scored: " + empty);
     }
 
     @Test
