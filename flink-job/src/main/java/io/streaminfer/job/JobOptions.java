@@ -71,6 +71,8 @@ public final class JobOptions {
             .enumType(Switch.class).defaultValue(Switch.ON)
             .withDescription("Prefix caching: prompts reuse the KV blocks of earlier prompts that start with the "
                     + "same tokens (on or off; the tokens are the same either way).");
+    public static final ConfigOption<Integer> MAX_N = intOption("streaminfer.max-n", 16,
+            "Most samples (n) one prompt may ask for; a record asking for more is a dead letter.");
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("streaminfer.checkpoint-interval")
             .durationType().defaultValue(Duration.ofSeconds(10))
             .withDescription("Flink checkpoint interval (e.g. 10s, 500ms); completions commit to Kafka on checkpoints.");
@@ -128,6 +130,7 @@ public final class JobOptions {
             new Flag("--kv-budget", "TOKENS", KV_BUDGET_TOKENS),
             new Flag("--kv-cache-memory", "SIZE", KV_CACHE_MEMORY),
             new Flag("--prefix-cache", "on|off", PREFIX_CACHE),
+            new Flag("--max-n", "N", MAX_N),
             new Flag("--checkpoint-interval", "DURATION", CHECKPOINT_INTERVAL));
 
     /** A string option without a default. */

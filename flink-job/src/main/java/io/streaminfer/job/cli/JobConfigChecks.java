@@ -60,6 +60,7 @@ public final class JobConfigChecks {
         atLeast(config, JobOptions.PIPELINE_PARALLELISM, "--pp", 1);
         atLeast(config, JobOptions.DATA_PARALLELISM, "--parallelism", 1);
         atLeast(config, JobOptions.MAX_BATCH, "--max-batch", 1);
+        atLeast(config, JobOptions.MAX_N, "--max-n", 1);
         atLeast(config, JobOptions.KV_BUDGET_TOKENS, "--kv-budget", 0);
         config.getOptional(JobOptions.KV_CACHE_MEMORY)
                 .ifPresent(size -> KvCacheSettings.parseSize("--kv-cache-memory", size));

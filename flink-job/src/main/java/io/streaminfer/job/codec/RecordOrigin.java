@@ -1,5 +1,6 @@
 package io.streaminfer.job.codec;
 
+import io.streaminfer.job.convert.Samples;
 import io.streaminfer.schemas.DeadLetterRecord;
 import io.streaminfer.schemas.PromptRecord;
 import java.time.Instant;
@@ -12,7 +13,7 @@ import java.util.Map;
  * container files), or a Kafka topic, partition and offset. A dead letter can be decided late (validation,
  * or an id already in flight at the operator), so the origin travels with the prompt until it is answered:
  * in the record's metadata, under keys starting with {@value #PREFIX}, which the completion does not carry
- * ({@link #strip}) and which producers may not use. That keeps every type in between (the prompt, the
+ * ({@link #strip}) and which producers may not use (nor the {@link Samples} keys). That keeps every type in between (the prompt, the
  * operator's input and its checkpointed state) as it is, at the price of the input's bytes in each
  * in-flight request's state.
  *
@@ -51,8 +52,12 @@ public record RecordOrigin(String file, Long line, String topic, Integer partiti
     /** Why {@code metadata} cannot be a producer's (it uses a key of the job's own), or null when it can. */
     public static String reservedKeyReason(Map<String, String> metadata) {
         String key = reservedKey(metadata);
-        return key == null ? null
-                : "metadata key \"" + key + "\" is reserved: keys starting with \"" + PREFIX + "\" are the job's own";
+        if (key != null) {
+            return "metadata key \"" + key + "\" is reserved: keys starting with \"" + PREFIX + "\" are the job's own";
+        }
+        key = Samples.reservedKey(metadata);
+        return key == null ? null : "metadata key \"" + key + "\" is reserved: keys starting with \""
+                + Samples.PREFIX + "\" are the job's own";
     }
 
     /** {@code prompt} with this origin in its metadata (the prompt is changed and returned). */

@@ -19,7 +19,9 @@ import java.util.Objects;
  * the one length rule with the replica's context: the request carries its token ids to the replica, which
  * does not tokenize again, and a prompt too long for the context is refused here, with the engine's words,
  * whichever path it came by. Defaults for absent sampling fields: max_tokens 256, temperature 1.0, top_p
- * 1.0, top_k 0 (off), seed {@link SeedDerivation#seedFromId(String)}, no stops, no logprobs.
+ * 1.0, top_k 0 (off), seed {@link SeedDerivation#seedFromId(String)}, no stops, no logprobs. A record
+ * asking for n > 1 samples (at most {@code --max-n}) gives one request here, which {@link Samples#fanOut}
+ * turns into n.
  *
  * <p>Not serializable (it holds the tokenizer): build one per subtask, e.g. in {@code open()}.
  */
@@ -28,10 +30,13 @@ public final class PromptValidator {
     public static final float DEFAULT_TEMPERATURE = 1.0f;
     public static final float DEFAULT_TOP_P = 1.0f;
     public static final int DEFAULT_TOP_K = 0;
+    /** Default of {@code --max-n}, the most samples one prompt may ask for. */
+    public static final int DEFAULT_MAX_N = 16;
 
     private final String modelName;
     private final RequestPreparation preparation;
     private final ChatPrompts chat;
+    private final int maxN;
 
     /**
      * A validator that renders {@code messages} with the model's own chat template (read here from its
@@ -45,9 +50,23 @@ public final class PromptValidator {
         this(model, tokenizer, ChatPrompts.load(Objects.requireNonNull(model, "model"), tokenizer));
     }
 
+    /** As the first, refusing records that ask for more than {@code maxN} samples ({@code --max-n}). */
+    public PromptValidator(ModelDescription model, TextTokenizer tokenizer, int maxN) {
+        this(model, tokenizer, ChatPrompts.load(Objects.requireNonNull(model, "model"), tokenizer), maxN);
+    }
+
     /** As above, rendering {@code messages} with {@code chat}. */
     public PromptValidator(ModelDescription model, TextTokenizer tokenizer, ChatPrompts chat) {
+        this(model, tokenizer, chat, DEFAULT_MAX_N);
+    }
+
+    /** As above, refusing records that ask for more than {@code maxN} samples ({@code --max-n}). */
+    public PromptValidator(ModelDescription model, TextTokenizer tokenizer, ChatPrompts chat, int maxN) {
         Objects.requireNonNull(model, "model");
+        if (maxN < 1) {
+            throw new IllegalArgumentException("--max-n must be >= 1, got " + maxN);
+        }
+        this.maxN = maxN;
         this.chat = Objects.requireNonNull(chat, "chat");
         if (model.contextLength() < 2) {
             throw new IllegalArgumentException("the context must hold at least 2 positions, got "
@@ -91,12 +110,20 @@ public final class PromptValidator {
         if (r.getChatTemplateKwargs() != null && messages == null) {
             return ValidationResult.invalid("chat_template_kwargs needs messages");
         }
+        if (id.indexOf(Samples.SEPARATOR) >= 0) {
+            return ValidationResult.invalid("id must not contain the control character U+001F (the job's own"
+                    + " separator of sample ids)");
+        }
         if (r.getN() < 1) {
             return ValidationResult.invalid("n must be >= 1, got " + r.getN());
         }
-        if (r.getN() > 1) {
-            return ValidationResult.invalid("n > 1 is not supported yet (n = " + r.getN()
-                    + "): send one record per completion, each with its own id and seed");
+        if (r.getN() > maxN) {
+            return ValidationResult.invalid("n = " + r.getN() + " is above the most samples per prompt, --max-n "
+                    + maxN);
+        }
+        if (r.getN() > 1 && r.getTarget() != null) {
+            return ValidationResult.invalid("n > 1 asks for samples, but a target is scored, once: give n = 1"
+                    + " with a target (n = " + r.getN() + ")");
         }
         if (r.getModel() != null && !r.getModel().equals(modelName)) {
             return ValidationResult.invalid("model \"" + r.getModel() + "\" is not the loaded model \"" + modelName + "\"");

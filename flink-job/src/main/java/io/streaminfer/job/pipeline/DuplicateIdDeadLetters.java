@@ -5,6 +5,7 @@ import io.streaminfer.engine.SamplingParams;
 import io.streaminfer.job.codec.AvroCodec;
 import io.streaminfer.job.codec.DeadLetters;
 import io.streaminfer.job.codec.RecordOrigin;
+import io.streaminfer.job.convert.Samples;
 import io.streaminfer.operator.InferenceInput;
 import io.streaminfer.schemas.DeadLetterRecord;
 import io.streaminfer.schemas.PromptRecord;
@@ -32,11 +33,14 @@ final class DuplicateIdDeadLetters implements MapFunction<InferenceInput, DeadLe
 
     @Override
     public DeadLetterRecord map(InferenceInput input) {
-        String reason = "request id " + input.id() + " arrived while a request with that id was in flight;"
+        String id = Samples.originalId(input.metadata(), input.id());
+        String sample = Samples.isSample(input.metadata())
+                ? " (sample " + Samples.index(input.metadata()) + " of n = " + Samples.count(input.metadata()) + ")" : "";
+        String reason = "request id " + id + sample + " arrived while a request with that id was in flight;"
                 + " ids must be unique, and the completion of the one in flight is the answer";
         RecordOrigin origin = RecordOrigin.of(input.metadata());
-        return origin != null ? origin.deadLetter(input.id(), reason, Instant.now())
-                : DeadLetters.invalid(input.id(), reason, codec.encode(toPromptRecord(input, model)), Instant.now());
+        return origin != null ? origin.deadLetter(id, reason, Instant.now())
+                : DeadLetters.invalid(id, reason, codec.encode(toPromptRecord(input, model)), Instant.now());
     }
 
     static PromptRecord toPromptRecord(InferenceInput input, String model) {
@@ -45,7 +49,7 @@ final class DuplicateIdDeadLetters implements MapFunction<InferenceInput, DeadLe
         // The validated request carries the prompt's token ids along with its text: the record had one of them.
         int[] tokenIds = request.prompt() != null ? null : request.promptTokenIds();
         return PromptRecord.newBuilder()
-                .setId(request.id())
+                .setId(Samples.originalId(input.metadata(), request.id()))
                 .setKey(input.key())
                 .setPrompt(request.prompt())
                 .setPromptTokenIds(tokenIds == null ? null : Arrays.stream(tokenIds).boxed().toList())
@@ -58,7 +62,7 @@ final class DuplicateIdDeadLetters implements MapFunction<InferenceInput, DeadLe
                 .setStop(params.stop().isEmpty() ? null : List.copyOf(params.stop()))
                 .setLogprobs(params.logprobs())
                 .setModel(model)
-                .setMetadata(RecordOrigin.strip(input.metadata()))
+                .setMetadata(Samples.strip(RecordOrigin.strip(input.metadata())))
                 .build();
     }
 }

@@ -68,7 +68,7 @@ public final class OfflineJob {
                 source(new PromptFileFormat(avro ? PromptFileFormat.Kind.AVRO
                         : openAi ? PromptFileFormat.Kind.OPENAI_BATCH : PromptFileFormat.Kind.JSON_LINES), Path.of(input)),
                 WatermarkStrategy.noWatermarks(), "prompt-files");
-        InferencePipeline.Outputs outputs = InferencePipeline.attach(prompts, replica, model, dp);
+        InferencePipeline.Outputs outputs = InferencePipeline.attach(prompts, replica, model, dp, conf.get(JobOptions.MAX_N));
         DataStream<CompletionRecord> completions = outputs.completions()
                 .map(new ProgressReporter(total), RecordTypes.completion()).setParallelism(dp).name("progress");
 

@@ -6,6 +6,7 @@ import io.streaminfer.job.codec.DeadLetters;
 import io.streaminfer.job.codec.RecordOrigin;
 import io.streaminfer.job.codec.RecordTypes;
 import io.streaminfer.job.convert.PromptValidator;
+import io.streaminfer.job.convert.Samples;
 import io.streaminfer.job.convert.ValidationResult;
 import io.streaminfer.operator.InferenceInput;
 import io.streaminfer.schemas.DeadLetterRecord;
@@ -22,7 +23,8 @@ import org.apache.flink.util.OutputTag;
  * Decoded prompts become inference inputs; undecodable bytes (already dead letters) and prompts that fail
  * validation go to the {@link #DEAD_LETTERS} side output with the reason, the input's own bytes and where
  * it came from (the {@link RecordOrigin} its source put in the metadata; a record without one is re-encoded
- * as Avro). Every input record yields exactly one of the two. A request keeps its origin in its metadata
+ * as Avro). Every input record yields exactly one of the two (a record asking for n > 1 samples yields its n
+ * requests, {@link Samples#fanOut}). A request keeps its origin in its metadata
  * until the completion, for the operator's late dead letter (an id already in flight).
  *
  * <p>The model's facts come with the function (a {@link ModelDescription} read once on the client); each
@@ -35,17 +37,20 @@ public final class PromptValidation extends ProcessFunction<Either<DeadLetterRec
     public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>("dead-letters", RecordTypes.deadLetter());
 
     private final ModelDescription model;
+    private final int maxN;
     private transient PromptValidator validator;
     private transient AvroCodec<PromptRecord> codec;
 
-    public PromptValidation(ModelDescription model) {
+    /** @param maxN the most samples a prompt may ask for ({@code --max-n}) */
+    public PromptValidation(ModelDescription model, int maxN) {
         this.model = model;
+        this.maxN = maxN;
     }
 
     @Override
     public void open(OpenContext openContext) throws Exception {
         try {
-            validator = new PromptValidator(model, model.loadTokenizer());
+            validator = new PromptValidator(model, model.loadTokenizer(), maxN);
         } catch (java.io.IOException | RuntimeException e) {
             throw new SetupFailedException("validation cannot load --tokenizer " + model.tokenizerPath(), e);
         }
@@ -68,6 +73,8 @@ public final class PromptValidation extends ProcessFunction<Either<DeadLetterRec
             return;
         }
         Map<String, String> metadata = prompt.getMetadata() == null ? Map.of() : prompt.getMetadata();
-        out.collect(new InferenceInput(result.request(), prompt.getKey(), metadata));
+        for (Samples.Sample sample : Samples.fanOut(result.request(), metadata, prompt.getN())) {
+            out.collect(new InferenceInput(sample.request(), prompt.getKey(), sample.metadata()));
+        }
     }
 }

@@ -85,7 +85,7 @@ public final class StreamingJob {
                 .uid("prompts-source");
 
         InferencePipeline.Outputs outputs = InferencePipeline.attach(prompts, replica, model,
-                conf.get(JobOptions.DATA_PARALLELISM));
+                conf.get(JobOptions.DATA_PARALLELISM), conf.get(JobOptions.MAX_N));
 
         String prefix = conf.get(JobOptions.TRANSACTIONAL_ID_PREFIX);
         beforeSink.apply(outputs.completions()).sinkTo(exactlyOnceSink(servers,

@@ -178,10 +178,22 @@ class PromptValidatorTest {
     }
 
     @Test
-    void nAbove1IsRefusedUntilTheEngineSupportsIt() {
-        assertTrue(reasonFor(b -> b.setN(2)).startsWith("n > 1 is not supported yet"));
+    void nIsCappedByMaxNAndRefusedWithATarget() {
         assertTrue(reasonFor(b -> b.setN(0)).startsWith("n must be >= 1"));
+        assertTrue(reasonFor(b -> b.setN(-3)).startsWith("n must be >= 1"));
+        assertEquals("n = 17 is above the most samples per prompt, --max-n 16", reasonFor(b -> b.setN(17)));
+        assertTrue(validator.validate(base().setN(16).build()).isValid());
         assertTrue(validator.validate(base().setN(1).build()).isValid());
+        PromptValidator capped = new PromptValidator(model(16), new CharTokenizer(), 3);
+        assertTrue(capped.validate(base().setN(3).build()).isValid());
+        assertTrue(capped.validate(base().setN(4).build()).reason().contains("--max-n 3"));
+        assertTrue(reasonFor(b -> b.setN(2).setTarget("x")).contains("a target is scored, once"));
+        assertThrows(IllegalArgumentException.class, () -> new PromptValidator(model(16), new CharTokenizer(), 0));
+    }
+
+    @Test
+    void idsMayNotHoldTheSampleSeparator() {
+        assertTrue(reasonFor(b -> b.setId("a" + Samples.SEPARATOR + "1")).contains("U+001F"));
     }
 
     @Test
