@@ -10,6 +10,7 @@ import io.streaminfer.engine.GenerationResult;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.TestModels;
 import io.streaminfer.job.codec.JsonLinesCodec;
+import io.streaminfer.job.convert.SeedDerivation;
 import io.streaminfer.job.local.JobRunner;
 import io.streaminfer.schemas.CompletionRecord;
 import io.streaminfer.schemas.CompletionStatus;
@@ -400,7 +401,12 @@ class OfflineJobITCase {
             CompletionRecord c = codec.parseCompletion(line);
             completions.put(c.getId(), c);
         }
-        assertEquals(java.util.Set.of("chat", "think"), completions.keySet());
+        assertEquals(java.util.Set.of("chat", "think", "two"), completions.keySet());
+        // Greedy, so both samples of a conversation with n = 2 are the conversation's one greedy completion.
+        assertEquals(2, completions.get("two").getChoices().size());
+        for (int i = 0; i < 2; i++) {
+            assertEquals(completions.get("chat").getTokenIds(), completions.get("two").getChoices().get(i).getTokenIds());
+        }
         CompletionRecord c = completions.get("chat");
         assertEquals(ChatTokenizerFixture.userTurnTokens("Once upon a time").length, c.getPromptTokens(),
                 "the ChatML rendering with the generation prompt, encoded without added specials");
@@ -411,11 +417,10 @@ class OfflineJobITCase {
         assertEquals(c.getPromptTokens() + "<think>\n\n</think>\n\n".length(), completions.get("think").getPromptTokens(),
                 "chat_template_kwargs reach the template");
         List<String> deadLetters = lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR));
-        assertEquals(2, deadLetters.size(), deadLetters.toString());
+        assertEquals(1, deadLetters.size(), deadLetters.toString());
         assertTrue(deadLetters.stream().anyMatch(l -> l.contains(
                 "the chat template refused the conversation: The conversation must start with a user or system message")),
                 deadLetters.toString());
-        assertTrue(deadLetters.stream().anyMatch(l -> l.contains("n > 1 is not supported yet")), deadLetters.toString());
     }
 
     /** Whether {@code tokens[k]} is a plain piece of the chat tokenizer that no earlier token is. */
@@ -444,6 +449,9 @@ class OfflineJobITCase {
                         + "\"max_tokens\": 8, \"temperature\": 0, \"seed\": 1, \"logprobs\": true}}",
                 "{\"custom_id\": \"c1\", \"method\": \"POST\", \"url\": \"/v1/completions\", \"body\": {\"model\": "
                         + "\"tiny-chat\", \"prompt\": \"Once upon a time\", \"max_tokens\": 6, \"temperature\": 0}}",
+                "{\"custom_id\": \"n2\", \"method\": \"POST\", \"url\": \"/v1/completions\", \"body\": {\"model\": "
+                        + "\"tiny-chat\", \"prompt\": \"The little dog\", \"max_tokens\": 6, \"temperature\": 0.9, "
+                        + "\"seed\": 5, \"n\": 2}}",
                 "{\"custom_id\": \"bad-url\", \"method\": \"POST\", \"url\": \"/v1/embeddings\", \"body\": {}}",
                 "{\"custom_id\": \"broken\", ",
                 "{\"custom_id\": \"other-model\", \"method\": \"POST\", \"url\": \"/v1/completions\", \"body\": "
@@ -455,7 +463,12 @@ class OfflineJobITCase {
                 PromptRecord.newBuilder().setId("r1").setMessages(List.of(new Message("user", "Once upon a time")))
                         .setMaxTokens(8).setTemperature(0f).setSeed(1L).setLogprobs(true).build(),
                 PromptRecord.newBuilder().setId("c1").setPrompt("Once upon a time").setMaxTokens(6).setTemperature(0f)
-                        .build()));
+                        .build(),
+                // n = 2: sample k runs as an n = 1 request with the derived seed
+                PromptRecord.newBuilder().setId("n2-0").setPrompt("The little dog").setMaxTokens(6).setTemperature(0.9f)
+                        .setSeed(SeedDerivation.sampleSeed(5L, 0)).build(),
+                PromptRecord.newBuilder().setId("n2-1").setPrompt("The little dog").setMaxTokens(6).setTemperature(0.9f)
+                        .setSeed(SeedDerivation.sampleSeed(5L, 1)).build()));
 
         run(conf);
 
@@ -465,7 +478,7 @@ class OfflineJobITCase {
             com.fasterxml.jackson.databind.JsonNode answer = json.readTree(line);
             assertNull(answers.put(answer.get("custom_id").asText(), answer), line);
         }
-        assertEquals(java.util.Set.of("r1", "c1", "bad-url", "null", "other-model"), answers.keySet(),
+        assertEquals(java.util.Set.of("r1", "c1", "n2", "bad-url", "null", "other-model"), answers.keySet(),
                 "every line answered once; the broken line has no readable custom_id");
         com.fasterxml.jackson.databind.JsonNode chat = answers.get("r1").get("response").get("body");
         assertEquals("chat.completion", chat.get("object").asText());
@@ -480,6 +493,16 @@ class OfflineJobITCase {
         assertEquals("text_completion", text.get("object").asText());
         assertEquals(expected.get("c1").text(), text.get("choices").get(0).get("text").asText());
         assertEquals(expected.get("c1").tokenIds().length, text.get("usage").get("completion_tokens").asInt());
+        com.fasterxml.jackson.databind.JsonNode two = answers.get("n2").get("response").get("body");
+        assertEquals(2, two.get("choices").size());
+        int twoTokens = 0;
+        for (int k = 0; k < 2; k++) {
+            assertEquals(k, two.get("choices").get(k).get("index").asInt());
+            assertEquals(expected.get("n2-" + k).text(), two.get("choices").get(k).get("text").asText());
+            twoTokens += expected.get("n2-" + k).tokenIds().length;
+        }
+        assertEquals(twoTokens, two.get("usage").get("completion_tokens").asInt(), "usage sums the choices");
+        assertEquals(expected.get("n2-0").promptTokenIds().length, two.get("usage").get("prompt_tokens").asInt());
         assertTrue(answers.get("bad-url").get("error").get("message").asText().startsWith("url must be"));
         assertTrue(answers.get("null").get("error").get("message").asText().startsWith("the line ends inside the JSON"));
         assertTrue(answers.get("other-model").get("error").get("message").asText().contains("is not the loaded model"));
@@ -487,7 +510,80 @@ class OfflineJobITCase {
         assertEquals(3, lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR)).size(), "the dead letters go to dead-letters/ as well");
         OfflineSummary summary = OfflineSummary.of(input, output);
         assertTrue(summary.addsUp(), summary.render());
-        assertTrue(summary.render().startsWith("5 lines read from " + input + ": 2 completions, 0 errors, 3 dead letters"),
+        assertTrue(summary.render().startsWith("6 lines read from " + input + ": 3 completions, 0 errors, 3 dead letters"),
                 summary.render());
+    }
+
+    /**
+     * Records asking for n = 3 samples get one completion each with 3 choices: choice 0 is the n = 1 run of the
+     * same record, choice k the n = 1 run with the seed {@link SeedDerivation#sampleSeed} gives (bitwise).
+     */
+    @Test
+    void nSamplesJoinIntoOneCompletionWhoseChoicesAreTheSeparateRuns() throws Exception {
+        PromptRecord seeded = PromptRecord.newBuilder().setId("s3a").setPrompt("Once upon a time").setMaxTokens(10)
+                .setTemperature(0.9f).setSeed(77L).setN(3).setMetadata(Map.of("m", "a")).build();
+        PromptRecord unseeded = PromptRecord.newBuilder().setId("s3b").setKey("user-1").setPrompt("The little dog")
+                .setMaxTokens(12).setTemperature(1f).setN(3).build();
+        PromptRecord single = PromptRecord.newBuilder().setId("one").setPrompt("A cat sat on the").setMaxTokens(8)
+                .setTemperature(0.9f).build();
+        Path input = dir.resolve("samples.jsonl");
+        Files.write(input, List.of(JsonLinesCodec.toLine(seeded), JsonLinesCodec.toLine(unseeded),
+                JsonLinesCodec.toLine(single),
+                "{\"id\":\"many\",\"prompt\":\"Hi\",\"n\":5}", "{\"id\":\"none\",\"prompt\":\"Hi\",\"n\":0}"));
+        Path output = dir.resolve("samples-out");
+        Configuration conf = JobFixtures.options(2, 2);
+        conf.set(JobOptions.MAX_N, 4);
+        conf.set(JobOptions.INPUT_PATH, input.toString());
+        conf.set(JobOptions.OUTPUT_PATH, output.toString());
+        List<PromptRecord> separate = new ArrayList<>();
+        for (PromptRecord p : List.of(seeded, unseeded)) {
+            long seed = p.getSeed() != null ? p.getSeed() : SeedDerivation.seedFromId(p.getId());
+            separate.add(PromptRecord.newBuilder(p).setN(1).build()); // choice 0: the same record with n = 1
+            for (int k = 1; k < 3; k++) {
+                separate.add(PromptRecord.newBuilder(p).setId(p.getId() + "-" + k).setN(1)
+                        .setSeed(SeedDerivation.sampleSeed(seed, k)).build());
+            }
+        }
+        separate.add(single);
+        Map<String, GenerationResult> expected = JobFixtures.expected(conf, separate);
+
+        run(conf);
+
+        JsonLinesCodec codec = new JsonLinesCodec();
+        Map<String, CompletionRecord> completions = new HashMap<>();
+        for (String line : lines(output.resolve(OfflineJob.COMPLETIONS_DIR))) {
+            CompletionRecord c = codec.parseCompletion(line);
+            assertNull(completions.put(c.getId(), c), "duplicate " + c.getId());
+        }
+        assertEquals(java.util.Set.of("s3a", "s3b", "one"), completions.keySet());
+        for (PromptRecord p : List.of(seeded, unseeded)) {
+            CompletionRecord c = completions.get(p.getId());
+            assertEquals(CompletionStatus.OK, c.getStatus(), c.toString());
+            assertEquals(3, c.getChoices().size());
+            int tokens = 0;
+            for (int k = 0; k < 3; k++) {
+                GenerationResult run = expected.get(k == 0 ? p.getId() : p.getId() + "-" + k);
+                List<Integer> want = java.util.Arrays.stream(run.tokenIds()).boxed().toList();
+                assertEquals(k, c.getChoices().get(k).getIndex());
+                assertEquals(want, c.getChoices().get(k).getTokenIds(), p.getId() + " choice " + k);
+                assertEquals(run.text(), c.getChoices().get(k).getText());
+                tokens += want.size();
+            }
+            assertEquals(c.getChoices().get(0).getTokenIds(), c.getTokenIds(), "token_ids are choice 0's");
+            assertEquals(c.getChoices().get(0).getText(), c.getText());
+            assertEquals(tokens, c.getCompletionTokens(), "completion tokens summed");
+            assertEquals(expected.get(p.getId()).promptTokenIds().length, c.getPromptTokens(), "the prompt once");
+            assertEquals(p.getKey(), c.getKey());
+            assertEquals(p.getMetadata(), c.getMetadata(), "no job keys reach the completion");
+        }
+        assertFalse(completions.get("s3a").getChoices().get(1).getTokenIds()
+                .equals(completions.get("s3a").getChoices().get(2).getTokenIds()), "samples differ");
+        assertNull(completions.get("one").getChoices(), "n = 1 is unchanged");
+        assertEquals(java.util.Arrays.stream(expected.get("one").tokenIds()).boxed().toList(),
+                completions.get("one").getTokenIds());
+        List<String> deadLetters = lines(output.resolve(OfflineJob.DEAD_LETTERS_DIR));
+        assertEquals(2, deadLetters.size(), deadLetters.toString());
+        assertTrue(deadLetters.stream().anyMatch(l -> l.contains("--max-n 4")), deadLetters.toString());
+        assertTrue(deadLetters.stream().anyMatch(l -> l.contains("n must be >= 1")), deadLetters.toString());
     }
 }
