@@ -9,6 +9,7 @@ import io.streaminfer.engine.GenerationResult;
 import io.streaminfer.engine.ReplicaConfig;
 import io.streaminfer.job.JobOptions;
 import io.streaminfer.job.codec.AvroCodec;
+import io.streaminfer.job.convert.SeedDerivation;
 import io.streaminfer.job.kafka.EmbeddedKafkaExtension;
 import io.streaminfer.job.local.JobRunner;
 import io.streaminfer.schemas.CompletionRecord;
@@ -102,10 +103,34 @@ class StreamingJobITCase {
         static PromptRun of(String name, String idPrefix, int count, int tp, int pp,
                             UnaryOperator<DataStream<CompletionRecord>> beforeSink, Duration timeout, Duration grace)
                 throws Exception {
+            return of(name, idPrefix, count, tp, pp, beforeSink, timeout, grace, Set.of());
+        }
+
+        /**
+         * As above, the prompts with an id in {@code sampled} asking for {@value #SAMPLES} samples; what the engine
+         * gives for them with n = 1 is expected under their id (choice 0), and for sample k under id-k, an n = 1
+         * request with the seed {@link SeedDerivation#sampleSeed} derives.
+         */
+        static PromptRun of(String name, String idPrefix, int count, int tp, int pp,
+                            UnaryOperator<DataStream<CompletionRecord>> beforeSink, Duration timeout, Duration grace,
+                            Set<String> sampled) throws Exception {
             Configuration conf = topics(JobFixtures.options(2, tp), name);
             conf.set(JobOptions.PIPELINE_PARALLELISM, pp);
-            List<PromptRecord> prompts = JobFixtures.prompts(idPrefix, count);
-            Map<String, GenerationResult> expected = JobFixtures.expected(conf, prompts);
+            List<PromptRecord> prompts = new java.util.ArrayList<>();
+            List<PromptRecord> separate = new java.util.ArrayList<>();
+            for (PromptRecord p : JobFixtures.prompts(idPrefix, count)) {
+                separate.add(p);
+                if (sampled.contains(p.getId())) {
+                    long seed = p.getSeed() != null ? p.getSeed() : SeedDerivation.seedFromId(p.getId());
+                    for (int k = 1; k < SAMPLES; k++) {
+                        separate.add(PromptRecord.newBuilder(p).setId(p.getId() + "-" + k)
+                                .setSeed(SeedDerivation.sampleSeed(seed, k)).build());
+                    }
+                    p = PromptRecord.newBuilder(p).setN(SAMPLES).build();
+                }
+                prompts.add(p);
+            }
+            Map<String, GenerationResult> expected = JobFixtures.expected(conf, separate);
             JobFixtures.produce(kafka.bootstrapServers(), conf.get(JobOptions.INPUT_TOPIC), prompts, List.of());
             try (RunningJob job = RunningJob.start(conf, name, beforeSink)) {
                 return new PromptRun(conf, prompts, expected, consume(conf, prompts.size(), 0, timeout, grace));
@@ -113,8 +138,17 @@ class StreamingJobITCase {
         }
     }
 
+    private static final int SAMPLES = 3;
+
     private static void assertMatchesEngine(Map<String, GenerationResult> expected, List<CompletionRecord> completions) {
         for (CompletionRecord c : completions) {
+            if (c.getChoices() != null) {
+                assertEquals(SAMPLES, c.getChoices().size(), c.getId());
+                for (int k = 1; k < SAMPLES; k++) {
+                    assertEquals(java.util.Arrays.stream(expected.get(c.getId() + "-" + k).tokenIds()).boxed().toList(),
+                            c.getChoices().get(k).getTokenIds(), "tokens of " + c.getId() + " sample " + k);
+                }
+            }
             GenerationResult e = expected.get(c.getId());
             assertNotNull(e, "unexpected id " + c.getId());
             assertEquals(CompletionStatus.OK, c.getStatus(), c.getId() + ": " + c.getError());
@@ -164,12 +198,20 @@ class StreamingJobITCase {
         }
     }
 
-    /** At DP=2 x PP=2: two stages per replica, micro-batches in flight, restored twice from checkpoints. */
+    /**
+     * At DP=2 x PP=2: two stages per replica, micro-batches in flight, restored twice from checkpoints; two prompts
+     * ask for 3 samples each, joined after inference in checkpointed state.
+     */
     @Test
     void failuresAndRestartsLoseAndDuplicateNothing() throws Exception {
         PromptRun run = PromptRun.of("failing", "f", 30, 1, 2, (DataStream<CompletionRecord> completions) -> completions
                 .map(new FailFirstTwoAttempts(), completions.getType()).setParallelism(2).name("fail-twice"),
-                Duration.ofMinutes(4), Duration.ofSeconds(3));
+                Duration.ofMinutes(4), Duration.ofSeconds(3), Set.of("f1", "f4"));
+        for (String id : List.of("f1", "f4")) {
+            CompletionRecord c = run.seen().completions().stream().filter(r -> r.getId().equals(id)).findFirst()
+                    .orElseThrow();
+            assertNotNull(c.getChoices(), id + " has its samples");
+        }
         Map<String, Integer> counts = run.seen().completionCounts();
         assertEquals(run.prompts().size(), counts.size(), "no id lost: " + counts);
         counts.forEach((id, n) -> assertEquals(1, n, id + " seen " + n + " times"));
