@@ -20,6 +20,10 @@ import org.apache.flink.util.Collector;
  * completion), so they are checkpointed with the job and a restore neither loses nor repeats one; the
  * state of a prompt is cleared when its last sample arrives. A sample seen twice (the same index) counts
  * once.
+ *
+ * <p>Known gap: a second record with the id of one whose samples are still running is refused per sample by
+ * the operator (one dead letter per sample in flight); if some of the first record's samples had already
+ * finished, the second's matching samples run again and wait here for companions that never come.
  */
 final class SampleFanIn extends KeyedProcessFunction<String, CompletionRecord, CompletionRecord> {
     private static final long serialVersionUID = 1L;
