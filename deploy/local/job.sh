@@ -110,6 +110,7 @@ wait_committed() {
   local t0; t0=$(now_ms)
   until [ "$(committed "$1")" -ge "$2" ]; do
     [ $(( $(now_ms) - t0 )) -lt $((PHASE_TIMEOUT_S * 1000)) ] || die "$3: only $(committed "$1") of $2 committed after ${PHASE_TIMEOUT_S} s"
+    replace_dead_taskmanagers
     sleep 0.2
   done
 }
@@ -122,6 +123,7 @@ first_commit_after() {
     at="$(awk -v t="$2" '$1 > t {print $1; exit}' "$RUN_DIR/$1.progress")"
     [ -n "$at" ] && { echo "$at"; return 0; }
     [ $(( $(now_ms) - t0 )) -lt $((PHASE_TIMEOUT_S * 1000)) ] || die "$3: no completion committed within ${PHASE_TIMEOUT_S} s"
+    replace_dead_taskmanagers
     sleep 0.2
   done
 }

@@ -274,6 +274,23 @@ start_taskmanager() {
 
 rest() { curl -sf --max-time 10 "http://127.0.0.1:$REST_PORT$1"; }
 
+# Replaces every recorded TaskManager that exited on its own, as a cluster manager (Kubernetes) restarts a
+# pod: Flink may shut a TaskManager down after a fatal error in its own clean-up when a peer it reads from is
+# SIGKILLed ("exception in exception handler"). Each such exit is logged with its fatal line and listed in
+# $RUN_DIR/pids.died; the replacement is named after it (tm3 -> tm3r). Usage: replace_dead_taskmanagers
+replace_dead_taskmanagers() {
+  local name pid why
+  while read -r name pid; do
+    case "$name" in tm[0-9]*) ;; *) continue ;; esac
+    kill -0 "$pid" 2>/dev/null && continue
+    why="$(grep -m1 -E 'FATAL|Fatal error' "$LOG_DIR/$name.log" 2>/dev/null | cut -c1-240)"
+    awk -v n="$name" -v p="$pid" '!($1 == n && $2 == p)' "$RUN_DIR/pids" >"$RUN_DIR/pids.tmp" && mv "$RUN_DIR/pids.tmp" "$RUN_DIR/pids"
+    echo "$name $pid" >>"$RUN_DIR/pids.died"
+    log "$name (pid $pid) exited on its own (${why:-no fatal line in its log}); starting ${name}r in its place"
+    start_taskmanager "${name}r"
+  done < <(cat "$RUN_DIR/pids")
+}
+
 # Waits until the JobManager lists exactly N TaskManagers (a killed one drops out after heartbeat.timeout).
 wait_taskmanagers() {
   local want="$1" timeout_ms="${2:-90000}" t0 n
@@ -309,6 +326,7 @@ wait_job_running() {
       return 0
     fi
     [ $(( $(now_ms) - t0 )) -lt "$timeout_ms" ] || die "job $job not running after $((timeout_ms/1000)) s: $(jq -c '{state, tasks: [.vertices[]?.tasks]}' <<<"$detail" 2>/dev/null)"
+    replace_dead_taskmanagers
     sleep 0.5
   done
 }

@@ -221,4 +221,7 @@ echo "  repeated faults:        $(field present "$R3") ids of batches 0-3, 0 los
 for line in "${FAULT_LINES[@]}"; do echo "    $line"; done
 echo "  savepoint upgrade:      $DONE_AT_STOP4/$BATCH4 committed at the stop, $RESUMED in flight taken over; --max-batch $MAX_BATCH_BEFORE -> $MAX_BATCH_AFTER; $(field present "$R4") ids, 0 lost, 0 duplicated"
 echo "  web UI screenshot:      $OUT_DIR/webui.png"
+if [ -s "$RUN_DIR/pids.died" ]; then
+  echo "  TaskManagers that exited on their own and were replaced: $(awk '{print $1}' "$RUN_DIR/pids.died" | paste -sd, -)"
+fi
 echo "  smoke total:            ${TOTAL_S} s"
