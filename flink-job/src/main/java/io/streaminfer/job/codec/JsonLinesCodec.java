@@ -77,7 +77,7 @@ public final class JsonLinesCodec {
                 return parsed;
             }
             PromptRecord prompt = parsed.right();
-            String reserved = RecordOrigin.reservedKeyReason(prompt.getMetadata());
+            String reserved = JobMetadata.reservedKeyReason(prompt.getMetadata());
             if (reserved != null) {
                 throw new InvalidRecordException(reserved);
             }

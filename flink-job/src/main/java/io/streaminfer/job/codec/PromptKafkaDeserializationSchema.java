@@ -56,7 +56,7 @@ public final class PromptKafkaDeserializationSchema
             return Either.Left(origin.deadLetter(null, "field \"" + replaced + "\" is not valid UTF-8 (Avro strings"
                     + " must be UTF-8; the undecodable bytes are in the original)", clock.instant()));
         }
-        String reserved = RecordOrigin.reservedKeyReason(prompt.getMetadata());
+        String reserved = JobMetadata.reservedKeyReason(prompt.getMetadata());
         if (reserved != null) {
             return Either.Left(origin.deadLetter(prompt.getId(), reserved, clock.instant()));
         }

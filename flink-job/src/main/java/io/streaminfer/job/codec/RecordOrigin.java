@@ -37,29 +37,6 @@ public record RecordOrigin(String file, Long line, String topic, Integer partiti
         return new RecordOrigin(null, null, topic, partition, offset, original);
     }
 
-    /** The first metadata key of {@code metadata} that a producer may not use, or null. */
-    public static String reservedKey(Map<String, String> metadata) {
-        if (metadata != null) {
-            for (String key : metadata.keySet()) {
-                if (key != null && key.startsWith(PREFIX)) {
-                    return key;
-                }
-            }
-        }
-        return null;
-    }
-
-    /** Why {@code metadata} cannot be a producer's (it uses a key of the job's own), or null when it can. */
-    public static String reservedKeyReason(Map<String, String> metadata) {
-        String key = reservedKey(metadata);
-        if (key != null) {
-            return "metadata key \"" + key + "\" is reserved: keys starting with \"" + PREFIX + "\" are the job's own";
-        }
-        key = Samples.reservedKey(metadata);
-        return key == null ? null : "metadata key \"" + key + "\" is reserved: keys starting with \""
-                + Samples.PREFIX + "\" are the job's own";
-    }
-
     /** {@code prompt} with this origin in its metadata (the prompt is changed and returned). */
     public PromptRecord attachTo(PromptRecord prompt) {
         Map<String, String> metadata = new LinkedHashMap<>(prompt.getMetadata() == null ? Map.of() : prompt.getMetadata());
@@ -77,7 +54,7 @@ public record RecordOrigin(String file, Long line, String topic, Integer partiti
 
     /** The origin attached to {@code metadata}, or null when it carries none. */
     public static RecordOrigin of(Map<String, String> metadata) {
-        if (metadata == null || reservedKey(metadata) == null) {
+        if (JobMetadata.firstKey(metadata, PREFIX) == null) {
             return null;
         }
         String bytes = metadata.get(BYTES);
@@ -88,16 +65,7 @@ public record RecordOrigin(String file, Long line, String topic, Integer partiti
 
     /** {@code metadata} without the origin: what the producer sent, and what the completion carries. */
     public static Map<String, String> strip(Map<String, String> metadata) {
-        if (metadata == null || reservedKey(metadata) == null) {
-            return metadata;
-        }
-        Map<String, String> out = new LinkedHashMap<>();
-        metadata.forEach((k, v) -> {
-            if (!k.startsWith(PREFIX)) {
-                out.put(k, v);
-            }
-        });
-        return out;
+        return JobMetadata.without(metadata, PREFIX);
     }
 
     /** A dead letter of this input: the reason, its bytes and where it came from. */

@@ -2,6 +2,7 @@ package io.streaminfer.job.convert;
 
 import io.streaminfer.engine.GenerationRequest;
 import io.streaminfer.engine.SamplingParams;
+import io.streaminfer.job.codec.JobMetadata;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -88,31 +89,6 @@ public final class Samples {
 
     /** {@code metadata} without the sample keys. */
     public static Map<String, String> strip(Map<String, String> metadata) {
-        if (!hasReservedKey(metadata)) {
-            return metadata;
-        }
-        Map<String, String> out = new LinkedHashMap<>();
-        metadata.forEach((k, v) -> {
-            if (!k.startsWith(PREFIX)) {
-                out.put(k, v);
-            }
-        });
-        return out;
-    }
-
-    /** The first key of {@code metadata} that is the job's sample bookkeeping, or null. */
-    public static String reservedKey(Map<String, String> metadata) {
-        if (metadata != null) {
-            for (String key : metadata.keySet()) {
-                if (key != null && key.startsWith(PREFIX)) {
-                    return key;
-                }
-            }
-        }
-        return null;
-    }
-
-    private static boolean hasReservedKey(Map<String, String> metadata) {
-        return reservedKey(metadata) != null;
+        return JobMetadata.without(metadata, PREFIX);
     }
 }

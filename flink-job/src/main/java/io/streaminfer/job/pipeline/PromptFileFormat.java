@@ -1,6 +1,7 @@
 package io.streaminfer.job.pipeline;
 
 import io.streaminfer.job.codec.AvroCodec;
+import io.streaminfer.job.codec.JobMetadata;
 import io.streaminfer.job.codec.JsonLinesCodec;
 import io.streaminfer.job.codec.LineSplitter;
 import io.streaminfer.job.codec.OpenAiBatchRequests;
@@ -145,7 +146,7 @@ final class PromptFileFormat implements BulkFormat<Either<DeadLetterRecord, Prom
                     PromptRecord prompt = records.next();
                     number++;
                     RecordOrigin origin = RecordOrigin.ofFile(file, number, codec.encode(prompt));
-                    String reserved = RecordOrigin.reservedKeyReason(prompt.getMetadata());
+                    String reserved = JobMetadata.reservedKeyReason(prompt.getMetadata());
                     if (reserved != null) {
                         return Either.Left(origin.deadLetter(prompt.getId(), reserved, Instant.now()));
                     }

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streaminfer.engine.GenerationRequest;
 import io.streaminfer.engine.SamplingParams;
-import io.streaminfer.job.codec.RecordOrigin;
+import io.streaminfer.job.codec.JobMetadata;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -72,8 +72,8 @@ class SamplesTest {
 
     @Test
     void producersMayNotUseTheSampleKeys() {
-        assertNull(RecordOrigin.reservedKeyReason(Map.of("a", "b")));
-        String reason = RecordOrigin.reservedKeyReason(Map.of("streaminfer.sample.of", "x"));
+        assertNull(JobMetadata.reservedKeyReason(Map.of("a", "b")));
+        String reason = JobMetadata.reservedKeyReason(Map.of("streaminfer.sample.of", "x"));
         assertTrue(reason.contains("streaminfer.sample.of") && reason.contains("reserved"), reason);
     }
 }
