@@ -16,9 +16,6 @@ import io.streaminfer.compute.StepBatch;
 import io.streaminfer.compute.WeightSlice;
 import io.streaminfer.compute.WeightTensor;
 import io.streaminfer.compute.WeightVector;
-import org.bytedeco.cuda.global.cudart;
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.IntPointer;
 
 /**
  * The compute backend of one rank on one CUDA device: weights, KV cache and activations in device memory,
@@ -77,20 +74,16 @@ public final class CudaBackend implements ComputeBackend {
     private final CudaGemm gemm;
     private final DeviceCollectives collectives; // null at TP=1 without NCCL
     private final CudaKernels kernels;
+    private final CudaStageTransfer stageTransfer;
     private int maxRows;                 // the most rows any activation buffer holds
-    // The step's index arrays: sequences | positions | tokens | logit row indices, maxRows each, then the
-    // block tables, (sequences, blocks per sequence) with at most maxRows sequences.
-    private long stepInts;
-    private IntPointer hostInts;
     private int tableWidth;              // blocks per sequence: the width the kernels read the tables with
     private int tableSequences;          // sequences the tables hold: a step's, or every slot of a slot cache
+    private CudaStepIndices indices;     // made at the first step, once every buffer and the KV cache exist
     private StepBatch step;
     private BlockTables stepTables;
     private long logitSlice;             // (maxRows, vocab_shard)
     private long gathered;               // (ranks, maxRows, vocab_shard)
     private CudaHostLogits hostLogits;   // pinned (ranks * maxRows * vocab_shard)
-    private FloatPointer stageHost;      // pinned (maxRows, dim): rows crossing pipeline stages
-    private float[] stageRows = new float[0]; // (maxRows, dim) the same rows on the heap, for the link
 
     CudaBackend(CudaOptions options, Communicator communicator) {
         this.options = options;
@@ -110,6 +103,7 @@ public final class CudaBackend implements ComputeBackend {
         try {
             this.kernels = new CudaKernels(deviceIndex);
             this.gemm = new CudaGemm(device, kernels, options.precision());
+            this.stageTransfer = new CudaStageTransfer(device, this::waitForStream);
         } catch (RuntimeException | Error e) {
             device.close();
             throw e;
@@ -173,7 +167,7 @@ public final class CudaBackend implements ComputeBackend {
                     + "at most " + (SHARED_LIMIT - ATTENTION_STATIC_SHARED) / Float.BYTES + " positions per sequence, "
                     + "got " + positions);
         }
-        if (hostInts != null) {
+        if (indices != null) {
             throw new IllegalStateException("the KV cache must be made before the first step");
         }
         int kvWidth = kvHeads * headDim;
@@ -187,39 +181,13 @@ public final class CudaBackend implements ComputeBackend {
 
     @Override
     public void beginStep(StepBatch batch) {
-        int rows = batch.rows();
-        if (rows > maxRows) {
-            throw new IllegalArgumentException("step of " + rows + " rows exceeds the budget of " + maxRows);
-        }
-        tableSequences = Math.max(tableSequences, maxRows);
-        long ints = 4L * maxRows + (long) tableSequences * tableWidth;
-        if (hostInts == null) {
-            stepInts = device.allocate(4L * ints, "step indices");
-            hostInts = new IntPointer(device.pinned(4L * ints, "step indices")).capacity(ints);
-        }
-        int logitRows = 0;
-        for (int r = 0; r < rows; r++) {
-            hostInts.put(r, batch.sequences()[r]);
-            hostInts.put(maxRows + r, batch.positions()[r]);
-            hostInts.put(2L * maxRows + r, batch.tokens()[r]);
-            if (batch.wantLogits()[r]) {
-                hostInts.put(3L * maxRows + logitRows++, r);
-            }
+        if (indices == null) {
+            indices = new CudaStepIndices(device, maxRows, Math.max(tableSequences, maxRows), tableWidth);
         }
         BlockTables tables = tablesOf(batch);
-        if (tables.sequences() > tableSequences || tables.width() > tableWidth) {
-            throw new IllegalArgumentException("block tables of " + tables.sequences() + " sequences x "
-                    + tables.width() + " blocks exceed " + tableSequences + " x " + tableWidth);
-        }
-        for (int s = 0; s < tables.sequences(); s++) {
-            for (int i = 0; i < tableWidth; i++) {
-                hostInts.put(4L * maxRows + (long) s * tableWidth + i,
-                        i < tables.width() ? tables.blocks()[s * tables.width() + i] : -1);
-            }
-        }
-        device.select();
-        device.copyToDeviceAsync(stepInts, hostInts, 4L * (4L * maxRows + (long) tables.sequences() * tableWidth),
-                "the step's indices");
+        // the last step's send has read the rows before this step overwrites them
+        stageTransfer.beforeStep();
+        indices.upload(batch, tables);
         step = batch;
         stepTables = tables;
     }
@@ -236,26 +204,6 @@ public final class CudaBackend implements ComputeBackend {
         return BlockTables.contiguous(sequences, tableWidth);
     }
 
-    private long sequences() {
-        return stepInts;
-    }
-
-    private long blockTables() {
-        return stepInts + 16L * maxRows;
-    }
-
-    private long positions() {
-        return stepInts + 4L * maxRows;
-    }
-
-    private long tokens() {
-        return stepInts + 8L * maxRows;
-    }
-
-    private long logitRowIndex() {
-        return stepInts + 12L * maxRows;
-    }
-
     @Override
     public void embed(ActivationBuffer x, EmbeddingTable table, StepBatch batch) {
         requireStep(batch);
@@ -265,7 +213,7 @@ public final class CudaBackend implements ComputeBackend {
                 throw new IllegalArgumentException("token id " + token + " is outside the vocabulary");
             }
         }
-        kernels.begin().ptr(array(x).address()).ptr(e.address()).ptr(tokens()).i32(e.width())
+        kernels.begin().ptr(array(x).address()).ptr(e.address()).ptr(indices.tokens()).i32(e.width())
                 .launch("embed_rows", batch.rows(), 1, 0, device.stream());
     }
 
@@ -280,7 +228,7 @@ public final class CudaBackend implements ComputeBackend {
                                  StepBatch batch) {
         requireStep(batch);
         kernels.begin().ptr(array(out).address()).ptr(array(in).address()).ptr(array(weight).address())
-                .ptr(logitRowIndex()).i32(in.width()).f32(eps)
+                .ptr(indices.logitRowIndex()).i32(in.width()).f32(eps)
                 .launch("rms_norm", batch.logitRows(), 1, 0, device.stream());
     }
 
@@ -309,30 +257,13 @@ public final class CudaBackend implements ComputeBackend {
         DeviceKvCache kv = (DeviceKvCache) cache;
         DeviceRotary table = (DeviceRotary) rope;
         if (layer == 0) {
-            checkRows(batch, stepTables, kv.geometry());
+            CudaStepIndices.checkRows(batch, stepTables, kv.geometry());
         }
         kernels.begin().ptr(array(qkv).address()).ptr(kv.keys(layer)).ptr(kv.values(layer)).ptr(table.cos())
-                .ptr(table.sin()).ptr(sequences()).ptr(positions()).ptr(blockTables()).i32(tableWidth)
+                .ptr(table.sin()).ptr(indices.sequences()).ptr(indices.positions()).ptr(indices.blockTables()).i32(tableWidth)
                 .i32(kv.geometry().blockSize()).i32(shape.queryWidth()).i32(shape.kvWidth()).i32(shape.headDim())
                 .i32(table.adjacentPairs() ? 1 : 0)
                 .launch("rope_store", batch.rows(), 1, 0, device.stream());
-    }
-
-    /** Every row's position within the context, and every block it reads or writes within the pool. */
-    private static void checkRows(StepBatch batch, BlockTables tables, KvGeometry geometry) {
-        for (int r = 0; r < batch.rows(); r++) {
-            int pos = batch.positions()[r];
-            if (pos < 0 || pos >= geometry.positions()) {
-                throw new IllegalArgumentException("position " + pos + " is outside [0, " + geometry.positions() + ")");
-            }
-            for (int i = 0; i <= pos / geometry.blockSize(); i++) {
-                int block = tables.block(batch.sequences()[r], i);
-                if (block >= geometry.blocks()) {
-                    throw new IllegalArgumentException("KV block " + block + " is outside the pool of "
-                            + geometry.blocks());
-                }
-            }
-        }
     }
 
     @Override
@@ -341,7 +272,7 @@ public final class CudaBackend implements ComputeBackend {
         requireStep(batch);
         DeviceKvCache kv = (DeviceKvCache) cache;
         kernels.begin().ptr(array(out).address()).ptr(array(qkv).address()).ptr(kv.keys(layer)).ptr(kv.values(layer))
-                .ptr(sequences()).ptr(positions()).ptr(blockTables()).i32(tableWidth).i32(kv.geometry().blockSize())
+                .ptr(indices.sequences()).ptr(indices.positions()).ptr(indices.blockTables()).i32(tableWidth).i32(kv.geometry().blockSize())
                 .i32(shape.headStart()).i32(shape.kvHeadStart()).i32(shape.groupSize()).i32(shape.headDim())
                 .i32(shape.queryWidth()).i32(shape.kvWidth())
                 .launch("attention", shape.heads(), batch.rows(), kv.geometry().positions() * Float.BYTES,
@@ -395,37 +326,20 @@ public final class CudaBackend implements ComputeBackend {
         }
     }
 
-    /** Through the host: the link carries heap rows whatever its backend (a device link is the next step). */
+    /** Straight from device memory over a link with a device side; through the host otherwise. */
     @Override
     public void sendRows(ActivationBuffer x, int rows, StageLink link) {
-        int floats = rows * x.width();
-        FloatPointer host = stageBuffers(x);
-        device.copyToHostAsync(host, array(x).address(), 4L * floats, "the rows for the next stage");
-        waitForStream();
-        host.get(stageRows, 0, floats);
-        link.send(stageRows, 0, floats);
+        stageTransfer.send(array(x).address(), rows * x.width(), array(x).length(), link);
     }
 
     @Override
     public void receiveRows(ActivationBuffer x, int rows, StageLink link) {
-        int floats = rows * x.width();
-        FloatPointer host = stageBuffers(x);
-        link.recv(stageRows, 0, floats);
-        host.put(stageRows, 0, floats);
-        device.copyToDeviceAsync(array(x).address(), host, 4L * floats, "the rows from the previous stage");
-    }
-
-    private FloatPointer stageBuffers(ActivationBuffer x) {
-        if (stageHost == null) {
-            long floats = (long) x.rows() * x.width();
-            stageHost = new FloatPointer(device.pinned(4L * floats, "stage rows")).capacity(floats);
-            stageRows = new float[(int) floats];
-        }
-        return stageHost;
+        stageTransfer.receive(array(x).address(), rows * x.width(), array(x).length(), link);
     }
 
     @Override
     public void endStep(Communicator communicator) {
+        stageTransfer.afterStep(); // within the link's timeout, before the compute stream that waits on it
         waitForStream();
         step = null;
         stepTables = null;
@@ -463,9 +377,7 @@ public final class CudaBackend implements ComputeBackend {
     public void close() {
         device.select();
         device.synchronizeQuietly();
-        if (hostInts != null) {
-            cudart.cudaFreeHost(hostInts);
-        }
+        stageTransfer.close(); // the step indices' pinned memory is the device's, freed with it
         if (hostLogits != null) {
             hostLogits.close();
         }
