@@ -50,7 +50,8 @@ final class InProcessStageLink extends AbstractStageLink {
         System.arraycopy(buf, offset, target, 0, length);
         lock.lock();
         try {
-            checkOpen("send");
+            // a close() since this send began fails it as closing fails a waiting end: with the cause
+            throwIfFailed("send");
             lengths[slot] = length;
             sent = message + 1;
             changed.signalAll();

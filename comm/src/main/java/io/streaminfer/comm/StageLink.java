@@ -46,7 +46,11 @@ public interface StageLink extends AutoCloseable {
     /** Fails the link: both ends, waiting now or calling later, get a CommException with this cause. */
     void fail(Throwable cause);
 
-    /** Closes both ends; a waiting end fails at once, later calls throw IllegalStateException. */
+    /**
+     * Closes both ends, from any thread: a call under way (waiting or not) fails at once with a CommException
+     * saying the link was closed, later calls throw IllegalStateException, and memory a transfer still uses
+     * is freed only once that transfer has left. Closing again, or after a failure, is safe; again is a no-op.
+     */
     @Override
     void close();
 }

@@ -189,6 +189,82 @@ class StageLinkContractTest {
 
     @ParameterizedTest(name = "{0} capacity {1}")
     @MethodSource("links")
+    void closingReleasesAWaitingSenderPromptlyWithTheCause(CommBackend backend, int capacity) throws Exception {
+        StageLink link = link(backend, capacity, Duration.ofSeconds(60));
+        long start = System.nanoTime();
+        // one message more than the link holds, so the sender waits for a receiver that never comes
+        CompletableFuture<Throwable> sender = started("sender", () -> {
+            for (int m = 0; m <= capacity; m++) {
+                link.send(new float[16], 0, 16);
+            }
+        }).waiting().done();
+        link.close();
+        Throwable e = sender.get(10, TimeUnit.SECONDS);
+        assertInstanceOf(CommException.class, e, "the waiting sender fails with the link's failure");
+        assertTrue(e.getMessage().contains("pp0-tp1>pp1-tp1 was closed"), e.getMessage());
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10), "not the 60 s timeout");
+        link.close(); // twice is harmless
+    }
+
+    @ParameterizedTest(name = "{0} capacity {1}")
+    @MethodSource("links")
+    void closingWhileBothEndsTransferLeavesNeitherHung(CommBackend backend, int capacity) throws Exception {
+        StageLink link = link(backend, capacity, Duration.ofSeconds(60));
+        java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
+        int length = 1 << 16;
+        CompletableFuture<Throwable> sender = onThread("sender", () -> {
+            float[] rows = new float[length];
+            for (int m = 0; m < 1_000_000; m++) {
+                link.send(rows, 0, length);
+            }
+        });
+        CompletableFuture<Throwable> receiver = onThread("receiver", () -> {
+            float[] rows = new float[length];
+            for (int m = 0; m < 1_000_000; m++) {
+                link.recv(rows, 0, length);
+                received.incrementAndGet();
+            }
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (received.get() < 5) {
+            assertTrue(System.nanoTime() < deadline, "only " + received.get() + " messages arrived in 20 s");
+            Thread.sleep(1);
+        }
+        link.close(); // from a third thread, while both ends are inside (or between) their calls
+        for (CompletableFuture<Throwable> end : List.of(sender, receiver)) {
+            Throwable e = end.get(10, TimeUnit.SECONDS);
+            boolean failedInCall = e instanceof CommException && e.getMessage().contains("was closed");
+            boolean calledAfter = e instanceof IllegalStateException && e.getMessage().contains("after close()");
+            assertTrue(failedInCall || calledAfter, "an end ends with the close, not with " + e);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} capacity {1}")
+    @MethodSource("links")
+    void closingAfterAFailureAndClosingTwiceAreSafe(CommBackend backend, int capacity) throws Exception {
+        GroupCoordinator coordinator = coordinator(backend, Duration.ofSeconds(30));
+        StageLink failed = coordinator.formLink("again", 0, 0, capacity, 0, 1);
+        failed.fail(new IllegalStateException("stage 1 rank 0 died"));
+        assertThrows(CommException.class, () -> failed.recv(new float[1], 0, 1));
+        failed.close();
+        assertTrue(coordinator.liveGroupNames().isEmpty(), "closing a failed link releases its name");
+        assertThrows(IllegalStateException.class, () -> failed.send(new float[1], 0, 1));
+        // the same name formed anew is not the old link's: closing the old one again leaves it alone
+        StageLink fresh = coordinator.formLink("again", 0, 0, capacity, 0, 1);
+        failed.close();
+        assertEquals(java.util.Set.of("pp:again/pp0-tp0>pp1-tp0"), coordinator.liveGroupNames());
+        CompletableFuture<Throwable> sender = onThread("sender", () -> fresh.send(new float[] {5f, 6f}, 0, 2));
+        float[] got = new float[2];
+        fresh.recv(got, 0, 2);
+        assertArrayEquals(new float[] {5f, 6f}, got, 0f);
+        assertNull(sender.get(10, TimeUnit.SECONDS));
+        fresh.close();
+        fresh.close();
+        assertTrue(coordinator.liveGroupNames().isEmpty());
+    }
+
+    @ParameterizedTest(name = "{0} capacity {1}")
+    @MethodSource("links")
     void aSenderThatNeverComesFailsTheReceiverWithinTheTimeout(CommBackend backend, int capacity) {
         try (StageLink link = link(backend, capacity, Duration.ofMillis(300))) {
             long start = System.nanoTime();
