@@ -3,6 +3,7 @@ package io.streaminfer.comm;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.cuda.global.nccl;
@@ -138,24 +139,15 @@ final class NcclStageLink extends AbstractStageLink implements DeviceStageLink {
     }
 
     @Override
-    public CUstream_st senderStream() {
-        return streams[SENDER];
-    }
-
-    @Override
-    public CUstream_st receiverStream() {
-        return streams[RECEIVER];
-    }
-
-    @Override
     public java.util.Optional<DeviceStageLink> deviceLink() {
         return java.util.Optional.of(this);
     }
 
     @Override
-    public void sendDevice(Pointer buf, long count) {
+    public void sendDevice(Pointer buf, long count, CUevent_st ready) {
         enter(SENDER, "sendDevice");
         try {
+            after(SENDER, ready);
             post(SENDER, buf, count, nccl.ncclFloat32, "ncclSend");
         } finally {
             inUse[SENDER].unlock();
@@ -163,10 +155,14 @@ final class NcclStageLink extends AbstractStageLink implements DeviceStageLink {
     }
 
     @Override
-    public void recvDevice(Pointer buf, long count) {
+    public void recvDevice(Pointer buf, long count, CUevent_st ready, CUevent_st done) {
         enter(RECEIVER, "recvDevice");
         try {
+            after(RECEIVER, ready);
             post(RECEIVER, buf, count, nccl.ncclFloat32, "ncclRecv");
+            if (done != null) {
+                check(RECEIVER, cudart.cudaEventRecord(done, streams[RECEIVER]), "cudaEventRecord");
+            }
         } finally {
             inUse[RECEIVER].unlock();
         }
@@ -189,6 +185,14 @@ final class NcclStageLink extends AbstractStageLink implements DeviceStageLink {
             waitStream(RECEIVER, "recv");
         } finally {
             inUse[RECEIVER].unlock();
+        }
+    }
+
+    /** Makes the end's stream wait for {@code ready} (a caller's event), if any. */
+    private void after(int end, CUevent_st ready) {
+        if (ready != null) {
+            check(end, cudart.cudaSetDevice(devices[end]), "cudaSetDevice");
+            check(end, cudart.cudaStreamWaitEvent(streams[end], ready, 0), "cudaStreamWaitEvent");
         }
     }
 
@@ -230,13 +234,14 @@ final class NcclStageLink extends AbstractStageLink implements DeviceStageLink {
         enter(SENDER, "send");
         long start = System.nanoTime();
         try {
-            // the header's host copy is reused: the last send waited for its stream, so its copy is done
-            hostHeaders[SENDER].put(0, length).put(1, (int) ++sentSeq);
-            copy(SENDER, deviceHeaders[SENDER], hostHeaders[SENDER], 4L * HEADER, cudart.cudaMemcpyHostToDevice);
-            post(SENDER, deviceHeaders[SENDER], HEADER, nccl.ncclInt32, "ncclSend(header)");
+            // grown while the stream is idle: cudaFree may wait for the device, here for a peer that never comes
             FloatPointer device = ensureStaging(SENDER, length);
             FloatPointer host = hostStaging[SENDER];
             host.put(buf, offset, length);
+            // the host buffers are reused: the last send waited for its stream, so their copies are done
+            hostHeaders[SENDER].put(0, length).put(1, (int) ++sentSeq);
+            copy(SENDER, deviceHeaders[SENDER], hostHeaders[SENDER], 4L * HEADER, cudart.cudaMemcpyHostToDevice);
+            post(SENDER, deviceHeaders[SENDER], HEADER, nccl.ncclInt32, "ncclSend(header)");
             copy(SENDER, device, host, 4L * length, cudart.cudaMemcpyHostToDevice);
             if (length > 0) {
                 post(SENDER, device, length, nccl.ncclFloat32, "ncclSend");

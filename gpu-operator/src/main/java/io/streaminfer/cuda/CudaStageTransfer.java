@@ -34,7 +34,7 @@ final class CudaStageTransfer implements AutoCloseable {
     private final CudaDevice device;
     private final Runnable waitForCompute;  // the backend's wait for its compute stream (with a timeout if it has one)
     private CUevent_st computeDone;         // recorded on the compute stream
-    private CUevent_st received;            // recorded on the receiver stream after ncclRecv
+    private CUevent_st received;            // recorded by the link once ncclRecv has written the rows
     private DeviceStageLink pendingSend;    // a send enqueued and perhaps not yet read out of the buffer
     private DeviceStageLink pendingReceive; // a receive of this step, perhaps not yet complete
     private FloatPointer host;              // pinned (capacity): rows on their way through the host
@@ -63,9 +63,7 @@ final class CudaStageTransfer implements AutoCloseable {
         ensureEvents();
         // the rows are complete once the compute stream gets here; the send reads them after that
         CudaSupport.check(cudart.cudaEventRecord(computeDone, device.stream()), "cudaEventRecord");
-        CudaSupport.check(cudart.cudaStreamWaitEvent(deviceLink.senderStream(), computeDone, 0),
-                "cudaStreamWaitEvent for link " + link.name());
-        deviceLink.sendDevice(DeviceBuffer.pointer(address), floats);
+        deviceLink.sendDevice(DeviceBuffer.pointer(address), floats, computeDone);
         pendingSend = deviceLink;
     }
 
@@ -83,10 +81,7 @@ final class CudaStageTransfer implements AutoCloseable {
         ensureEvents();
         // nothing enqueued before on the compute stream still reads the buffer when the receive writes it
         CudaSupport.check(cudart.cudaEventRecord(computeDone, device.stream()), "cudaEventRecord");
-        CudaSupport.check(cudart.cudaStreamWaitEvent(deviceLink.receiverStream(), computeDone, 0),
-                "cudaStreamWaitEvent for link " + link.name());
-        deviceLink.recvDevice(DeviceBuffer.pointer(address), floats);
-        CudaSupport.check(cudart.cudaEventRecord(received, deviceLink.receiverStream()), "cudaEventRecord");
+        deviceLink.recvDevice(DeviceBuffer.pointer(address), floats, computeDone, received);
         // the layers that follow on the compute stream read the rows only once they have arrived
         CudaSupport.check(cudart.cudaStreamWaitEvent(device.stream(), received, 0), "cudaStreamWaitEvent");
         pendingReceive = deviceLink;
