@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds target/gpu-bundle/streaminfer-gpu.tgz: everything the GPU machine needs to run the CUDA tests
-# and CudaBenchmark, with no Java and no Maven there. Must stay under the 64 MiB a device call carries.
+# Builds target/gpu-bundle/streaminfer-gpu.tgz: everything the GPU machine needs to run the CUDA and comm
+# tests and CudaBenchmark, with no Java and no Maven there. Must stay under the 64 MiB a device call carries.
 #
 #   jre/       jlink runtime from this machine's JDK 17 (java.base + the few modules used; jdk.zipfs lets JUnit scan jars)
 #   lib/       project jars + runtime dependencies (no Flink, no Kafka: the engine does not need them)
@@ -34,6 +34,8 @@ mkdir -p "$STAGE/lib" "$STAGE/models"
 cp comm/target/streaminfer-comm-*.jar gpu-operator/target/streaminfer-gpu-operator-*.jar "$STAGE/lib/"
 rm -f "$STAGE"/lib/*-sources.jar "$STAGE"/lib/*-tests.jar
 (cd gpu-operator/target/test-classes && jar cf "$STAGE/lib/streaminfer-gpu-operator-tests.jar" io)
+# comm's contract tests too: their NCCL cases (stage links among them) run where there are GPUs
+(cd comm/target/test-classes && jar cf "$STAGE/lib/streaminfer-comm-tests.jar" io)
 
 # 2. runtime dependencies of the engine
 cp "$M2/org/bytedeco/javacpp/$JAVACPP/javacpp-$JAVACPP.jar" \

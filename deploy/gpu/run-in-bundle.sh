@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Inside an unpacked bundle: finds the CUDA libraries, runs the CUDA tests (JUnit console launcher) and
+# Inside an unpacked bundle: finds the CUDA libraries, runs the CUDA and comm tests (JUnit console launcher) and
 # CudaBenchmark. Results go to the directory given as $1.
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -34,7 +34,7 @@ JVM=(--add-modules jdk.incubator.vector -Xmx24g
 SUPPORT=${PIPESTATUS[0]}
 
 "$JAVA" "${JVM[@]}" -jar "$HERE"/lib/junit-platform-console-standalone-*.jar execute \
-    --class-path "$CP" --select-package io.streaminfer.cuda --details=tree --disable-ansi-colors \
+    --class-path "$CP" --select-package io.streaminfer.cuda --select-package io.streaminfer.comm --details=tree --disable-ansi-colors \
     --reports-dir "$OUT/junit" 2>&1 | tee "$OUT/tests.txt"
 TESTS=${PIPESTATUS[0]}
 

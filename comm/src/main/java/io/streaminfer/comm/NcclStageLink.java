@@ -171,9 +171,11 @@ final class NcclStageLink extends AbstractStageLink implements DeviceStageLink {
     @Override
     public void synchronizeSender() {
         enter(SENDER, "synchronizeSender");
+        long start = System.nanoTime();
         try {
             waitStream(SENDER, "send");
         } finally {
+            waited(SENDER, System.nanoTime() - start); // the device path's wait for the other stage
             inUse[SENDER].unlock();
         }
     }
@@ -181,9 +183,11 @@ final class NcclStageLink extends AbstractStageLink implements DeviceStageLink {
     @Override
     public void synchronizeReceiver() {
         enter(RECEIVER, "synchronizeReceiver");
+        long start = System.nanoTime();
         try {
             waitStream(RECEIVER, "recv");
         } finally {
+            waited(RECEIVER, System.nanoTime() - start); // the device path's wait for the other stage
             inUse[RECEIVER].unlock();
         }
     }
