@@ -22,7 +22,8 @@ import io.streaminfer.compute.WeightVector;
  * GEMMs through cuBLAS ({@link CudaGemm}), the rest through the small kernels of
  * {@code transformer_kernels.cu}. Everything of a step runs on one stream, the rank's NCCL stream when the
  * group has one, so layers and collectives are ordered without host waits; the host copies in the step's
- * (sequences, positions, tokens, logit rows, block tables) once and copies out only the logits asked for.
+ * (sequences, positions, tokens, logit rows, block tables) once and copies out only the logits asked for;
+ * rows crossing pipeline stages go device to device where the link can ({@link CudaStageTransfer}).
  *
  * <p>Not bitwise equal to the CPU backends (cuBLAS and NCCL sum in their own orders), and not
  * batch-invariant; the GPU tests compare greedy tokens. Used by one rank thread: construction and every
@@ -103,7 +104,7 @@ public final class CudaBackend implements ComputeBackend {
         try {
             this.kernels = new CudaKernels(deviceIndex);
             this.gemm = new CudaGemm(device, kernels, options.precision());
-            this.stageTransfer = new CudaStageTransfer(device, this::waitForStream);
+            this.stageTransfer = new CudaStageTransfer(device, this::waitForComputeStream);
         } catch (RuntimeException | Error e) {
             device.close();
             throw e;
@@ -339,14 +340,23 @@ public final class CudaBackend implements ComputeBackend {
 
     @Override
     public void endStep(Communicator communicator) {
-        stageTransfer.afterStep(); // within the link's timeout, before the compute stream that waits on it
         waitForStream();
         step = null;
         stepTables = null;
     }
 
-    /** Waits for the step; through the communicator when there is one, so a dead peer times out. */
+    /**
+     * Waits for the step: first for a receive from the previous stage that the compute stream waits on,
+     * within the link's timeout (so a dead sender fails the link rather than hanging here), then for the
+     * compute stream.
+     */
     private void waitForStream() {
+        stageTransfer.afterReceive();
+        waitForComputeStream();
+    }
+
+    /** Through the communicator when there is one, so a dead peer times out. */
+    private void waitForComputeStream() {
         if (collectives != null) {
             collectives.synchronize();
         } else {

@@ -20,7 +20,7 @@ import org.bytedeco.javacpp.FloatPointer;
  *       any work: simpler than a second activation buffer, and the stage still runs one micro-batch ahead.</li>
  *   <li>receive: an event on the compute stream makes the receiver stream wait until the compute stream is
  *       done with the buffer, {@code ncclRecv} writes it, and an event recorded after it makes the compute
- *       stream wait (CUDA events: the host goes on enqueuing the layers). {@link #afterStep} waits for the
+ *       stream wait (CUDA events: the host goes on enqueuing the layers). {@link #afterReceive} waits for the
  *       receiver stream within the link's timeout before the caller waits for the compute stream, so a
  *       sender that died fails the link instead of hanging the step.</li>
  * </ul>
@@ -97,7 +97,7 @@ final class CudaStageTransfer implements AutoCloseable {
     }
 
     /** Before the caller waits for the compute stream: this step's receive has completed (or failed the link). */
-    void afterStep() {
+    void afterReceive() {
         if (pendingReceive != null) {
             DeviceStageLink link = pendingReceive;
             pendingReceive = null;
