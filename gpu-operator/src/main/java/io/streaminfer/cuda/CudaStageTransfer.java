@@ -17,7 +17,8 @@ import org.bytedeco.javacpp.FloatPointer;
  *       wait before {@code ncclSend} reads the rows; the host returns at once. The buffer must not be
  *       overwritten before the send has read it, so the next step's {@link #beforeStep} waits on the host for
  *       the sender stream (stream synchronisation, within the link's timeout) before the compute stream gets
- *       any work: simpler than a second activation buffer, and the stage still runs one micro-batch ahead.</li>
+ *       any work: simpler than a second activation buffer, and the stage still runs one micro-batch ahead
+ *       (a link of capacity 0, overlap off, waits at once instead: a rendezvous).</li>
  *   <li>receive: an event on the compute stream makes the receiver stream wait until the compute stream is
  *       done with the buffer, {@code ncclRecv} writes it, and an event recorded after it makes the compute
  *       stream wait (CUDA events: the host goes on enqueuing the layers). {@link #afterReceive} waits for the
@@ -65,6 +66,9 @@ final class CudaStageTransfer implements AutoCloseable {
         CudaSupport.check(cudart.cudaEventRecord(computeDone, device.stream()), "cudaEventRecord");
         deviceLink.sendDevice(DeviceBuffer.pointer(address), floats, computeDone);
         pendingSend = deviceLink;
+        if (link.capacity() == 0) {
+            beforeStep();
+        }
     }
 
     /** Fills {@code floats} floats at {@code address} (a buffer of {@code capacity} floats) from the previous stage. */
