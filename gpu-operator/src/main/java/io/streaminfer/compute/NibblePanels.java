@@ -9,7 +9,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * 4-bit values 0..15 with a float scale d and a float min m per block of 32 columns: weight = d * v - m (a
- * multiply, then a subtraction, each rounded, as ggml's scalar {@code dequantize_row_q4_K}).
+ * multiply, then a subtraction, each rounded, as ggml's scalar {@code dequantize_row_q4_K}). The product d * v
+ * is exact in a float for both kinds (v has 4 bits; d is an f16, 11 bits, times Q4_K's 6-bit sub-block scale
+ * at most), so one fma of v, d and -m rounds exactly as the subtraction does: the kernels store -m and save
+ * an operation per weight.
  * <ul>
  *   <li>Q4_K: d and m are its sub-block's d * scale and dmin * min.</li>
  *   <li>Q4_0: d is the block's scale and m = 8 * d. Its weight (v - 8) * d is exact in a float, and so are
@@ -27,14 +30,14 @@ final class NibblePanels extends CompressedPanels {
 
     private final byte[] nibbles; // (stored panels / 2, k, 8)
     private final float[] scales; // (stored panels, k / 32, 8)
-    private final float[] mins;   // (stored panels, k / 32, 8)
+    private final float[] negMins; // (stored panels, k / 32, 8) -m
 
     NibblePanels(int panels, int k) {
         super(panels, k);
         int stored = storedPanels(panels);
         this.nibbles = new byte[Math.multiplyExact(Math.multiplyExact(stored / 2, k), LANES)];
         this.scales = new float[Math.multiplyExact(stored * (k / 32), LANES)];
-        this.mins = new float[scales.length];
+        this.negMins = new float[scales.length];
     }
 
     @Override
@@ -47,7 +50,7 @@ final class NibblePanels extends CompressedPanels {
                 int src = at + q * 18;
                 float d = Half.toFloat(source.getShort(src));
                 scales[block] = d;
-                mins[block] = 8 * d;
+                negMins[block] = -8 * d;
                 for (int j = 0; j < 16; j++) {
                     int b = source.get(src + 2 + j) & 0xFF;
                     v[q * 32 + j] = b & 15;
@@ -60,7 +63,7 @@ final class NibblePanels extends CompressedPanels {
                 float dmin = Half.toFloat(source.getShort(src + 2));
                 for (int j = 0; j < 8; j++) {
                     scales[block + j * LANES] = d * Dequantize.q4KScale(source, src + 4, j);
-                    mins[block + j * LANES] = dmin * Dequantize.q4KMin(source, src + 4, j);
+                    negMins[block + j * LANES] = -(dmin * Dequantize.q4KMin(source, src + 4, j));
                 }
                 for (int chunk = 0; chunk < 4; chunk++) {
                     for (int l = 0; l < 32; l++) {
@@ -85,12 +88,12 @@ final class NibblePanels extends CompressedPanels {
         return (IntVector) b.convertShape(VectorOperators.B2I, I8, 0);
     }
 
-    private static FloatVector low(IntVector w, FloatVector d, FloatVector m) {
-        return ((FloatVector) w.and(15).convert(VectorOperators.I2F, 0)).mul(d).sub(m);
+    private static FloatVector low(IntVector w, FloatVector d, FloatVector negMin) {
+        return ((FloatVector) w.and(15).convert(VectorOperators.I2F, 0)).fma(d, negMin);
     }
 
-    private static FloatVector high(IntVector w, FloatVector d, FloatVector m) {
-        return ((FloatVector) w.lanewise(VectorOperators.ASHR, 4).and(15).convert(VectorOperators.I2F, 0)).mul(d).sub(m);
+    private static FloatVector high(IntVector w, FloatVector d, FloatVector negMin) {
+        return ((FloatVector) w.lanewise(VectorOperators.ASHR, 4).and(15).convert(VectorOperators.I2F, 0)).fma(d, negMin);
     }
 
     @Override
@@ -113,7 +116,7 @@ final class NibblePanels extends CompressedPanels {
     private void expandRun(int p, int one, int c, int stop, float[] dst, int out, int step) {
         int s = (p * (k / 32) + c / 32) * LANES;
         FloatVector d = FloatVector.fromArray(F8, scales, s);
-        FloatVector m = FloatVector.fromArray(F8, mins, s);
+        FloatVector m = FloatVector.fromArray(F8, negMins, s);
         int i = ((p / 2) * k + c) * LANES;
         if (p % 2 == 0) {
             for (int col = c; col < stop; col++, i += LANES, out += step) {
@@ -149,10 +152,10 @@ final class NibblePanels extends CompressedPanels {
                 FloatVector d1 = FloatVector.fromArray(F8, scales, s + scaleStride);
                 FloatVector d2 = FloatVector.fromArray(F8, scales, s + 2 * scaleStride);
                 FloatVector d3 = FloatVector.fromArray(F8, scales, s + 3 * scaleStride);
-                FloatVector m0 = FloatVector.fromArray(F8, mins, s);
-                FloatVector m1 = FloatVector.fromArray(F8, mins, s + scaleStride);
-                FloatVector m2 = FloatVector.fromArray(F8, mins, s + 2 * scaleStride);
-                FloatVector m3 = FloatVector.fromArray(F8, mins, s + 3 * scaleStride);
+                FloatVector m0 = FloatVector.fromArray(F8, negMins, s);
+                FloatVector m1 = FloatVector.fromArray(F8, negMins, s + scaleStride);
+                FloatVector m2 = FloatVector.fromArray(F8, negMins, s + 2 * scaleStride);
+                FloatVector m3 = FloatVector.fromArray(F8, negMins, s + 3 * scaleStride);
                 FloatVector a0 = FloatVector.fromArray(F8, part, o);
                 FloatVector a1 = FloatVector.fromArray(F8, part, o + LANES);
                 FloatVector a2 = FloatVector.fromArray(F8, part, o + 2 * LANES);
@@ -187,8 +190,8 @@ final class NibblePanels extends CompressedPanels {
             int s = (p * blocks + q) * LANES;
             FloatVector d0 = FloatVector.fromArray(F8, scales, s);
             FloatVector d1 = FloatVector.fromArray(F8, scales, s + blocks * LANES);
-            FloatVector m0 = FloatVector.fromArray(F8, mins, s);
-            FloatVector m1 = FloatVector.fromArray(F8, mins, s + blocks * LANES);
+            FloatVector m0 = FloatVector.fromArray(F8, negMins, s);
+            FloatVector m1 = FloatVector.fromArray(F8, negMins, s + blocks * LANES);
             FloatVector a00 = FloatVector.fromArray(F8, part, off);
             FloatVector a01 = FloatVector.fromArray(F8, part, off + LANES);
             FloatVector a10 = FloatVector.fromArray(F8, part, off + width);

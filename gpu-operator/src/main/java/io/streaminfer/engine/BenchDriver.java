@@ -11,8 +11,15 @@ import java.util.Arrays;
  * micro-batches that take turns, so every stage has work; at depth 1 a step is the whole batch.
  */
 final class BenchDriver {
-    /** Decode warm-up before timing: the Vector API's JIT needs about 2 s to settle. */
+    /** Warm-up before timing, at least: the Vector API's JIT needs about 2 s to settle. */
     static final long WARMUP_NANOS = 2_000_000_000L;
+    /** The warm-up goes on, up to this many times {@link #WARMUP_NANOS}, until the decode rate is steady. */
+    static final int MAX_WARMUP_FACTOR = 5;
+    /** Two consecutive warm-up windows within this share of each other count as steady. */
+    static final double STEADY = 0.03;
+    static final int WARMUP_PREFILLS = 2;
+    /** Timed prefills and decode rounds; each figure is their median. */
+    static final int TIMED_ROUNDS = 3;
 
     /** Tokens per second and the stages' wait while decoding. */
     record Figures(double decodeTokensPerSecond, double prefillTokensPerSecond, double decodeSeconds,
@@ -45,29 +52,64 @@ final class BenchDriver {
         this.next = new int[batch];
     }
 
-    /** Prefills once untimed, warms decode up, then times a prefill and {@code steps} decode steps. */
+    /**
+     * Warms up until steady, then times prefills and decode rounds of {@code steps} steps, and gives the median
+     * of each. One round at batch 1 lasts about 0.1 s and a JIT compilation on the other core moves it by 2x,
+     * so a single timed pass measured the compiler as much as the kernels: the first kind of a run came out
+     * at 55-75% of its steady rate.
+     */
     Figures run(int steps, int warmup) {
-        prefill();  // warm-up: JIT, caches; overwritten below
-        // Decode warm-up until the JIT has settled, cycling over the positions the timed run uses: their
-        // K/V are rewritten before they are read again.
         long warmupEnd = System.nanoTime() + warmupNanos;
-        for (int step = 0; step < warmup || System.nanoTime() < warmupEnd; step++) {
-            decode(prompt + step % steps);
+        for (int i = 0; i < WARMUP_PREFILLS || System.nanoTime() < warmupEnd - warmupNanos / 2; i++) {
+            prefill();  // warm-up: JIT, caches; overwritten below
         }
-        drain();
-        long prefillStart = System.nanoTime();
-        prefill();
-        double prefillSeconds = (System.nanoTime() - prefillStart) / 1e9;
-        Arrays.fill(next, 1);
+        // Decode warm-up, cycling over the positions the timed run uses (their K/V are rewritten before they are
+        // read again), until the time is up and two consecutive windows ran within STEADY of each other.
+        long hardEnd = System.nanoTime() + MAX_WARMUP_FACTOR * warmupNanos;
+        double previous = 0;
+        for (int done = 0; ; ) {
+            long start = System.nanoTime();
+            for (int i = 0; i < steps; i++, done++) {
+                decode(prompt + done % steps);
+            }
+            drain();
+            double rate = steps / ((System.nanoTime() - start) / 1e9);
+            boolean steady = previous > 0 && Math.abs(rate - previous) <= STEADY * previous;
+            long now = System.nanoTime();
+            if (done >= warmup && now >= warmupEnd && (steady || now >= hardEnd)) {
+                break;
+            }
+            previous = rate;
+        }
+        double[] prefills = new double[TIMED_ROUNDS];
+        for (int i = 0; i < prefills.length; i++) {
+            long start = System.nanoTime();
+            prefill();
+            prefills[i] = (System.nanoTime() - start) / 1e9;
+        }
+        double[] rounds = new double[TIMED_ROUNDS];
         long waitBefore = executor.stageWaitNanos();
-        long decodeStart = System.nanoTime();
-        for (int step = 0; step < steps; step++) {
-            decode(prompt + step);
+        double decodeTotal = 0;
+        for (int i = 0; i < rounds.length; i++) {
+            Arrays.fill(next, 1);
+            long start = System.nanoTime();
+            for (int step = 0; step < steps; step++) {
+                decode(prompt + step);
+            }
+            drain();
+            rounds[i] = (System.nanoTime() - start) / 1e9;
+            decodeTotal += rounds[i];
         }
-        drain();
-        double decodeSeconds = (System.nanoTime() - decodeStart) / 1e9;
-        return new Figures((double) batch * steps / decodeSeconds, batch * (double) prompt / prefillSeconds,
-                decodeSeconds, executor.stageWaitNanos() - waitBefore);
+        long wait = executor.stageWaitNanos() - waitBefore;
+        double decodeSeconds = median(rounds);
+        return new Figures((double) batch * steps / decodeSeconds, batch * (double) prompt / median(prefills),
+                decodeSeconds, (long) (wait * decodeSeconds / decodeTotal));
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     /** Prefills batch x prompt tokens in steps of at most maxRows rows, up to the depth in flight. */

@@ -12,11 +12,16 @@ import io.streaminfer.model.ModelConfig;
 import io.streaminfer.model.QuantizedCheckpoint;
 import io.streaminfer.model.ShardSpec;
 import io.streaminfer.model.StageSpec;
+import io.streaminfer.model.TensorNames;
+import io.streaminfer.compute.WeightTensor;
 import io.streaminfer.compute.StepBatch;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.EnumMap;
 import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -47,7 +52,7 @@ public final class EngineBenchmark {
      *
      * @param stageWaitShare share of the ranks' decode time spent waiting for a neighbouring stage (0 at PP=1)
      */
-    public record Row(String backend, StorageKind weights, int pp, boolean overlap, int batch,
+    public record Row(String backend, String weights, int pp, boolean overlap, int batch,
                       double decodeTokensPerSecond, double prefillTokensPerSecond, double limitTokensPerSecond,
                       String limitKind, double stageWaitShare) {
         public double ratio() {
@@ -71,12 +76,12 @@ public final class EngineBenchmark {
             out.append(String.format(Locale.ROOT, "measured now: sgemm peak %.1f GFLOP/s (%d threads), memory bandwidth %.1f GB/s; "
                     + "%.1f MFLOP and %.1f MB of weights per token%n", sgemmGflops, limitThreads, bandwidthGBs,
                     flopsPerToken / 1e6, weightBytes / 1e6));
-            out.append(String.format(Locale.ROOT, "%-9s %-7s %3s %-7s %6s %14s %14s %14s %7s %-17s %s%n", "backend",
+            out.append(String.format(Locale.ROOT, "%-9s %-9s %3s %-7s %6s %14s %14s %14s %7s %-17s %s%n", "backend",
                     "weights", "pp", "overlap", "batch", "decode tok/s", "prefill tok/s", "limit tok/s", "ratio", "limit",
                     "stage wait"));
             for (Row r : rows) {
-                out.append(String.format(Locale.ROOT, "%-9s %-7s %3d %-7s %6d %14.1f %14.1f %14.1f %6.0f%% %-17s %5.1f%%%n",
-                        r.backend(), r.weights().name().toLowerCase(Locale.ROOT), r.pp(), r.overlap() ? "on" : "off",
+                out.append(String.format(Locale.ROOT, "%-9s %-9s %3d %-7s %6d %14.1f %14.1f %14.1f %6.0f%% %-17s %5.1f%%%n",
+                        r.backend(), r.weights(), r.pp(), r.overlap() ? "on" : "off",
                         r.batch(), r.decodeTokensPerSecond(), r.prefillTokensPerSecond(), r.limitTokensPerSecond(),
                         100 * r.ratio(), r.limitKind(), 100 * r.stageWaitShare()));
             }
@@ -94,7 +99,7 @@ public final class EngineBenchmark {
                         "{\"backend\":\"%s\",\"weights\":\"%s\",\"pp\":%d,\"overlap\":%b,\"batch\":%d,"
                                 + "\"decode_tokens_per_s\":%.2f,\"prefill_tokens_per_s\":%.2f,\"limit_tokens_per_s\":%.2f,"
                                 + "\"ratio\":%.4f,\"limit\":\"%s\",\"stage_wait_share\":%.4f}",
-                        r.backend(), r.weights().name().toLowerCase(Locale.ROOT), r.pp(), r.overlap(), r.batch(),
+                        r.backend(), r.weights(), r.pp(), r.overlap(), r.batch(),
                         r.decodeTokensPerSecond(), r.prefillTokensPerSecond(), r.limitTokensPerSecond(), r.ratio(),
                         r.limitKind(), r.stageWaitShare()));
             }
@@ -121,14 +126,15 @@ public final class EngineBenchmark {
             double weightBytes = Float.BYTES * matmulParams;
             List<Row> rows = new ArrayList<>();
             for (StorageKind kind : options.weights()) {
+                // f32 keeps the checkpoint's own storage (a GGUF file's kinds); another kind converts at load
                 Checkpoint weights = kind == StorageKind.F32 ? checkpoint : new QuantizedCheckpoint(checkpoint, kind);
-                // bytes a token streams at batch 1, in this kind (a block's scale included)
-                double kindBytes = weightBytes / Float.BYTES * kind.blockBytes() / kind.blockSize();
+                Storage storage = Storage.of(weights);
+                double kindBytes = storage.bytes(); // what a token streams at batch 1, a block's scales included
                 for (String backend : options.backends()) {
                     for (int pp : options.pipelineDegrees()) {
                         for (boolean overlap : pp == 1 ? List.of(true) : options.overlaps()) {
                             for (int batch : options.batchSizes()) {
-                                rows.add(measure(weights, kind, options, backend, pp, overlap, batch, sgemm, bandwidth,
+                                rows.add(measure(weights, storage.label(), options, backend, pp, overlap, batch, sgemm, bandwidth,
                                         flopsPerToken, kindBytes));
                             }
                         }
@@ -140,13 +146,45 @@ public final class EngineBenchmark {
         }
     }
 
+    /**
+     * The storage of the matrices a token multiplies, as the checkpoint holds them.
+     *
+     * @param label their kinds, the one holding most weights first ({@code q4_0+q6_k} for a Q4_0 GGUF file,
+     *              whose classifier llama-quantize keeps in Q6_K)
+     * @param bytes their bytes, scales included
+     */
+    record Storage(String label, long bytes) {
+        static Storage of(Checkpoint checkpoint) {
+            ModelConfig c = checkpoint.config();
+            List<String> names = new ArrayList<>();
+            for (int layer = 0; layer < c.numberOfLayers(); layer++) {
+                names.addAll(List.of(TensorNames.query(layer), TensorNames.key(layer), TensorNames.value(layer),
+                        TensorNames.attentionOutput(layer), TensorNames.ffnGate(layer), TensorNames.ffnUp(layer),
+                        TensorNames.ffnDown(layer)));
+            }
+            names.add(TensorNames.classifier(c));
+            Map<StorageKind, Long> elements = new EnumMap<>(StorageKind.class);
+            long bytes = 0;
+            for (String name : names) {
+                WeightTensor t = checkpoint.tensor(name);
+                elements.merge(t.kind(), (long) t.rows() * t.cols(), Long::sum);
+                bytes += t.bytes();
+            }
+            String label = elements.entrySet().stream()
+                    .sorted(Map.Entry.<StorageKind, Long>comparingByValue().reversed())
+                    .map(e -> e.getKey().name().toLowerCase(Locale.ROOT))
+                    .collect(Collectors.joining("+"));
+            return new Storage(label, bytes);
+        }
+    }
+
     /** Weights that take part in a token's matrix products: every layer's and the classifier. */
     static double matmulParameters(ModelConfig c) {
         double perLayer = 2.0 * c.dim() * c.dim() + 2.0 * c.dim() * c.kvDim() + 3.0 * c.dim() * c.hiddenDim();
         return c.numberOfLayers() * perLayer + (double) c.vocabularySize() * c.dim();
     }
 
-    private static Row measure(Checkpoint checkpoint, StorageKind kind, Options options, String backend, int pp,
+    private static Row measure(Checkpoint checkpoint, String kind, Options options, String backend, int pp,
                                boolean overlap, int batch, double sgemm, double bandwidth, double flopsPerToken,
                                double weightBytes) throws Exception {
         ModelConfig config = checkpoint.config();
