@@ -24,12 +24,19 @@ final class CpuAttention {
         }
     }
 
-    /**
-     * Positions [0, pos] of {@code sequence} of {@code tables}, for each of the rank's query heads; out gets
-     * (heads, headDim).
-     */
+    /** As below, for every query head of the rank. */
     static void attend(CpuKvCache cache, int layer, BlockTables tables, int sequence, int pos, float[] qkvRow,
                        int qOffset, float[] out, int outOffset, Scratch scratch, AttentionShape shape) {
+        attend(cache, layer, tables, sequence, pos, qkvRow, qOffset, out, outOffset, scratch, shape, 0, shape.heads());
+    }
+
+    /**
+     * Positions [0, pos] of {@code sequence} of {@code tables}, for the rank's query heads [headLo, headHi);
+     * out gets (heads, headDim). A head's floats do not depend on which others the call computes.
+     */
+    static void attend(CpuKvCache cache, int layer, BlockTables tables, int sequence, int pos, float[] qkvRow,
+                       int qOffset, float[] out, int outOffset, Scratch scratch, AttentionShape shape,
+                       int headLo, int headHi) {
         int headDim = shape.headDim();
         int blockSize = cache.geometry().blockSize();
         float sqrtHeadDim = (float) Math.sqrt(headDim);
@@ -59,7 +66,7 @@ final class CpuAttention {
             }
         }
         starts[segments] = n;
-        for (int h = 0; h < shape.heads(); h++) {
+        for (int h = headLo; h < headHi; h++) {
             int q = qOffset + h * headDim;
             int kvHead = shape.kvHeadOf(h);
             for (int s = 0; s < segments; s++) {
