@@ -24,15 +24,18 @@ import jdk.incubator.vector.VectorSpecies;
  * need no edge cases; outputs past n are dropped when the partials are combined.
  */
 abstract class CompressedPanels {
-    static final int LANES = 8;
+    /** Output columns per panel, as {@link VectorMatmul}'s: 16 with 512-bit kernels, else 8. */
+    static final int LANES = VectorShapes.LANES;
     /**
-     * Panels one {@link #dot1} call covers ({@link #dot4} covers 2): 8 independent fma chains, enough to hide
-     * the fma latency (2 units x 4 cycles); with 4 a single row ran at about half the fma rate.
+     * Panels one {@link #dot1} call covers ({@link #dot4} covers 2), 64 columns either way: with 8 lanes, 8
+     * independent fma chains, enough to hide the fma latency (2 units x 4 cycles; with 4 a single row ran at
+     * about half the fma rate); with 16 lanes 4 chains ran a Q8_0 row at 72 GFLOP/s against 40 for 8 x 8
+     * (JDK 25, the 2-vCPU EPYC), and 64-column groups keep a 288-wide product split evenly over two threads.
      */
-    static final int FUSED_PANELS = 8;
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    static final int FUSED_PANELS = 64 / LANES;
+    private static final VectorSpecies<Float> F = VectorShapes.WIDE_FLOATS;
     /** Scratch the fused kernels may use: one 32-column run of a group's panels in fp32. */
-    static final int TILE_FLOATS = FUSED_PANELS * 32 * 8;
+    static final int TILE_FLOATS = FUSED_PANELS * 32 * LANES;
 
     /** Panels holding real rows; storage is rounded up to a multiple of {@link #FUSED_PANELS}. */
     final int panels;
@@ -48,17 +51,26 @@ abstract class CompressedPanels {
         return (panels + FUSED_PANELS - 1) / FUSED_PANELS * FUSED_PANELS;
     }
 
-    /** Writes panels [from, to) as fp32 (panel - from, k, 8) into dst. */
-    abstract void expand(int from, int to, float[] dst);
+    /**
+     * Writes panels [from, to) as fp32 into dst in panels of {@code width} columns (8, or 16 for the 512-bit
+     * kernel: two of these panels side by side), (panel, k, width); {@code from} is a multiple of width / 8.
+     */
+    abstract void expand(int from, int to, float[] dst, int width);
+
+    /** Where panel {@code from + rel}'s column 0 lies in {@link #expand}'s output of the given width. */
+    final int expandOffset(int rel, int width) {
+        int together = width / LANES;
+        return (rel / together) * k * width + (rel % together) * LANES;
+    }
 
     /**
-     * Panels [p, p + count), columns [c, stop) of one 32-column block, as fp32 (panel, 32, 8) into tile (the
+     * Panels [p, p + count), columns [c, stop) of one 32-column block, as fp32 (panel, 32, LANES) into tile (the
      * first column at the start of each panel's 32): the same floats {@link #expand} gives.
      */
     abstract void expandRun(int p, int count, int c, int stop, float[] tile);
 
     /**
-     * One row against panels [p, p + 8) over columns [c0, c0 + len): writes the 64 segment partials, panel
+     * One row against panels [p, p + FUSED_PANELS) over columns [c0, c0 + len): writes the 64 segment partials, panel
      * after panel, to {@code part[off ..)}. The row's column c is {@code x[x0 + c]}. {@code tile} is scratch
      * of {@link #TILE_FLOATS}.
      *
@@ -72,28 +84,50 @@ abstract class CompressedPanels {
         java.util.Arrays.fill(part, off, off + FUSED_PANELS * LANES, 0f);
         int run = 32 * LANES;
         int end = c0 + len;
+        if (FUSED_PANELS == 4) {
+            for (int c = c0; c < end; ) {
+                int stop = Math.min(end, (c / 32 + 1) * 32);
+                expandRun(p, FUSED_PANELS, c, stop, tile);
+                FloatVector a0 = FloatVector.fromArray(F, part, off + 0 * LANES);
+                FloatVector a1 = FloatVector.fromArray(F, part, off + 1 * LANES);
+                FloatVector a2 = FloatVector.fromArray(F, part, off + 2 * LANES);
+                FloatVector a3 = FloatVector.fromArray(F, part, off + 3 * LANES);
+                for (int i = 0; c < stop; c++, i += LANES) {
+                    FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
+                    a0 = FloatVector.fromArray(F, tile, i + 0 * run).fma(b, a0);
+                    a1 = FloatVector.fromArray(F, tile, i + 1 * run).fma(b, a1);
+                    a2 = FloatVector.fromArray(F, tile, i + 2 * run).fma(b, a2);
+                    a3 = FloatVector.fromArray(F, tile, i + 3 * run).fma(b, a3);
+                }
+                a0.intoArray(part, off + 0 * LANES);
+                a1.intoArray(part, off + 1 * LANES);
+                a2.intoArray(part, off + 2 * LANES);
+                a3.intoArray(part, off + 3 * LANES);
+            }
+            return;
+        }
         for (int c = c0; c < end; ) {
             int q = c / 32;
             int stop = Math.min(end, (q + 1) * 32); // one block's run of the segment
             expandRun(p, FUSED_PANELS, c, stop, tile);
-            FloatVector a0 = FloatVector.fromArray(F8, part, off + 0 * LANES);
-            FloatVector a1 = FloatVector.fromArray(F8, part, off + 1 * LANES);
-            FloatVector a2 = FloatVector.fromArray(F8, part, off + 2 * LANES);
-            FloatVector a3 = FloatVector.fromArray(F8, part, off + 3 * LANES);
-            FloatVector a4 = FloatVector.fromArray(F8, part, off + 4 * LANES);
-            FloatVector a5 = FloatVector.fromArray(F8, part, off + 5 * LANES);
-            FloatVector a6 = FloatVector.fromArray(F8, part, off + 6 * LANES);
-            FloatVector a7 = FloatVector.fromArray(F8, part, off + 7 * LANES);
+            FloatVector a0 = FloatVector.fromArray(F, part, off + 0 * LANES);
+            FloatVector a1 = FloatVector.fromArray(F, part, off + 1 * LANES);
+            FloatVector a2 = FloatVector.fromArray(F, part, off + 2 * LANES);
+            FloatVector a3 = FloatVector.fromArray(F, part, off + 3 * LANES);
+            FloatVector a4 = FloatVector.fromArray(F, part, off + 4 * LANES);
+            FloatVector a5 = FloatVector.fromArray(F, part, off + 5 * LANES);
+            FloatVector a6 = FloatVector.fromArray(F, part, off + 6 * LANES);
+            FloatVector a7 = FloatVector.fromArray(F, part, off + 7 * LANES);
             for (int i = 0; c < stop; c++, i += LANES) {
-                FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
-                a0 = FloatVector.fromArray(F8, tile, i + 0 * run).fma(b, a0);
-                a1 = FloatVector.fromArray(F8, tile, i + 1 * run).fma(b, a1);
-                a2 = FloatVector.fromArray(F8, tile, i + 2 * run).fma(b, a2);
-                a3 = FloatVector.fromArray(F8, tile, i + 3 * run).fma(b, a3);
-                a4 = FloatVector.fromArray(F8, tile, i + 4 * run).fma(b, a4);
-                a5 = FloatVector.fromArray(F8, tile, i + 5 * run).fma(b, a5);
-                a6 = FloatVector.fromArray(F8, tile, i + 6 * run).fma(b, a6);
-                a7 = FloatVector.fromArray(F8, tile, i + 7 * run).fma(b, a7);
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
+                a0 = FloatVector.fromArray(F, tile, i + 0 * run).fma(b, a0);
+                a1 = FloatVector.fromArray(F, tile, i + 1 * run).fma(b, a1);
+                a2 = FloatVector.fromArray(F, tile, i + 2 * run).fma(b, a2);
+                a3 = FloatVector.fromArray(F, tile, i + 3 * run).fma(b, a3);
+                a4 = FloatVector.fromArray(F, tile, i + 4 * run).fma(b, a4);
+                a5 = FloatVector.fromArray(F, tile, i + 5 * run).fma(b, a5);
+                a6 = FloatVector.fromArray(F, tile, i + 6 * run).fma(b, a6);
+                a7 = FloatVector.fromArray(F, tile, i + 7 * run).fma(b, a7);
             }
             a0.intoArray(part, off + 0 * LANES);
             a1.intoArray(part, off + 1 * LANES);
@@ -108,7 +142,7 @@ abstract class CompressedPanels {
 
     /**
      * Four rows (row i's column c is {@code x[x0 + i * k + c]}) against panels [p, p + 2) over columns
-     * [c0, c0 + len): row i's 16 partials go to {@code part[off + i * width ..)}. Default as {@link #dot1}.
+     * [c0, c0 + len): row i's 2 * LANES partials go to {@code part[off + i * width ..)}. Default as {@link #dot1}.
      */
     void dot4(float[] x, int x0, int p, int c0, int len, float[] part, int off, int width, float[] tile) {
         int run = 32 * LANES;
@@ -119,27 +153,27 @@ abstract class CompressedPanels {
             int q = c / 32;
             int stop = Math.min(end, (q + 1) * 32);
             expandRun(p, 2, c, stop, tile);
-            FloatVector a00 = FloatVector.fromArray(F8, part, off);
-            FloatVector a01 = FloatVector.fromArray(F8, part, off + LANES);
-            FloatVector a10 = FloatVector.fromArray(F8, part, off + width);
-            FloatVector a11 = FloatVector.fromArray(F8, part, off + width + LANES);
-            FloatVector a20 = FloatVector.fromArray(F8, part, off + 2 * width);
-            FloatVector a21 = FloatVector.fromArray(F8, part, off + 2 * width + LANES);
-            FloatVector a30 = FloatVector.fromArray(F8, part, off + 3 * width);
-            FloatVector a31 = FloatVector.fromArray(F8, part, off + 3 * width + LANES);
+            FloatVector a00 = FloatVector.fromArray(F, part, off);
+            FloatVector a01 = FloatVector.fromArray(F, part, off + LANES);
+            FloatVector a10 = FloatVector.fromArray(F, part, off + width);
+            FloatVector a11 = FloatVector.fromArray(F, part, off + width + LANES);
+            FloatVector a20 = FloatVector.fromArray(F, part, off + 2 * width);
+            FloatVector a21 = FloatVector.fromArray(F, part, off + 2 * width + LANES);
+            FloatVector a30 = FloatVector.fromArray(F, part, off + 3 * width);
+            FloatVector a31 = FloatVector.fromArray(F, part, off + 3 * width + LANES);
             for (int i = 0; c < stop; c++, i += LANES) {
-                FloatVector w0 = FloatVector.fromArray(F8, tile, i);
-                FloatVector w1 = FloatVector.fromArray(F8, tile, i + run);
-                FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
+                FloatVector w0 = FloatVector.fromArray(F, tile, i);
+                FloatVector w1 = FloatVector.fromArray(F, tile, i + run);
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
                 a00 = w0.fma(b, a00);
                 a01 = w1.fma(b, a01);
-                b = FloatVector.broadcast(F8, x[xb + c]);
+                b = FloatVector.broadcast(F, x[xb + c]);
                 a10 = w0.fma(b, a10);
                 a11 = w1.fma(b, a11);
-                b = FloatVector.broadcast(F8, x[xc + c]);
+                b = FloatVector.broadcast(F, x[xc + c]);
                 a20 = w0.fma(b, a20);
                 a21 = w1.fma(b, a21);
-                b = FloatVector.broadcast(F8, x[xd + c]);
+                b = FloatVector.broadcast(F, x[xd + c]);
                 a30 = w0.fma(b, a30);
                 a31 = w1.fma(b, a31);
             }
@@ -162,7 +196,7 @@ abstract class CompressedPanels {
 
     /**
      * Packs the stacked row blocks (all of one kind and width) into panels: output row j of the stack is
-     * lane j % 8 of panel j / 8; rows past the stack are zero.
+     * lane j % LANES of panel j / LANES; rows past the stack are zero.
      */
     static CompressedPanels pack(StorageKind kind, WeightSlice[] blocks, int rows, int k) {
         int panels = (rows + LANES - 1) / LANES;
@@ -193,7 +227,7 @@ abstract class CompressedPanels {
      */
     abstract void putRow(StorageKind kind, ByteBuffer source, int at, int panel, int lane);
 
-    /** Zeros the 4 rows x 16 partials a dot4 accumulates into. */
+    /** Zeros the 4 rows x 2 * LANES partials a dot4 accumulates into. */
     static void zero4(float[] part, int off, int width) {
         for (int i = 0; i < 4; i++) {
             java.util.Arrays.fill(part, off + i * width, off + i * width + 2 * LANES, 0f);

@@ -13,11 +13,11 @@ import jdk.incubator.vector.VectorSpecies;
  * value is a float). Each kind has its own final class so the JIT inlines its conversion into the kernels.
  */
 abstract class HalfPanels extends CompressedPanels {
-    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
-    static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
+    static final VectorSpecies<Float> F = VectorShapes.WIDE_FLOATS;
+    static final VectorSpecies<Integer> I = VectorShapes.LANE_INTS;
+    static final VectorSpecies<Short> S = VectorShapes.LANE_SHORTS;
 
-    final short[] bits; // (stored panels, k, 8)
+    final short[] bits; // (stored panels, k, LANES)
 
     HalfPanels(int panels, int k) {
         super(panels, k);
@@ -37,9 +37,9 @@ abstract class HalfPanels extends CompressedPanels {
         return 2L * bits.length;
     }
 
-    /** 8 lanes of 16-bit patterns from bits[i ..) sign-extended to ints. */
+    /** LANES 16-bit patterns from bits[i ..) sign-extended to ints. */
     static IntVector widen(short[] bits, int i) {
-        return (IntVector) ShortVector.fromArray(S8, bits, i).convertShape(VectorOperators.S2I, I8, 0);
+        return (IntVector) ShortVector.fromArray(S, bits, i).convertShape(VectorOperators.S2I, I, 0);
     }
 
     /** BF16: a value is the top half of its float; converted in registers by its own fused kernels. */
@@ -53,11 +53,12 @@ abstract class HalfPanels extends CompressedPanels {
         }
 
         @Override
-        void expand(int from, int to, float[] dst) {
-            int begin = from * k * LANES;
-            int end = to * k * LANES;
-            for (int i = begin; i < end; i += LANES) {
-                decode(bits, i).intoArray(dst, i - begin);
+        void expand(int from, int to, float[] dst, int width) {
+            for (int p = from; p < to; p++) {
+                int out = expandOffset(p - from, width);
+                for (int i = p * k * LANES, end = i + k * LANES; i < end; i += LANES, out += width) {
+                    decode(bits, i).intoArray(dst, out);
+                }
             }
         }
 
@@ -75,16 +76,34 @@ abstract class HalfPanels extends CompressedPanels {
         void dot1(float[] x, int x0, int p, int c0, int len, float[] part, int off, float[] tile) {
             int stride = k * LANES;
             int i = (p * k + c0) * LANES;
-            FloatVector a0 = FloatVector.zero(F8);
-            FloatVector a1 = FloatVector.zero(F8);
-            FloatVector a2 = FloatVector.zero(F8);
-            FloatVector a3 = FloatVector.zero(F8);
-            FloatVector a4 = FloatVector.zero(F8);
-            FloatVector a5 = FloatVector.zero(F8);
-            FloatVector a6 = FloatVector.zero(F8);
-            FloatVector a7 = FloatVector.zero(F8);
+            if (FUSED_PANELS == 4) { // 16-lane panels: 4 chains
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = FloatVector.zero(F);
+                FloatVector a2 = FloatVector.zero(F);
+                FloatVector a3 = FloatVector.zero(F);
+                for (int c = x0 + c0, end = c + len; c < end; c++, i += LANES) {
+                    FloatVector b = FloatVector.broadcast(F, x[c]);
+                    a0 = decode(bits, i + 0 * stride).fma(b, a0);
+                    a1 = decode(bits, i + 1 * stride).fma(b, a1);
+                    a2 = decode(bits, i + 2 * stride).fma(b, a2);
+                    a3 = decode(bits, i + 3 * stride).fma(b, a3);
+                }
+                a0.intoArray(part, off + 0 * LANES);
+                a1.intoArray(part, off + 1 * LANES);
+                a2.intoArray(part, off + 2 * LANES);
+                a3.intoArray(part, off + 3 * LANES);
+                return;
+            }
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            FloatVector a4 = FloatVector.zero(F);
+            FloatVector a5 = FloatVector.zero(F);
+            FloatVector a6 = FloatVector.zero(F);
+            FloatVector a7 = FloatVector.zero(F);
             for (int c = x0 + c0, end = c + len; c < end; c++, i += LANES) {
-                FloatVector b = FloatVector.broadcast(F8, x[c]);
+                FloatVector b = FloatVector.broadcast(F, x[c]);
                 a0 = decode(bits, i + 0 * stride).fma(b, a0);
                 a1 = decode(bits, i + 1 * stride).fma(b, a1);
                 a2 = decode(bits, i + 2 * stride).fma(b, a2);
@@ -109,23 +128,23 @@ abstract class HalfPanels extends CompressedPanels {
             int stride = k * LANES;
             int i = (p * k + c0) * LANES;
             int xa = x0 + c0, xb = xa + k, xc = xb + k, xd = xc + k;
-            FloatVector a00 = FloatVector.zero(F8), a01 = FloatVector.zero(F8);
-            FloatVector a10 = FloatVector.zero(F8), a11 = FloatVector.zero(F8);
-            FloatVector a20 = FloatVector.zero(F8), a21 = FloatVector.zero(F8);
-            FloatVector a30 = FloatVector.zero(F8), a31 = FloatVector.zero(F8);
+            FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F);
+            FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+            FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F);
+            FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
             for (int c = 0; c < len; c++, i += LANES) {
                 FloatVector w0 = decode(bits, i);
                 FloatVector w1 = decode(bits, i + stride);
-                FloatVector b = FloatVector.broadcast(F8, x[xa + c]);
+                FloatVector b = FloatVector.broadcast(F, x[xa + c]);
                 a00 = w0.fma(b, a00);
                 a01 = w1.fma(b, a01);
-                b = FloatVector.broadcast(F8, x[xb + c]);
+                b = FloatVector.broadcast(F, x[xb + c]);
                 a10 = w0.fma(b, a10);
                 a11 = w1.fma(b, a11);
-                b = FloatVector.broadcast(F8, x[xc + c]);
+                b = FloatVector.broadcast(F, x[xc + c]);
                 a20 = w0.fma(b, a20);
                 a21 = w1.fma(b, a21);
-                b = FloatVector.broadcast(F8, x[xd + c]);
+                b = FloatVector.broadcast(F, x[xd + c]);
                 a30 = w0.fma(b, a30);
                 a31 = w1.fma(b, a31);
             }
@@ -139,7 +158,7 @@ abstract class HalfPanels extends CompressedPanels {
      * {@link CompressedPanels#dot1}): this conversion is too many operations to inline four times.
      */
     static final class F16 extends HalfPanels {
-        private static final FloatVector SCALE = FloatVector.broadcast(F8, 0x1p112f);
+        private static final FloatVector SCALE = FloatVector.broadcast(F, 0x1p112f);
 
         F16(int panels, int k) {
             super(panels, k);
@@ -155,11 +174,12 @@ abstract class HalfPanels extends CompressedPanels {
         }
 
         @Override
-        void expand(int from, int to, float[] dst) {
-            int begin = from * k * LANES;
-            int end = to * k * LANES;
-            for (int i = begin; i < end; i += LANES) {
-                decode(bits, i).intoArray(dst, i - begin);
+        void expand(int from, int to, float[] dst, int width) {
+            for (int p = from; p < to; p++) {
+                int out = expandOffset(p - from, width);
+                for (int i = p * k * LANES, end = i + k * LANES; i < end; i += LANES, out += width) {
+                    decode(bits, i).intoArray(dst, out);
+                }
             }
         }
 

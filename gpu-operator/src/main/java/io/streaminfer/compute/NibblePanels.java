@@ -20,17 +20,17 @@ import jdk.incubator.vector.VectorSpecies;
  *       where (v - 8) * d is -0; an fma chain that starts at +0 cannot tell them apart).</li>
  * </ul>
  * Panels are stored in pairs: byte (pair, c, lane) holds column c of lane {@code lane} of the even panel in
- * its low nibble and of the odd panel in its high one, so one 8-byte load feeds 16 outputs at one column and
+ * its low nibble and of the odd panel in its high one, so one load of LANES bytes feeds two panels at one column and
  * the fused kernel runs four independent fma chains per column.
  */
 final class NibblePanels extends CompressedPanels {
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
-    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = VectorShapes.WIDE_FLOATS;
+    private static final VectorSpecies<Byte> B = VectorShapes.LANE_BYTES;
+    private static final VectorSpecies<Integer> I = VectorShapes.LANE_INTS;
 
-    private final byte[] nibbles; // (stored panels / 2, k, 8)
-    private final float[] scales; // (stored panels, k / 32, 8)
-    private final float[] negMins; // (stored panels, k / 32, 8) -m
+    private final byte[] nibbles; // (stored panels / 2, k, LANES)
+    private final float[] scales; // (stored panels, k / 32, LANES)
+    private final float[] negMins; // (stored panels, k / 32, LANES) -m
 
     NibblePanels(int panels, int k) {
         super(panels, k);
@@ -85,7 +85,7 @@ final class NibblePanels extends CompressedPanels {
     // byte lanes costs several instructions, and an int lane converts to float in one.
 
     private static IntVector widen(ByteVector b) {
-        return (IntVector) b.convertShape(VectorOperators.B2I, I8, 0);
+        return (IntVector) b.convertShape(VectorOperators.B2I, I, 0);
     }
 
     private static FloatVector low(IntVector w, FloatVector d, FloatVector negMin) {
@@ -97,10 +97,10 @@ final class NibblePanels extends CompressedPanels {
     }
 
     @Override
-    void expand(int from, int to, float[] dst) {
+    void expand(int from, int to, float[] dst, int width) {
         for (int p = from; p < to; p++) {
             for (int c = 0; c < k; c += 32) {
-                expandRun(p, 1, c, c + 32, dst, (p - from) * k * LANES + c * LANES, LANES);
+                expandRun(p, 1, c, c + 32, dst, expandOffset(p - from, width) + c * width, width);
             }
         }
     }
@@ -115,16 +115,16 @@ final class NibblePanels extends CompressedPanels {
     /** Panel p, columns [c, stop) of one block, to dst[out ..) one column per {@code step} floats. */
     private void expandRun(int p, int one, int c, int stop, float[] dst, int out, int step) {
         int s = (p * (k / 32) + c / 32) * LANES;
-        FloatVector d = FloatVector.fromArray(F8, scales, s);
-        FloatVector m = FloatVector.fromArray(F8, negMins, s);
+        FloatVector d = FloatVector.fromArray(F, scales, s);
+        FloatVector m = FloatVector.fromArray(F, negMins, s);
         int i = ((p / 2) * k + c) * LANES;
         if (p % 2 == 0) {
             for (int col = c; col < stop; col++, i += LANES, out += step) {
-                low(widen(ByteVector.fromArray(B8, nibbles, i)), d, m).intoArray(dst, out);
+                low(widen(ByteVector.fromArray(B, nibbles, i)), d, m).intoArray(dst, out);
             }
         } else {
             for (int col = c; col < stop; col++, i += LANES, out += step) {
-                high(widen(ByteVector.fromArray(B8, nibbles, i)), d, m).intoArray(dst, out);
+                high(widen(ByteVector.fromArray(B, nibbles, i)), d, m).intoArray(dst, out);
             }
         }
     }
@@ -148,22 +148,22 @@ final class NibblePanels extends CompressedPanels {
             for (int h = 0; h < FUSED_PANELS; h += 4) {
                 int s = ((p + h) * blocks + q) * LANES;
                 int o = off + h * LANES;
-                FloatVector d0 = FloatVector.fromArray(F8, scales, s);
-                FloatVector d1 = FloatVector.fromArray(F8, scales, s + scaleStride);
-                FloatVector d2 = FloatVector.fromArray(F8, scales, s + 2 * scaleStride);
-                FloatVector d3 = FloatVector.fromArray(F8, scales, s + 3 * scaleStride);
-                FloatVector m0 = FloatVector.fromArray(F8, negMins, s);
-                FloatVector m1 = FloatVector.fromArray(F8, negMins, s + scaleStride);
-                FloatVector m2 = FloatVector.fromArray(F8, negMins, s + 2 * scaleStride);
-                FloatVector m3 = FloatVector.fromArray(F8, negMins, s + 3 * scaleStride);
-                FloatVector a0 = FloatVector.fromArray(F8, part, o);
-                FloatVector a1 = FloatVector.fromArray(F8, part, o + LANES);
-                FloatVector a2 = FloatVector.fromArray(F8, part, o + 2 * LANES);
-                FloatVector a3 = FloatVector.fromArray(F8, part, o + 3 * LANES);
+                FloatVector d0 = FloatVector.fromArray(F, scales, s);
+                FloatVector d1 = FloatVector.fromArray(F, scales, s + scaleStride);
+                FloatVector d2 = FloatVector.fromArray(F, scales, s + 2 * scaleStride);
+                FloatVector d3 = FloatVector.fromArray(F, scales, s + 3 * scaleStride);
+                FloatVector m0 = FloatVector.fromArray(F, negMins, s);
+                FloatVector m1 = FloatVector.fromArray(F, negMins, s + scaleStride);
+                FloatVector m2 = FloatVector.fromArray(F, negMins, s + 2 * scaleStride);
+                FloatVector m3 = FloatVector.fromArray(F, negMins, s + 3 * scaleStride);
+                FloatVector a0 = FloatVector.fromArray(F, part, o);
+                FloatVector a1 = FloatVector.fromArray(F, part, o + LANES);
+                FloatVector a2 = FloatVector.fromArray(F, part, o + 2 * LANES);
+                FloatVector a3 = FloatVector.fromArray(F, part, o + 3 * LANES);
                 for (int col = c, i = (((p + h) / 2) * k + c) * LANES; col < stop; col++, i += LANES) {
-                    FloatVector b = FloatVector.broadcast(F8, x[x0 + col]);
-                    IntVector v01 = widen(ByteVector.fromArray(B8, nibbles, i));
-                    IntVector v23 = widen(ByteVector.fromArray(B8, nibbles, i + pairStride));
+                    FloatVector b = FloatVector.broadcast(F, x[x0 + col]);
+                    IntVector v01 = widen(ByteVector.fromArray(B, nibbles, i));
+                    IntVector v23 = widen(ByteVector.fromArray(B, nibbles, i + pairStride));
                     a0 = low(v01, d0, m0).fma(b, a0);
                     a1 = high(v01, d1, m1).fma(b, a1);
                     a2 = low(v23, d2, m2).fma(b, a2);
@@ -188,32 +188,32 @@ final class NibblePanels extends CompressedPanels {
             int q = c / 32;
             int stop = Math.min(end, (q + 1) * 32);
             int s = (p * blocks + q) * LANES;
-            FloatVector d0 = FloatVector.fromArray(F8, scales, s);
-            FloatVector d1 = FloatVector.fromArray(F8, scales, s + blocks * LANES);
-            FloatVector m0 = FloatVector.fromArray(F8, negMins, s);
-            FloatVector m1 = FloatVector.fromArray(F8, negMins, s + blocks * LANES);
-            FloatVector a00 = FloatVector.fromArray(F8, part, off);
-            FloatVector a01 = FloatVector.fromArray(F8, part, off + LANES);
-            FloatVector a10 = FloatVector.fromArray(F8, part, off + width);
-            FloatVector a11 = FloatVector.fromArray(F8, part, off + width + LANES);
-            FloatVector a20 = FloatVector.fromArray(F8, part, off + 2 * width);
-            FloatVector a21 = FloatVector.fromArray(F8, part, off + 2 * width + LANES);
-            FloatVector a30 = FloatVector.fromArray(F8, part, off + 3 * width);
-            FloatVector a31 = FloatVector.fromArray(F8, part, off + 3 * width + LANES);
+            FloatVector d0 = FloatVector.fromArray(F, scales, s);
+            FloatVector d1 = FloatVector.fromArray(F, scales, s + blocks * LANES);
+            FloatVector m0 = FloatVector.fromArray(F, negMins, s);
+            FloatVector m1 = FloatVector.fromArray(F, negMins, s + blocks * LANES);
+            FloatVector a00 = FloatVector.fromArray(F, part, off);
+            FloatVector a01 = FloatVector.fromArray(F, part, off + LANES);
+            FloatVector a10 = FloatVector.fromArray(F, part, off + width);
+            FloatVector a11 = FloatVector.fromArray(F, part, off + width + LANES);
+            FloatVector a20 = FloatVector.fromArray(F, part, off + 2 * width);
+            FloatVector a21 = FloatVector.fromArray(F, part, off + 2 * width + LANES);
+            FloatVector a30 = FloatVector.fromArray(F, part, off + 3 * width);
+            FloatVector a31 = FloatVector.fromArray(F, part, off + 3 * width + LANES);
             for (int i = ((p / 2) * k + c) * LANES; c < stop; c++, i += LANES) {
-                IntVector v = widen(ByteVector.fromArray(B8, nibbles, i));
+                IntVector v = widen(ByteVector.fromArray(B, nibbles, i));
                 FloatVector w0 = low(v, d0, m0);
                 FloatVector w1 = high(v, d1, m1);
-                FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
                 a00 = w0.fma(b, a00);
                 a01 = w1.fma(b, a01);
-                b = FloatVector.broadcast(F8, x[xb + c]);
+                b = FloatVector.broadcast(F, x[xb + c]);
                 a10 = w0.fma(b, a10);
                 a11 = w1.fma(b, a11);
-                b = FloatVector.broadcast(F8, x[xc + c]);
+                b = FloatVector.broadcast(F, x[xc + c]);
                 a20 = w0.fma(b, a20);
                 a21 = w1.fma(b, a21);
-                b = FloatVector.broadcast(F8, x[xd + c]);
+                b = FloatVector.broadcast(F, x[xd + c]);
                 a30 = w0.fma(b, a30);
                 a31 = w1.fma(b, a31);
             }

@@ -12,12 +12,12 @@ import jdk.incubator.vector.VectorSpecies;
  * value = the 6-bit quant - 32, as ggml's {@code dequantize_row_q6_K} multiplies them).
  */
 final class ScaledBytePanels extends CompressedPanels {
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    private static final VectorSpecies<Float> F = VectorShapes.WIDE_FLOATS;
+    private static final VectorSpecies<Byte> B = VectorShapes.LANE_BYTES;
 
     private final int block;
-    private final byte[] values;  // (stored panels, k, 8)
-    private final float[] scales; // (stored panels, k / block, 8)
+    private final byte[] values;  // (stored panels, k, LANES)
+    private final float[] scales; // (stored panels, k / block, LANES)
 
     ScaledBytePanels(int panels, int k, int block) {
         super(panels, k);
@@ -65,18 +65,18 @@ final class ScaledBytePanels extends CompressedPanels {
     }
 
     private static FloatVector decode(byte[] values, int i, FloatVector scale) {
-        return ((FloatVector) ByteVector.fromArray(B8, values, i).convertShape(VectorOperators.B2F, F8, 0)).mul(scale);
+        return ((FloatVector) ByteVector.fromArray(B, values, i).convertShape(VectorOperators.B2F, F, 0)).mul(scale);
     }
 
     @Override
-    void expand(int from, int to, float[] dst) {
+    void expand(int from, int to, float[] dst, int width) {
         int blocks = k / block;
-        int out = 0;
         for (int p = from; p < to; p++) {
+            int out = expandOffset(p - from, width);
             for (int q = 0; q < blocks; q++) {
-                FloatVector scale = FloatVector.fromArray(F8, scales, (p * blocks + q) * LANES);
+                FloatVector scale = FloatVector.fromArray(F, scales, (p * blocks + q) * LANES);
                 int in = (p * k + q * block) * LANES;
-                for (int i = 0; i < block; i++, in += LANES, out += LANES) {
+                for (int i = 0; i < block; i++, in += LANES, out += width) {
                     decode(values, in, scale).intoArray(dst, out);
                 }
             }
@@ -88,7 +88,7 @@ final class ScaledBytePanels extends CompressedPanels {
         int blocks = k / block;
         for (int j = 0; j < count; j++) {
             for (int col = c, out = j * 32 * LANES; col < stop; col++, out += LANES) {
-                FloatVector scale = FloatVector.fromArray(F8, scales, ((p + j) * blocks + col / block) * LANES);
+                FloatVector scale = FloatVector.fromArray(F, scales, ((p + j) * blocks + col / block) * LANES);
                 decode(values, ((p + j) * k + col) * LANES, scale).intoArray(tile, out);
             }
         }
@@ -105,28 +105,32 @@ final class ScaledBytePanels extends CompressedPanels {
         int scaleStride = blocks * LANES;
         java.util.Arrays.fill(part, off, off + FUSED_PANELS * LANES, 0f);
         int end = c0 + len;
+        if (FUSED_PANELS == 4) {
+            dot1Four(x, x0, p, c0, end, part, off);
+            return;
+        }
         for (int c = c0; c < end; ) {
             int q = c / block;
             int stop = Math.min(end, (q + 1) * block); // one block's run of the segment
             int s = (p * blocks + q) * LANES;
-            FloatVector d0 = FloatVector.fromArray(F8, scales, s + 0 * scaleStride);
-            FloatVector d1 = FloatVector.fromArray(F8, scales, s + 1 * scaleStride);
-            FloatVector d2 = FloatVector.fromArray(F8, scales, s + 2 * scaleStride);
-            FloatVector d3 = FloatVector.fromArray(F8, scales, s + 3 * scaleStride);
-            FloatVector d4 = FloatVector.fromArray(F8, scales, s + 4 * scaleStride);
-            FloatVector d5 = FloatVector.fromArray(F8, scales, s + 5 * scaleStride);
-            FloatVector d6 = FloatVector.fromArray(F8, scales, s + 6 * scaleStride);
-            FloatVector d7 = FloatVector.fromArray(F8, scales, s + 7 * scaleStride);
-            FloatVector a0 = FloatVector.fromArray(F8, part, off + 0 * LANES);
-            FloatVector a1 = FloatVector.fromArray(F8, part, off + 1 * LANES);
-            FloatVector a2 = FloatVector.fromArray(F8, part, off + 2 * LANES);
-            FloatVector a3 = FloatVector.fromArray(F8, part, off + 3 * LANES);
-            FloatVector a4 = FloatVector.fromArray(F8, part, off + 4 * LANES);
-            FloatVector a5 = FloatVector.fromArray(F8, part, off + 5 * LANES);
-            FloatVector a6 = FloatVector.fromArray(F8, part, off + 6 * LANES);
-            FloatVector a7 = FloatVector.fromArray(F8, part, off + 7 * LANES);
+            FloatVector d0 = FloatVector.fromArray(F, scales, s + 0 * scaleStride);
+            FloatVector d1 = FloatVector.fromArray(F, scales, s + 1 * scaleStride);
+            FloatVector d2 = FloatVector.fromArray(F, scales, s + 2 * scaleStride);
+            FloatVector d3 = FloatVector.fromArray(F, scales, s + 3 * scaleStride);
+            FloatVector d4 = FloatVector.fromArray(F, scales, s + 4 * scaleStride);
+            FloatVector d5 = FloatVector.fromArray(F, scales, s + 5 * scaleStride);
+            FloatVector d6 = FloatVector.fromArray(F, scales, s + 6 * scaleStride);
+            FloatVector d7 = FloatVector.fromArray(F, scales, s + 7 * scaleStride);
+            FloatVector a0 = FloatVector.fromArray(F, part, off + 0 * LANES);
+            FloatVector a1 = FloatVector.fromArray(F, part, off + 1 * LANES);
+            FloatVector a2 = FloatVector.fromArray(F, part, off + 2 * LANES);
+            FloatVector a3 = FloatVector.fromArray(F, part, off + 3 * LANES);
+            FloatVector a4 = FloatVector.fromArray(F, part, off + 4 * LANES);
+            FloatVector a5 = FloatVector.fromArray(F, part, off + 5 * LANES);
+            FloatVector a6 = FloatVector.fromArray(F, part, off + 6 * LANES);
+            FloatVector a7 = FloatVector.fromArray(F, part, off + 7 * LANES);
             for (int i = (p * k + c) * LANES; c < stop; c++, i += LANES) {
-                FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
                 a0 = decode(values, i + 0 * stride, d0).fma(b, a0);
                 a1 = decode(values, i + 1 * stride, d1).fma(b, a1);
                 a2 = decode(values, i + 2 * stride, d2).fma(b, a2);
@@ -147,6 +151,37 @@ final class ScaledBytePanels extends CompressedPanels {
         }
     }
 
+    /** dot1 with 16-lane panels: 4 of them, 4 chains. */
+    private void dot1Four(float[] x, int x0, int p, int c0, int end, float[] part, int off) {
+        int blocks = k / block;
+        int stride = k * LANES;
+        int scaleStride = blocks * LANES;
+        for (int c = c0; c < end; ) {
+            int q = c / block;
+            int stop = Math.min(end, (q + 1) * block);
+            int s = (p * blocks + q) * LANES;
+            FloatVector d0 = FloatVector.fromArray(F, scales, s + 0 * scaleStride);
+            FloatVector d1 = FloatVector.fromArray(F, scales, s + 1 * scaleStride);
+            FloatVector d2 = FloatVector.fromArray(F, scales, s + 2 * scaleStride);
+            FloatVector d3 = FloatVector.fromArray(F, scales, s + 3 * scaleStride);
+            FloatVector a0 = FloatVector.fromArray(F, part, off + 0 * LANES);
+            FloatVector a1 = FloatVector.fromArray(F, part, off + 1 * LANES);
+            FloatVector a2 = FloatVector.fromArray(F, part, off + 2 * LANES);
+            FloatVector a3 = FloatVector.fromArray(F, part, off + 3 * LANES);
+            for (int i = (p * k + c) * LANES; c < stop; c++, i += LANES) {
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
+                a0 = decode(values, i + 0 * stride, d0).fma(b, a0);
+                a1 = decode(values, i + 1 * stride, d1).fma(b, a1);
+                a2 = decode(values, i + 2 * stride, d2).fma(b, a2);
+                a3 = decode(values, i + 3 * stride, d3).fma(b, a3);
+            }
+            a0.intoArray(part, off + 0 * LANES);
+            a1.intoArray(part, off + 1 * LANES);
+            a2.intoArray(part, off + 2 * LANES);
+            a3.intoArray(part, off + 3 * LANES);
+        }
+    }
+
     @Override
     void dot4(float[] x, int x0, int p, int c0, int len, float[] part, int off, int width, float[] tile) {
         int blocks = k / block;
@@ -158,29 +193,29 @@ final class ScaledBytePanels extends CompressedPanels {
             int q = c / block;
             int stop = Math.min(end, (q + 1) * block);
             int s = (p * blocks + q) * LANES;
-            FloatVector d0 = FloatVector.fromArray(F8, scales, s);
-            FloatVector d1 = FloatVector.fromArray(F8, scales, s + blocks * LANES);
-            FloatVector a00 = FloatVector.fromArray(F8, part, off);
-            FloatVector a01 = FloatVector.fromArray(F8, part, off + LANES);
-            FloatVector a10 = FloatVector.fromArray(F8, part, off + width);
-            FloatVector a11 = FloatVector.fromArray(F8, part, off + width + LANES);
-            FloatVector a20 = FloatVector.fromArray(F8, part, off + 2 * width);
-            FloatVector a21 = FloatVector.fromArray(F8, part, off + 2 * width + LANES);
-            FloatVector a30 = FloatVector.fromArray(F8, part, off + 3 * width);
-            FloatVector a31 = FloatVector.fromArray(F8, part, off + 3 * width + LANES);
+            FloatVector d0 = FloatVector.fromArray(F, scales, s);
+            FloatVector d1 = FloatVector.fromArray(F, scales, s + blocks * LANES);
+            FloatVector a00 = FloatVector.fromArray(F, part, off);
+            FloatVector a01 = FloatVector.fromArray(F, part, off + LANES);
+            FloatVector a10 = FloatVector.fromArray(F, part, off + width);
+            FloatVector a11 = FloatVector.fromArray(F, part, off + width + LANES);
+            FloatVector a20 = FloatVector.fromArray(F, part, off + 2 * width);
+            FloatVector a21 = FloatVector.fromArray(F, part, off + 2 * width + LANES);
+            FloatVector a30 = FloatVector.fromArray(F, part, off + 3 * width);
+            FloatVector a31 = FloatVector.fromArray(F, part, off + 3 * width + LANES);
             for (int i = (p * k + c) * LANES; c < stop; c++, i += LANES) {
                 FloatVector w0 = decode(values, i, d0);
                 FloatVector w1 = decode(values, i + stride, d1);
-                FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
                 a00 = w0.fma(b, a00);
                 a01 = w1.fma(b, a01);
-                b = FloatVector.broadcast(F8, x[xb + c]);
+                b = FloatVector.broadcast(F, x[xb + c]);
                 a10 = w0.fma(b, a10);
                 a11 = w1.fma(b, a11);
-                b = FloatVector.broadcast(F8, x[xc + c]);
+                b = FloatVector.broadcast(F, x[xc + c]);
                 a20 = w0.fma(b, a20);
                 a21 = w1.fma(b, a21);
-                b = FloatVector.broadcast(F8, x[xd + c]);
+                b = FloatVector.broadcast(F, x[xd + c]);
                 a30 = w0.fma(b, a30);
                 a31 = w1.fma(b, a31);
             }

@@ -8,21 +8,24 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The default CPU backend: a packed Vector-API kernel that follows {@link ScalarMatmul}'s order bitwise.
  *
- * <p>Layout: W is cut into panels of 8 output columns; a panel stores, for each c, the 8 weights
- * W[8p .. 8p+7][c] next to each other, so one 256-bit load feeds 8 outputs. The kernel broadcasts x[r][c]
+ * <p>Layout: W is cut into panels of {@link #LANES} output columns (16 with {@link VectorShapes.WIDE_FLOATS}
+ * at 512 bits, else 8); a panel stores, for each c, the weights of its columns at c next to each other, so one
+ * load feeds a vector of outputs. The kernel broadcasts x[r][c]
  * and fmas it into one accumulator lane per output, so every output is a plain sequential fma chain over c
  * within a segment: no lane reduction, and an order that cannot depend on m, on the row's position, on the
  * block size or on the thread split. Segment partials are combined with {@link FixedOrder#treeSumColumns}.
  *
  * <p>Register blocking: 4 rows x 3 panels (12 accumulators) for the bulk, with 1-row and 1-panel kernels for
- * the edges. The species is fixed at 256 bits, so AVX2 and AVX-512 machines give the same bits.
+ * the edges. A lane is an output column whatever the width, so 256- and 512-bit machines give the same bits.
  *
  * <p>Work is split over output panels (or over rows when there are too few panels), never over k.
  */
 public final class VectorMatmul extends ThreadedKernel {
 
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final int LANES = 8;
+    private static final VectorSpecies<Float> F = VectorShapes.WIDE_FLOATS;
+    static final int LANES = VectorShapes.LANES;
+    /** Compressed panels (always 8 columns, see {@link CompressedPanels}) per panel of this kernel. */
+    private static final int SUB = LANES / CompressedPanels.LANES;
     private static final int ROW_BLOCK = 4;
     private static final int PANEL_BLOCK = 3;
     /**
@@ -36,14 +39,14 @@ public final class VectorMatmul extends ThreadedKernel {
     private static final long L2_TILE_BYTES = 512 * 1024;
 
     private final long parallelMinFmas;
-    private final float[][] scratch; // per part: (segments, ROW_BLOCK, PANEL_BLOCK * 8) partials of one row block
+    private final float[][] scratch; // per part: (segments, ROW_BLOCK, PANEL_BLOCK * LANES) partials of one row block
     private final float[][] tiles;   // per part: one tile of compressed panels expanded to fp32
     private final float[][] pads;    // per part: (4, k) rows of x padded with zero rows, for the fused path
 
-    /** W in panels of 8 output columns: (panels, k, 8), zero-padded past n. */
+    /** W in panels of {@link #LANES} output columns: (panels, k, LANES), zero-padded past n. */
     static final class PanelMatrix extends KernelMatrix {
         private final int panels;
-        private final float[] data;                 // (panels, k, 8) fp32, or null when compressed
+        private final float[] data;                 // (panels, k, LANES) fp32, or null when compressed
         private final CompressedPanels compressed;  // the same panels in their storage kind, or null
 
         PanelMatrix(int n, int k, int segments, int panels, float[] data, CompressedPanels compressed) {
@@ -116,7 +119,7 @@ public final class VectorMatmul extends ThreadedKernel {
             throw new IllegalArgumentException("pack: segments (" + segments + ") must be >= 1 and divide k (" + k + ")");
         }
         CompressedPanels panels = CompressedPanels.pack(kind, blocks, rows, k);
-        return new PanelMatrix(rows, k, segments, panels.panels, null, panels);
+        return new PanelMatrix(rows, k, segments, (panels.panels + SUB - 1) / SUB, null, panels);
     }
 
     @Override
@@ -208,7 +211,7 @@ public final class VectorMatmul extends ThreadedKernel {
                 computeRowsOuter(x, w, w.data, 0, out, rowLo, rowHi, b, end, part);
             } else {
                 int p0 = b * PANEL_BLOCK;
-                w.compressed.expand(p0, Math.min(w.panels, end * PANEL_BLOCK), tile);
+                w.compressed.expand(p0 * SUB, Math.min(w.panels, end * PANEL_BLOCK) * SUB, tile, LANES);
                 computeRowsOuter(x, w, tile, p0, out, rowLo, rowHi, b, end, part);
             }
         }
@@ -257,7 +260,7 @@ public final class VectorMatmul extends ThreadedKernel {
     }
 
     /**
-     * part holds (segments, rows, PANEL_BLOCK * 8) partials of the panel block starting at p0 for rows from
+     * part holds (segments, rows, PANEL_BLOCK * LANES) partials of the panel block starting at p0 for rows from
      * r0; writes their tree sums to out, skipping the zero-padded columns past n.
      */
     private static void combine(float[] part, int rows, int segments, float[] out, int r0, PanelMatrix w, int p0) {
@@ -268,16 +271,16 @@ public final class VectorMatmul extends ThreadedKernel {
             int outBase = (r0 + i) * w.n + p0 * LANES;
             int partBase = i * width;
             if (cols == width && (segments == 1 || segments == 2 || segments == 4)) {
-                // whole blocks, 8 columns at a time; the same trees as FixedOrder.treeSumColumns
+                // whole blocks, a vector of columns at a time; the same trees as FixedOrder.treeSumColumns
                 for (int c = 0; c < width; c += LANES) {
                     int q = partBase + c;
-                    FloatVector sum = FloatVector.fromArray(F8, part, q);
+                    FloatVector sum = FloatVector.fromArray(F, part, q);
                     if (segments == 2) {
-                        sum = sum.add(FloatVector.fromArray(F8, part, q + segStride));
+                        sum = sum.add(FloatVector.fromArray(F, part, q + segStride));
                     } else if (segments == 4) {
-                        sum = sum.add(FloatVector.fromArray(F8, part, q + segStride)).add(
-                                FloatVector.fromArray(F8, part, q + 2 * segStride)
-                                        .add(FloatVector.fromArray(F8, part, q + 3 * segStride)));
+                        sum = sum.add(FloatVector.fromArray(F, part, q + segStride)).add(
+                                FloatVector.fromArray(F, part, q + 2 * segStride)
+                                        .add(FloatVector.fromArray(F, part, q + 3 * segStride)));
                     }
                     sum.intoArray(out, outBase + c);
                 }
@@ -302,44 +305,44 @@ public final class VectorMatmul extends ThreadedKernel {
         int o1 = off + width;
         int o2 = o1 + width;
         int o3 = o2 + width;
-        FloatVector a00 = FloatVector.zero(F8), a01 = FloatVector.zero(F8), a02 = FloatVector.zero(F8);
-        FloatVector a10 = FloatVector.zero(F8), a11 = FloatVector.zero(F8), a12 = FloatVector.zero(F8);
-        FloatVector a20 = FloatVector.zero(F8), a21 = FloatVector.zero(F8), a22 = FloatVector.zero(F8);
-        FloatVector a30 = FloatVector.zero(F8), a31 = FloatVector.zero(F8), a32 = FloatVector.zero(F8);
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F);
         for (int c = 0; c < len; c++) {
             int wo = c * LANES;
-            FloatVector v0 = FloatVector.fromArray(F8, d, w0 + wo);
-            FloatVector v1 = FloatVector.fromArray(F8, d, w1 + wo);
-            FloatVector v2 = FloatVector.fromArray(F8, d, w2 + wo);
-            FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
+            FloatVector v0 = FloatVector.fromArray(F, d, w0 + wo);
+            FloatVector v1 = FloatVector.fromArray(F, d, w1 + wo);
+            FloatVector v2 = FloatVector.fromArray(F, d, w2 + wo);
+            FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
             a00 = v0.fma(b, a00);
             a01 = v1.fma(b, a01);
             a02 = v2.fma(b, a02);
-            b = FloatVector.broadcast(F8, x[x1 + c]);
+            b = FloatVector.broadcast(F, x[x1 + c]);
             a10 = v0.fma(b, a10);
             a11 = v1.fma(b, a11);
             a12 = v2.fma(b, a12);
-            b = FloatVector.broadcast(F8, x[x2 + c]);
+            b = FloatVector.broadcast(F, x[x2 + c]);
             a20 = v0.fma(b, a20);
             a21 = v1.fma(b, a21);
             a22 = v2.fma(b, a22);
-            b = FloatVector.broadcast(F8, x[x3 + c]);
+            b = FloatVector.broadcast(F, x[x3 + c]);
             a30 = v0.fma(b, a30);
             a31 = v1.fma(b, a31);
             a32 = v2.fma(b, a32);
         }
         a00.intoArray(part, off);
-        a01.intoArray(part, off + 8);
-        a02.intoArray(part, off + 16);
+        a01.intoArray(part, off + LANES);
+        a02.intoArray(part, off + 2 * LANES);
         a10.intoArray(part, o1);
-        a11.intoArray(part, o1 + 8);
-        a12.intoArray(part, o1 + 16);
+        a11.intoArray(part, o1 + LANES);
+        a12.intoArray(part, o1 + 2 * LANES);
         a20.intoArray(part, o2);
-        a21.intoArray(part, o2 + 8);
-        a22.intoArray(part, o2 + 16);
+        a21.intoArray(part, o2 + LANES);
+        a22.intoArray(part, o2 + 2 * LANES);
         a30.intoArray(part, o3);
-        a31.intoArray(part, o3 + 8);
-        a32.intoArray(part, o3 + 16);
+        a31.intoArray(part, o3 + LANES);
+        a32.intoArray(part, o3 + 2 * LANES);
     }
 
     private static void kernel4x1(float[] x, int r, float[] d, int k, int p, int c0, int len,
@@ -349,16 +352,16 @@ public final class VectorMatmul extends ThreadedKernel {
         int x2 = x1 + k;
         int x3 = x2 + k;
         int w0 = (p * k + c0) * LANES;
-        FloatVector a0 = FloatVector.zero(F8);
-        FloatVector a1 = FloatVector.zero(F8);
-        FloatVector a2 = FloatVector.zero(F8);
-        FloatVector a3 = FloatVector.zero(F8);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
         for (int c = 0; c < len; c++) {
-            FloatVector v0 = FloatVector.fromArray(F8, d, w0 + c * LANES);
-            a0 = v0.fma(FloatVector.broadcast(F8, x[x0 + c]), a0);
-            a1 = v0.fma(FloatVector.broadcast(F8, x[x1 + c]), a1);
-            a2 = v0.fma(FloatVector.broadcast(F8, x[x2 + c]), a2);
-            a3 = v0.fma(FloatVector.broadcast(F8, x[x3 + c]), a3);
+            FloatVector v0 = FloatVector.fromArray(F, d, w0 + c * LANES);
+            a0 = v0.fma(FloatVector.broadcast(F, x[x0 + c]), a0);
+            a1 = v0.fma(FloatVector.broadcast(F, x[x1 + c]), a1);
+            a2 = v0.fma(FloatVector.broadcast(F, x[x2 + c]), a2);
+            a3 = v0.fma(FloatVector.broadcast(F, x[x3 + c]), a3);
         }
         a0.intoArray(part, off);
         a1.intoArray(part, off + width);
@@ -372,15 +375,15 @@ public final class VectorMatmul extends ThreadedKernel {
         int w0 = (p * k + c0) * LANES;
         int w1 = w0 + k * LANES;
         int w2 = w1 + k * LANES;
-        FloatVector a0 = FloatVector.zero(F8);
-        FloatVector a1 = FloatVector.zero(F8);
-        FloatVector a2 = FloatVector.zero(F8);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
         for (int c = 0; c < len; c++) {
             int wo = c * LANES;
-            FloatVector b = FloatVector.broadcast(F8, x[x0 + c]);
-            a0 = FloatVector.fromArray(F8, d, w0 + wo).fma(b, a0);
-            a1 = FloatVector.fromArray(F8, d, w1 + wo).fma(b, a1);
-            a2 = FloatVector.fromArray(F8, d, w2 + wo).fma(b, a2);
+            FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
+            a0 = FloatVector.fromArray(F, d, w0 + wo).fma(b, a0);
+            a1 = FloatVector.fromArray(F, d, w1 + wo).fma(b, a1);
+            a2 = FloatVector.fromArray(F, d, w2 + wo).fma(b, a2);
         }
         a0.intoArray(part, off);
         a1.intoArray(part, off + LANES);
@@ -391,9 +394,9 @@ public final class VectorMatmul extends ThreadedKernel {
                                   float[] part, int off) {
         int x0 = r * k + c0;
         int w0 = (p * k + c0) * LANES;
-        FloatVector a0 = FloatVector.zero(F8);
+        FloatVector a0 = FloatVector.zero(F);
         for (int c = 0; c < len; c++) {
-            a0 = FloatVector.fromArray(F8, d, w0 + c * LANES).fma(FloatVector.broadcast(F8, x[x0 + c]), a0);
+            a0 = FloatVector.fromArray(F, d, w0 + c * LANES).fma(FloatVector.broadcast(F, x[x0 + c]), a0);
         }
         a0.intoArray(part, off);
     }

@@ -62,15 +62,20 @@ class CompressedPanelsTest {
     void expandedWeightsAreTheReferenceDequantization(StorageKind kind) {
         WeightTensor t = MatrixFixtures.randomTensor(kind, 16, 256, new Random(kind.ordinal() + 100));
         CompressedPanels panels = CompressedPanels.pack(kind, new WeightSlice[] {WeightSlice.of(t)}, 16, 256);
-        float[] expanded = new float[2 * 256 * 8];
-        panels.expand(0, 2, expanded);
         float[] row = new float[256];
-        for (int j = 0; j < 16; j++) {
-            t.readRow(j, 0, 256, row, 0);
-            for (int c = 0; c < 256; c++) {
-                // == also equates a Q4_0 zero's -0 with the +0 the panels give (see NibblePanels)
-                float got = expanded[((j / 8) * 256 + c) * 8 + j % 8];
-                assertTrue(row[c] == got, kind + " row " + j + " column " + c + ": " + row[c] + " vs " + got);
+        int lanes = CompressedPanels.LANES;
+        // the 256- and 512-bit kernels' panels (8-lane storage also expands into 16-wide fp32 panels)
+        for (int width : lanes == 8 ? new int[] {8, 16} : new int[] {16}) {
+            float[] expanded = new float[16 * 256];
+            panels.expand(0, 16 / lanes, expanded, width);
+            for (int j = 0; j < 16; j++) {
+                t.readRow(j, 0, 256, row, 0);
+                for (int c = 0; c < 256; c++) {
+                    // == also equates a Q4_0 zero's -0 with the +0 the panels give (see NibblePanels)
+                    float got = expanded[((j / width) * 256 + c) * width + j % width];
+                    assertTrue(row[c] == got, kind + " width " + width + " row " + j + " column " + c + ": " + row[c]
+                            + " vs " + got);
+                }
             }
         }
     }
@@ -84,14 +89,15 @@ class CompressedPanelsTest {
             }
             WeightTensor t = new WeightTensor("all", kind, 8, 8192, all.flip());
             CompressedPanels panels = CompressedPanels.pack(kind, new WeightSlice[] {WeightSlice.of(t)}, 8, 8192);
-            float[] expanded = new float[8 * 8192];
-            panels.expand(0, 1, expanded);
+            int lanes = CompressedPanels.LANES;
+            float[] expanded = new float[lanes * 8192];
+            panels.expand(0, 1, expanded, lanes);
             for (int row = 0; row < 8; row++) {
                 for (int c = 0; c < 8192; c++) {
                     short h = (short) (row * 8192 + c);
                     float expected = kind == StorageKind.F16 ? Half.toFloat(h)
                             : Float.intBitsToFloat((h & 0xFFFF) << 16);
-                    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(expanded[c * 8 + row]),
+                    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(expanded[c * lanes + row]),
                             kind + " pattern " + Integer.toHexString(h & 0xFFFF));
                 }
             }
