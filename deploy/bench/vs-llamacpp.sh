@@ -2,6 +2,8 @@
 # streaminfer and llama.cpp side by side on the same GGUF files, alternating, ROUNDS rounds, and a table of
 # the medians with their ratios: every speed claim in the README comes from this, run in the same minutes.
 #   deploy/bench/vs-llamacpp.sh [KINDS=f32,q8_0,q4_0] [BATCHES=1,8,32,64] [ROUNDS=3] [THREADS=2]
+# JAVAS="java /path/to/jdk-25/bin/java" measures streaminfer under each JVM in turn (the product kernels are
+# 512 bits wide only under JDK 25+ on AVX-512 machines, see compute/VectorShapes).
 # The files are stories15M-shaped (the synthetic checkpoint streaminfer makes, converted and quantized by
 # ../shared/peers/llamacpp/bench-vs.sh's tools); prompt 128, generate 128. llama.cpp runs with flash attention
 # off and on (at batch 1) and the faster of the two counts. Needs the jar (mvn -Plocal package).
@@ -9,12 +11,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 KINDS=${1:-f32,q8_0,q4_0}; NPL=${2:-1,8,32,64}; ROUNDS=${3:-3}; T=${4:-2}
 JAR=${JAR:-$ROOT/flink-job/target/streaminfer.jar}
+JAVAS=${JAVAS:-java}
 PEER="$ROOT/../shared/peers/llamacpp"
 BIN=$("$PEER/build.sh" | tail -1)
 MODELS="${LLAMACPP_DIR:-$HOME/.cache/streaminfer-peers/llamacpp}/models"; mkdir -p "$MODELS"
 CKPT=${CKPT:-/tmp/streaminfer-synthetic/synthetic-d288-h768-l6-q6-kv6-v32000-s256-shared-seed0.bin}
 if [ ! -f "$CKPT" ]; then  # streaminfer writes its synthetic checkpoints there on first use
-  java -jar "$JAR" generate --model synthetic:stories15M --prompt x --max-tokens 1 >/dev/null 2>&1 || true
+  ${JAVAS%% *} -jar "$JAR" generate --model synthetic:stories15M --prompt x --max-tokens 1 >/dev/null 2>&1 || true
 fi
 for q in ${KINDS//,/ }; do
   if [ ! -f "$MODELS/s15.$q.gguf" ]; then
@@ -33,12 +36,15 @@ for round in $(seq "$ROUNDS"); do
       "$BIN/llama-batched-bench" -m "$MODELS/s15.$q.gguf" -npp 128 -ntg 128 -npl "$npl" -t "$T" -c $(( max * 256 )) \
           -fa "$fa" 2>/dev/null | awk -v q="$q" -v r="$round" -F'|' '$2 ~ /^ *128 *$/ {gsub(/ /,""); print "llama", r, q, $4, $7, $9}' >> "$RAW"
     done
-    java -jar "$JAR" bench --model "$MODELS/s15.$q.gguf" --batch-sizes "$NPL" --prompt-tokens 128 --tokens 128 \
-        --threads "$T" --kernels vector --json 2>/dev/null | tail -1 | python3 -c '
+    for j in $JAVAS; do
+      jdk=$("$j" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+      "$j" -jar "$JAR" bench --model "$MODELS/s15.$q.gguf" --batch-sizes "$NPL" --prompt-tokens 128 --tokens 128 \
+          --threads "$T" --kernels vector --json 2>/dev/null | tail -1 | python3 -c '
 import json, sys
 for r in json.loads(sys.stdin.read())["rows"]:
-    print("ours", sys.argv[1], sys.argv[2], r["batch"], r["prefill_tokens_per_s"], r["decode_tokens_per_s"], r["weights"])
-' "$round" "$q" >> "$RAW"
+    print("jdk" + sys.argv[3], sys.argv[1], sys.argv[2], r["batch"], r["prefill_tokens_per_s"], r["decode_tokens_per_s"], r["weights"])
+' "$round" "$q" "$jdk" >> "$RAW"
+    done
   done
   echo "round $round done at $(date -u +%H:%M:%S)" >&2
 done
@@ -49,16 +55,16 @@ label = {}
 for line in open(sys.argv[1]):
     f = line.split()
     who, rnd, kind, batch, pre, dec = f[0], f[1], f[2], int(f[3]), float(f[4]), float(f[5])
-    if who == "ours":
+    if who != "llama":
         label[kind] = f[6]
     old = best[(who, kind, batch)].get(rnd)
     if old is None or dec > old[1]:  # llama.cpp: the faster flash-attention setting of the round
         best[(who, kind, batch)][rnd] = (pre, dec)
-print("| weights (ours) | batch | decode tok/s ours | llama.cpp | ratio | prefill tok/s ours | llama.cpp | ratio |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for (who, kind, batch) in sorted(k for k in best if k[0] == "ours"):
-    o, l = best[("ours", kind, batch)], best.get(("llama", kind, batch), {})
-    med = lambda d, i: statistics.median(v[i] for v in d.values()) if d else float("nan")
+med = lambda d, i: statistics.median(v[i] for v in d.values()) if d else float("nan")
+print("| weights (as stored) | batch | JVM | decode tok/s ours | llama.cpp | ratio | prefill tok/s ours | llama.cpp | ratio |")
+print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+for (who, kind, batch) in sorted((k for k in best if k[0] != "llama"), key=lambda k: (k[1], k[2], k[0])):
+    o, l = best[(who, kind, batch)], best.get(("llama", kind, batch), {})
     od, ld, op, lp = med(o, 1), med(l, 1), med(o, 0), med(l, 0)
-    print(f"| {kind} ({label.get(kind, '?')}) | {batch} | {od:,.0f} | {ld:,.0f} | {od / ld:.2f}x | {op:,.0f} | {lp:,.0f} | {op / lp:.2f}x |")
+    print(f"| {kind} ({label.get(kind, '?')}) | {batch} | {who} | {od:,.0f} | {ld:,.0f} | {od / ld:.2f}x | {op:,.0f} | {lp:,.0f} | {op / lp:.2f}x |")
 PY

@@ -18,8 +18,14 @@ final class BenchDriver {
     /** Two consecutive warm-up windows within this share of each other count as steady. */
     static final double STEADY = 0.03;
     static final int WARMUP_PREFILLS = 2;
-    /** Timed prefills and decode rounds; each figure is their median. */
-    static final int TIMED_ROUNDS = 3;
+    /**
+     * Timed prefills and decode rounds: at least 3, and more (up to 15) until they have lasted a second; each
+     * figure is their median. A batch-1 prefill of 128 tokens lasts about 12 ms, and a JIT compilation on the
+     * other core halves it: three of them gave 5,000 to 12,000 tok/s from one run to the next.
+     */
+    static final int MIN_TIMED_ROUNDS = 3;
+    static final int MAX_TIMED_ROUNDS = 15;
+    static final double MIN_TIMED_SECONDS = 1.0;
 
     /** Tokens per second and the stages' wait while decoding. */
     record Figures(double decodeTokensPerSecond, double prefillTokensPerSecond, double decodeSeconds,
@@ -54,9 +60,8 @@ final class BenchDriver {
 
     /**
      * Warms up until steady, then times prefills and decode rounds of {@code steps} steps, and gives the median
-     * of each. One round at batch 1 lasts about 0.1 s and a JIT compilation on the other core moves it by 2x,
-     * so a single timed pass measured the compiler as much as the kernels: the first kind of a run came out
-     * at 55-75% of its steady rate.
+     * of each (see {@link #MIN_TIMED_ROUNDS}). A single timed pass measured the JIT as much as the kernels:
+     * the first kind of a run came out at 55-75% of its steady rate.
      */
     Figures run(int steps, int warmup) {
         long warmupEnd = System.nanoTime() + warmupNanos;
@@ -81,28 +86,33 @@ final class BenchDriver {
             }
             previous = rate;
         }
-        double[] prefills = new double[TIMED_ROUNDS];
-        for (int i = 0; i < prefills.length; i++) {
+        double[] prefills = new double[MAX_TIMED_ROUNDS];
+        int prefillRounds = 0;
+        for (double total = 0; prefillRounds < MIN_TIMED_ROUNDS
+                || (prefillRounds < MAX_TIMED_ROUNDS && total < MIN_TIMED_SECONDS); prefillRounds++) {
             long start = System.nanoTime();
             prefill();
-            prefills[i] = (System.nanoTime() - start) / 1e9;
+            prefills[prefillRounds] = (System.nanoTime() - start) / 1e9;
+            total += prefills[prefillRounds];
         }
-        double[] rounds = new double[TIMED_ROUNDS];
+        double[] rounds = new double[MAX_TIMED_ROUNDS];
         long waitBefore = executor.stageWaitNanos();
         double decodeTotal = 0;
-        for (int i = 0; i < rounds.length; i++) {
+        int decodeRounds = 0;
+        for (; decodeRounds < MIN_TIMED_ROUNDS || (decodeRounds < MAX_TIMED_ROUNDS && decodeTotal < MIN_TIMED_SECONDS);
+             decodeRounds++) {
             Arrays.fill(next, 1);
             long start = System.nanoTime();
             for (int step = 0; step < steps; step++) {
                 decode(prompt + step);
             }
             drain();
-            rounds[i] = (System.nanoTime() - start) / 1e9;
-            decodeTotal += rounds[i];
+            rounds[decodeRounds] = (System.nanoTime() - start) / 1e9;
+            decodeTotal += rounds[decodeRounds];
         }
         long wait = executor.stageWaitNanos() - waitBefore;
-        double decodeSeconds = median(rounds);
-        return new Figures((double) batch * steps / decodeSeconds, batch * (double) prompt / median(prefills),
+        double decodeSeconds = median(Arrays.copyOf(rounds, decodeRounds));
+        return new Figures((double) batch * steps / decodeSeconds, batch * (double) prompt / median(Arrays.copyOf(prefills, prefillRounds)),
                 decodeSeconds, (long) (wait * decodeSeconds / decodeTotal));
     }
 
