@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Collectors;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -149,32 +148,33 @@ public final class EngineBenchmark {
     /**
      * The storage of the matrices a token multiplies, as the checkpoint holds them.
      *
-     * @param label their kinds, the one holding most weights first ({@code q4_0+q6_k} for a Q4_0 GGUF file,
-     *              whose classifier llama-quantize keeps in Q6_K)
+     * @param label the layers' kinds, the one holding most weights first, then the classifier's when it differs
+     *              ({@code q4_0+q8_0} for a Q4_0 GGUF file, whose classifier llama-quantize keeps in Q8_0)
      * @param bytes their bytes, scales included
      */
     record Storage(String label, long bytes) {
         static Storage of(Checkpoint checkpoint) {
             ModelConfig c = checkpoint.config();
-            List<String> names = new ArrayList<>();
-            for (int layer = 0; layer < c.numberOfLayers(); layer++) {
-                names.addAll(List.of(TensorNames.query(layer), TensorNames.key(layer), TensorNames.value(layer),
-                        TensorNames.attentionOutput(layer), TensorNames.ffnGate(layer), TensorNames.ffnUp(layer),
-                        TensorNames.ffnDown(layer)));
-            }
-            names.add(TensorNames.classifier(c));
-            Map<StorageKind, Long> elements = new EnumMap<>(StorageKind.class);
+            Map<StorageKind, Long> layerElements = new EnumMap<>(StorageKind.class);
             long bytes = 0;
-            for (String name : names) {
-                WeightTensor t = checkpoint.tensor(name);
-                elements.merge(t.kind(), (long) t.rows() * t.cols(), Long::sum);
-                bytes += t.bytes();
+            for (int layer = 0; layer < c.numberOfLayers(); layer++) {
+                for (String name : List.of(TensorNames.query(layer), TensorNames.key(layer), TensorNames.value(layer),
+                        TensorNames.attentionOutput(layer), TensorNames.ffnGate(layer), TensorNames.ffnUp(layer),
+                        TensorNames.ffnDown(layer))) {
+                    WeightTensor t = checkpoint.tensor(name);
+                    layerElements.merge(t.kind(), (long) t.rows() * t.cols(), Long::sum);
+                    bytes += t.bytes();
+                }
             }
-            String label = elements.entrySet().stream()
+            WeightTensor classifier = checkpoint.tensor(TensorNames.classifier(c));
+            List<String> kinds = new ArrayList<>(layerElements.entrySet().stream()
                     .sorted(Map.Entry.<StorageKind, Long>comparingByValue().reversed())
-                    .map(e -> e.getKey().name().toLowerCase(Locale.ROOT))
-                    .collect(Collectors.joining("+"));
-            return new Storage(label, bytes);
+                    .map(e -> e.getKey().name().toLowerCase(Locale.ROOT)).toList());
+            String classifierKind = classifier.kind().name().toLowerCase(Locale.ROOT);
+            if (!kinds.contains(classifierKind)) {
+                kinds.add(classifierKind);
+            }
+            return new Storage(String.join("+", kinds), bytes + classifier.bytes());
         }
     }
 
