@@ -51,17 +51,8 @@ abstract class CompressedPanels {
         return (panels + FUSED_PANELS - 1) / FUSED_PANELS * FUSED_PANELS;
     }
 
-    /**
-     * Writes panels [from, to) as fp32 into dst in panels of {@code width} columns (8, or 16 for the 512-bit
-     * kernel: two of these panels side by side), (panel, k, width); {@code from} is a multiple of width / 8.
-     */
-    abstract void expand(int from, int to, float[] dst, int width);
-
-    /** Where panel {@code from + rel}'s column 0 lies in {@link #expand}'s output of the given width. */
-    final int expandOffset(int rel, int width) {
-        int together = width / LANES;
-        return (rel / together) * k * width + (rel % together) * LANES;
-    }
+    /** Writes panels [from, to) as fp32 (panel - from, k, LANES) into dst: {@link VectorMatmul}'s panels. */
+    abstract void expand(int from, int to, float[] dst);
 
     /**
      * Panels [p, p + count), columns [c, stop) of one 32-column block, as fp32 (panel, 32, LANES) into tile (the

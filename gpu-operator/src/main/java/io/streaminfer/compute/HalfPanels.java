@@ -53,12 +53,11 @@ abstract class HalfPanels extends CompressedPanels {
         }
 
         @Override
-        void expand(int from, int to, float[] dst, int width) {
-            for (int p = from; p < to; p++) {
-                int out = expandOffset(p - from, width);
-                for (int i = p * k * LANES, end = i + k * LANES; i < end; i += LANES, out += width) {
-                    decode(bits, i).intoArray(dst, out);
-                }
+        void expand(int from, int to, float[] dst) {
+            int begin = from * k * LANES;
+            int end = to * k * LANES;
+            for (int i = begin; i < end; i += LANES) {
+                decode(bits, i).intoArray(dst, i - begin);
             }
         }
 
@@ -174,12 +173,11 @@ abstract class HalfPanels extends CompressedPanels {
         }
 
         @Override
-        void expand(int from, int to, float[] dst, int width) {
-            for (int p = from; p < to; p++) {
-                int out = expandOffset(p - from, width);
-                for (int i = p * k * LANES, end = i + k * LANES; i < end; i += LANES, out += width) {
-                    decode(bits, i).intoArray(dst, out);
-                }
+        void expand(int from, int to, float[] dst) {
+            int begin = from * k * LANES;
+            int end = to * k * LANES;
+            for (int i = begin; i < end; i += LANES) {
+                decode(bits, i).intoArray(dst, i - begin);
             }
         }
 

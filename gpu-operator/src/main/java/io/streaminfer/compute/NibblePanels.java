@@ -97,10 +97,10 @@ final class NibblePanels extends CompressedPanels {
     }
 
     @Override
-    void expand(int from, int to, float[] dst, int width) {
+    void expand(int from, int to, float[] dst) {
         for (int p = from; p < to; p++) {
             for (int c = 0; c < k; c += 32) {
-                expandRun(p, 1, c, c + 32, dst, expandOffset(p - from, width) + c * width, width);
+                expandRun(p, 1, c, c + 32, dst, (p - from) * k * LANES + c * LANES, LANES);
             }
         }
     }

@@ -69,14 +69,14 @@ final class ScaledBytePanels extends CompressedPanels {
     }
 
     @Override
-    void expand(int from, int to, float[] dst, int width) {
+    void expand(int from, int to, float[] dst) {
         int blocks = k / block;
+        int out = 0;
         for (int p = from; p < to; p++) {
-            int out = expandOffset(p - from, width);
             for (int q = 0; q < blocks; q++) {
                 FloatVector scale = FloatVector.fromArray(F, scales, (p * blocks + q) * LANES);
                 int in = (p * k + q * block) * LANES;
-                for (int i = 0; i < block; i++, in += LANES, out += width) {
+                for (int i = 0; i < block; i++, in += LANES, out += LANES) {
                     decode(values, in, scale).intoArray(dst, out);
                 }
             }

@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The default CPU backend: a packed Vector-API kernel that follows {@link ScalarMatmul}'s order bitwise.
  *
- * <p>Layout: W is cut into panels of {@link #LANES} output columns (16 with {@link VectorShapes.WIDE_FLOATS}
+ * <p>Layout: W is cut into panels of {@link #LANES} output columns (16 with {@link VectorShapes#WIDE_FLOATS}
  * at 512 bits, else 8); a panel stores, for each c, the weights of its columns at c next to each other, so one
  * load feeds a vector of outputs. The kernel broadcasts x[r][c]
  * and fmas it into one accumulator lane per output, so every output is a plain sequential fma chain over c
@@ -23,9 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
 public final class VectorMatmul extends ThreadedKernel {
 
     private static final VectorSpecies<Float> F = VectorShapes.WIDE_FLOATS;
+    /** Output columns per panel; {@link CompressedPanels} uses the same, so its expanded tiles are these panels. */
     static final int LANES = VectorShapes.LANES;
-    /** Compressed panels (always 8 columns, see {@link CompressedPanels}) per panel of this kernel. */
-    private static final int SUB = LANES / CompressedPanels.LANES;
     private static final int ROW_BLOCK = 4;
     private static final int PANEL_BLOCK = 3;
     /**
@@ -119,7 +118,7 @@ public final class VectorMatmul extends ThreadedKernel {
             throw new IllegalArgumentException("pack: segments (" + segments + ") must be >= 1 and divide k (" + k + ")");
         }
         CompressedPanels panels = CompressedPanels.pack(kind, blocks, rows, k);
-        return new PanelMatrix(rows, k, segments, (panels.panels + SUB - 1) / SUB, null, panels);
+        return new PanelMatrix(rows, k, segments, panels.panels, null, panels);
     }
 
     @Override
@@ -211,7 +210,7 @@ public final class VectorMatmul extends ThreadedKernel {
                 computeRowsOuter(x, w, w.data, 0, out, rowLo, rowHi, b, end, part);
             } else {
                 int p0 = b * PANEL_BLOCK;
-                w.compressed.expand(p0 * SUB, Math.min(w.panels, end * PANEL_BLOCK) * SUB, tile, LANES);
+                w.compressed.expand(p0, Math.min(w.panels, end * PANEL_BLOCK), tile);
                 computeRowsOuter(x, w, tile, p0, out, rowLo, rowHi, b, end, part);
             }
         }

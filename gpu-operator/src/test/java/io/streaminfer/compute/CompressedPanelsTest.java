@@ -63,19 +63,15 @@ class CompressedPanelsTest {
         WeightTensor t = MatrixFixtures.randomTensor(kind, 16, 256, new Random(kind.ordinal() + 100));
         CompressedPanels panels = CompressedPanels.pack(kind, new WeightSlice[] {WeightSlice.of(t)}, 16, 256);
         float[] row = new float[256];
-        int lanes = CompressedPanels.LANES;
-        // the 256- and 512-bit kernels' panels (8-lane storage also expands into 16-wide fp32 panels)
-        for (int width : lanes == 8 ? new int[] {8, 16} : new int[] {16}) {
-            float[] expanded = new float[16 * 256];
-            panels.expand(0, 16 / lanes, expanded, width);
-            for (int j = 0; j < 16; j++) {
-                t.readRow(j, 0, 256, row, 0);
-                for (int c = 0; c < 256; c++) {
-                    // == also equates a Q4_0 zero's -0 with the +0 the panels give (see NibblePanels)
-                    float got = expanded[((j / width) * 256 + c) * width + j % width];
-                    assertTrue(row[c] == got, kind + " width " + width + " row " + j + " column " + c + ": " + row[c]
-                            + " vs " + got);
-                }
+        int lanes = CompressedPanels.LANES; // 8, or 16 with 512-bit kernels
+        float[] expanded = new float[16 * 256];
+        panels.expand(0, 16 / lanes, expanded);
+        for (int j = 0; j < 16; j++) {
+            t.readRow(j, 0, 256, row, 0);
+            for (int c = 0; c < 256; c++) {
+                // == also equates a Q4_0 zero's -0 with the +0 the panels give (see NibblePanels)
+                float got = expanded[((j / lanes) * 256 + c) * lanes + j % lanes];
+                assertTrue(row[c] == got, kind + " row " + j + " column " + c + ": " + row[c] + " vs " + got);
             }
         }
     }
@@ -91,7 +87,7 @@ class CompressedPanelsTest {
             CompressedPanels panels = CompressedPanels.pack(kind, new WeightSlice[] {WeightSlice.of(t)}, 8, 8192);
             int lanes = CompressedPanels.LANES;
             float[] expanded = new float[lanes * 8192];
-            panels.expand(0, 1, expanded, lanes);
+            panels.expand(0, 1, expanded);
             for (int row = 0; row < 8; row++) {
                 for (int c = 0; c < 8192; c++) {
                     short h = (short) (row * 8192 + c);
