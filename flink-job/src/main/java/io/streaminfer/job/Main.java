@@ -16,7 +16,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** Entry point of streaminfer.jar: makes sure the Vector API is loaded, then dispatches to the commands. */
-@Command(name = "streaminfer", mixinStandardHelpOptions = true, version = "streaminfer 0.2.0",
+@Command(name = "streaminfer", mixinStandardHelpOptions = true, version = "streaminfer 0.3.0",
         description = "LLM batch inference on Apache Flink: prompts in, data-parallel replicas of tensor-parallel groups, completions out.",
         footer = {"", "Exit codes: 0 done, 1 failed, 2 wrong usage (bad flag, value or file)."})
 public final class Main implements Callable<Integer> {
