@@ -170,25 +170,23 @@ final class NcclStageLink extends AbstractStageLink implements DeviceStageLink {
 
     @Override
     public void synchronizeSender() {
-        enter(SENDER, "synchronizeSender");
-        long start = System.nanoTime();
-        try {
-            waitStream(SENDER, "send");
-        } finally {
-            waited(SENDER, System.nanoTime() - start); // the device path's wait for the other stage
-            inUse[SENDER].unlock();
-        }
+        synchronizeEnd(SENDER, "synchronizeSender", "send");
     }
 
     @Override
     public void synchronizeReceiver() {
-        enter(RECEIVER, "synchronizeReceiver");
+        synchronizeEnd(RECEIVER, "synchronizeReceiver", "recv");
+    }
+
+    /** Waits for the end's stream under its lock; the time counts as the device path's wait for the other stage. */
+    private void synchronizeEnd(int end, String call, String what) {
+        enter(end, call);
         long start = System.nanoTime();
         try {
-            waitStream(RECEIVER, "recv");
+            waitStream(end, what);
         } finally {
-            waited(RECEIVER, System.nanoTime() - start); // the device path's wait for the other stage
-            inUse[RECEIVER].unlock();
+            waited(end, System.nanoTime() - start);
+            inUse[end].unlock();
         }
     }
 
