@@ -57,7 +57,7 @@ public final class KvBlockSizeBenchmark {
             for (int i = 0; i < t.length; i++) t[i] = ids.get(i);
             tables[k] = new BlockTables(per, t);
         }
-        CpuAttention.Scratch scratch = CpuAttention.Scratch.forContext(new KvGeometry(1, 512, positions));
+        CpuAttention.Scratch scratch = CpuAttention.Scratch.forContext(new KvGeometry(1, 8, positions)); // the most blocks
         for (int round = 0; round < 9; round++) {
             for (int k = 0; k < sizes.length; k++) {
                 int iters = 60;
