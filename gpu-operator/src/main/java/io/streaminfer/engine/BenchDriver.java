@@ -27,9 +27,12 @@ final class BenchDriver {
     static final int MAX_TIMED_ROUNDS = 15;
     static final double MIN_TIMED_SECONDS = 1.0;
 
-    /** Tokens per second and the stages' wait while decoding. */
+    /**
+     * Tokens per second, and the stages' link waits and busy time (per stage, see
+     * {@link StepExecutor#stageBusyNanos}) within one median decode round.
+     */
     record Figures(double decodeTokensPerSecond, double prefillTokensPerSecond, double decodeSeconds,
-                   long decodeStageWaitNanos) {}
+                   long decodeStageWaitNanos, long[] decodeStageBusyNanos) {}
 
     private final StepExecutor executor;
     private final int vocabulary;
@@ -97,6 +100,7 @@ final class BenchDriver {
         }
         double[] rounds = new double[MAX_TIMED_ROUNDS];
         long waitBefore = executor.stageWaitNanos();
+        long[] busyBefore = executor.stageBusyNanos();
         double decodeTotal = 0;
         int decodeRounds = 0;
         for (; decodeRounds < MIN_TIMED_ROUNDS || (decodeRounds < MAX_TIMED_ROUNDS && decodeTotal < MIN_TIMED_SECONDS);
@@ -111,9 +115,14 @@ final class BenchDriver {
             decodeTotal += rounds[decodeRounds];
         }
         long wait = executor.stageWaitNanos() - waitBefore;
+        long[] busy = executor.stageBusyNanos();
         double decodeSeconds = median(Arrays.copyOf(rounds, decodeRounds));
+        double perRound = decodeSeconds / decodeTotal; // totals over every timed round, scaled to the median one
+        for (int s = 0; s < busy.length; s++) {
+            busy[s] = (long) ((busy[s] - busyBefore[s]) * perRound);
+        }
         return new Figures((double) batch * steps / decodeSeconds, batch * (double) prompt / median(Arrays.copyOf(prefills, prefillRounds)),
-                decodeSeconds, (long) (wait * decodeSeconds / decodeTotal));
+                decodeSeconds, (long) (wait * perRound), busy);
     }
 
     private static double median(double[] values) {

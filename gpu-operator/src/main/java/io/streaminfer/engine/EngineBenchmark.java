@@ -17,6 +17,7 @@ import io.streaminfer.compute.WeightTensor;
 import io.streaminfer.compute.StepBatch;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.EnumMap;
 import java.util.Locale;
@@ -50,10 +51,33 @@ public final class EngineBenchmark {
      * One measured row.
      *
      * @param stageWaitShare share of the ranks' decode time spent waiting for a neighbouring stage (0 at PP=1)
+     * @param stageBusyShare per stage, first to last, the share of the decode time its rank 0 computed (empty at
+     *                       PP=1): the busiest stage bounds the pipeline, and one below it idles that much
      */
     public record Row(String backend, String weights, int pp, boolean overlap, int batch,
                       double decodeTokensPerSecond, double prefillTokensPerSecond, double limitTokensPerSecond,
-                      String limitKind, double stageWaitShare) {
+                      String limitKind, double stageWaitShare, double[] stageBusyShare) {
+
+        /** {@code 97/81%}, or {@code -} at PP=1. */
+        String busyPercents() {
+            if (stageBusyShare.length == 0) {
+                return "-";
+            }
+            StringBuilder out = new StringBuilder();
+            for (double share : stageBusyShare) {
+                out.append(out.length() == 0 ? "" : "/").append(Math.round(100 * share));
+            }
+            return out.append('%').toString();
+        }
+
+        String busyJson() {
+            StringBuilder out = new StringBuilder("[");
+            for (int s = 0; s < stageBusyShare.length; s++) {
+                out.append(s == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.4f", stageBusyShare[s]));
+            }
+            return out.append(']').toString();
+        }
+
         public double ratio() {
             return decodeTokensPerSecond / limitTokensPerSecond;
         }
@@ -75,14 +99,14 @@ public final class EngineBenchmark {
             out.append(String.format(Locale.ROOT, "measured now: sgemm peak %.1f GFLOP/s (%d threads), memory bandwidth %.1f GB/s; "
                     + "%.1f MFLOP and %.1f MB of weights per token%n", sgemmGflops, limitThreads, bandwidthGBs,
                     flopsPerToken / 1e6, weightBytes / 1e6));
-            out.append(String.format(Locale.ROOT, "%-9s %-9s %3s %-7s %6s %14s %14s %14s %7s %-17s %s%n", "backend",
+            out.append(String.format(Locale.ROOT, "%-9s %-9s %3s %-7s %6s %14s %14s %14s %7s %-17s %-10s %s%n", "backend",
                     "weights", "pp", "overlap", "batch", "decode tok/s", "prefill tok/s", "limit tok/s", "ratio", "limit",
-                    "stage wait"));
+                    "stage wait", "stage busy"));
             for (Row r : rows) {
-                out.append(String.format(Locale.ROOT, "%-9s %-9s %3d %-7s %6d %14.1f %14.1f %14.1f %6.0f%% %-17s %5.1f%%%n",
+                out.append(String.format(Locale.ROOT, "%-9s %-9s %3d %-7s %6d %14.1f %14.1f %14.1f %6.0f%% %-17s %9.1f%% %s%n",
                         r.backend(), r.weights(), r.pp(), r.overlap() ? "on" : "off",
                         r.batch(), r.decodeTokensPerSecond(), r.prefillTokensPerSecond(), r.limitTokensPerSecond(),
-                        100 * r.ratio(), r.limitKind(), 100 * r.stageWaitShare()));
+                        100 * r.ratio(), r.limitKind(), 100 * r.stageWaitShare(), r.busyPercents()));
             }
             return out.toString();
         }
@@ -97,10 +121,10 @@ public final class EngineBenchmark {
                 out.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
                         "{\"backend\":\"%s\",\"weights\":\"%s\",\"pp\":%d,\"overlap\":%b,\"batch\":%d,"
                                 + "\"decode_tokens_per_s\":%.2f,\"prefill_tokens_per_s\":%.2f,\"limit_tokens_per_s\":%.2f,"
-                                + "\"ratio\":%.4f,\"limit\":\"%s\",\"stage_wait_share\":%.4f}",
+                                + "\"ratio\":%.4f,\"limit\":\"%s\",\"stage_wait_share\":%.4f,\"stage_busy_share\":%s}",
                         r.backend(), r.weights(), r.pp(), r.overlap(), r.batch(),
                         r.decodeTokensPerSecond(), r.prefillTokensPerSecond(), r.limitTokensPerSecond(), r.ratio(),
-                        r.limitKind(), r.stageWaitShare()));
+                        r.limitKind(), r.stageWaitShare(), r.busyJson()));
             }
             return out.append("]}").toString();
         }
@@ -224,7 +248,8 @@ public final class EngineBenchmark {
             double rankSeconds = figures.decodeSeconds() * pp * tp;
             return new Row(backend, kind, pp, overlap, batch, figures.decodeTokensPerSecond(),
                     figures.prefillTokensPerSecond(), limit, batch == 1 ? "bandwidth/weights" : "sgemm/flops",
-                    figures.decodeStageWaitNanos() / 1e9 / rankSeconds);
+                    figures.decodeStageWaitNanos() / 1e9 / rankSeconds,
+                    Arrays.stream(figures.decodeStageBusyNanos()).mapToDouble(n -> n / 1e9 / figures.decodeSeconds()).toArray());
         } finally {
             executor.close();
         }

@@ -14,6 +14,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,6 +67,7 @@ public final class PipelineGroup implements StepExecutor {
     private final BlockingQueue<Ticket> finished = new LinkedBlockingQueue<>();
     private final List<Thread> threads = new ArrayList<>();         // rank threads, then the driver
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final AtomicLongArray busyNanos;                          // (stages * tp) see stageBusyNanos
     private final CountDownLatch loaded;
     private final CountDownLatch started = new CountDownLatch(1);
     private final TensorParallelGroup.FailureHandler failureHandler;
@@ -80,6 +82,7 @@ public final class PipelineGroup implements StepExecutor {
         this.tp = tp;
         this.shards = new ModelShard[stages.size()][tp];
         this.loaded = new CountDownLatch(stages.size() * tp);
+        this.busyNanos = new AtomicLongArray(stages.size() * tp);
         this.failureHandler = failureHandler;
     }
 
@@ -163,6 +166,8 @@ public final class PipelineGroup implements StepExecutor {
         ModelShard shard = shards[stage][rank];
         BlockingQueue<Ticket> inbox = inboxes.get(index(stage, rank));
         boolean delivers = stage == stages.size() - 1 && rank == 0;
+        StageLink inbound = stage == 0 ? null : links.get(index(stage - 1, rank));
+        StageLink outbound = stage == stages.size() - 1 ? null : links.get(index(stage, rank));
         while (!stopping) {
             Ticket ticket = inbox.poll(100, TimeUnit.MILLISECONDS);
             if (ticket == null) {
@@ -171,11 +176,20 @@ public final class PipelineGroup implements StepExecutor {
             if (ticket == STOP) {
                 return;
             }
+            long start = System.nanoTime();
+            long waitedBefore = linkWaitNanos(inbound, outbound);
             shard.forward(ticket.batch(), delivers ? ticket.logits() : null);
+            busyNanos.addAndGet(index(stage, rank),
+                    System.nanoTime() - start - (linkWaitNanos(inbound, outbound) - waitedBefore));
             if (delivers) {
                 finished.add(ticket);
             }
         }
+    }
+
+    /** This rank's own waits on its links: receiving from the stage before, sending to the next. */
+    private static long linkWaitNanos(StageLink inbound, StageLink outbound) {
+        return (inbound == null ? 0 : inbound.recvWaitNanos()) + (outbound == null ? 0 : outbound.sendWaitNanos());
     }
 
     private void runDriver(Driver driver) {
@@ -284,6 +298,21 @@ public final class PipelineGroup implements StepExecutor {
             sum += link.sendWaitNanos() + link.recvWaitNanos();
         }
         return sum;
+    }
+
+    /**
+     * Per stage, first to last: nanoseconds its rank 0 has spent computing steps, i.e. inside a step's
+     * forward pass less its waits on the stage links (TP collectives count as computing). Against the wall
+     * time it shows which stage bounds the pipeline: the busiest one, while the others idle between steps
+     * or wait on a link.
+     */
+    @Override
+    public long[] stageBusyNanos() {
+        long[] out = new long[stages.size()];
+        for (int s = 0; s < out.length; s++) {
+            out[s] = busyNanos.get(index(s, 0));
+        }
+        return out;
     }
 
     public String name() {

@@ -34,6 +34,14 @@ public interface StepExecutor extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * Per pipeline stage, nanoseconds its rank 0 has spent computing steps rather than waiting (empty
+     * without stages; see {@link PipelineGroup#stageBusyNanos}).
+     */
+    default long[] stageBusyNanos() {
+        return new long[0];
+    }
+
     @Override
     void close();
 }

@@ -83,4 +83,25 @@ class GenerateAndBenchTest {
             assertEquals(row.get("batch").asInt() == 1 ? "bandwidth/weights" : "sgemm/flops", row.get("limit").asText());
         }
     }
+
+    @Test
+    void benchGivesEachPipelineDegreeItsOwnRowsWithEveryStagesBusyShare() throws Exception {
+        JsonNode report = JSON.readTree(run("bench", "--model",
+                "synthetic:dim=32,hidden=64,layers=2,heads=4,vocab=256,seq_len=64", "--batch-sizes", "4",
+                "--tokens", "8", "--warmup-tokens", "2", "--prompt-tokens", "4", "--pp", "1,2", "--threads", "1",
+                "--kernels", "vector", "--json"));
+        JsonNode rows = report.get("rows");
+        assertEquals(2, rows.size(), "one row per PP degree");
+        assertEquals(1, rows.get(0).get("pp").asInt());
+        assertEquals(0, rows.get(0).get("stage_busy_share").size(), "no stages at PP=1");
+        assertEquals(0.0, rows.get(0).get("stage_wait_share").asDouble());
+        JsonNode pp2 = rows.get(1);
+        assertEquals(2, pp2.get("pp").asInt());
+        assertEquals(2, pp2.get("stage_busy_share").size(), "one share per stage: " + pp2);
+        for (JsonNode share : pp2.get("stage_busy_share")) {
+            // each stage is one thread, so it cannot compute longer than the decode lasted (the rounds' small
+            // gaps aside)
+            assertTrue(share.asDouble() > 0 && share.asDouble() <= 1.01, pp2.toString());
+        }
+    }
 }
