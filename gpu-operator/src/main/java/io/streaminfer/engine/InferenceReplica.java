@@ -64,6 +64,15 @@ public interface InferenceReplica extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * Per pipeline stage, first to last, milliseconds its rank 0 has spent computing steps rather than
+     * waiting for work or a link (empty without stages). Over a window, the busiest stage bounds the
+     * pipeline; the others idle by the difference.
+     */
+    default long[] stageBusyMillis() {
+        return new long[0];
+    }
+
     /** Name of the model, as records carry it. */
     String modelName();
 

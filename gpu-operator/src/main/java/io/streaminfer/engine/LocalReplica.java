@@ -12,6 +12,7 @@ import io.streaminfer.model.TextTokenizer;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -285,6 +286,11 @@ public final class LocalReplica implements InferenceReplica {
     @Override
     public long stageWaitMillis() {
         return stageWaitNanos() / 1_000_000;
+    }
+
+    @Override
+    public long[] stageBusyMillis() {
+        return Arrays.stream(group.stageBusyNanos()).map(nanos -> nanos / 1_000_000).toArray();
     }
 
     @Override

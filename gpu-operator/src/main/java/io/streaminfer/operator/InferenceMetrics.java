@@ -50,6 +50,9 @@ public final class InferenceMetrics {
     public static final String CACHED_KV_BLOCKS = "cachedKvBlocks";
     public static final String FREE_KV_BLOCKS = "freeKvBlocks";
     public static final String STAGE_WAIT = "stageWaitMs";
+    /** Subgroup {@code stage <s>} of each pipeline stage (none at PP=1), holding {@link #STAGE_BUSY}. */
+    public static final String STAGE_GROUP = "stage";
+    public static final String STAGE_BUSY = "busyMs";
     public static final String TIME_TO_FIRST_TOKEN = "timeToFirstTokenMs";
     public static final String LATENCY = "requestLatencyMs";
     public static final String COMPLETED = "requestsCompleted";
@@ -79,6 +82,11 @@ public final class InferenceMetrics {
         group.gauge(CACHED_KV_BLOCKS, (Gauge<Integer>) replica::cachedKvBlocks);
         group.gauge(FREE_KV_BLOCKS, (Gauge<Integer>) replica::freeKvBlocks);
         group.gauge(STAGE_WAIT, (Gauge<Long>) replica::stageWaitMillis);
+        for (int s = 0; s < replica.stageBusyMillis().length; s++) {
+            int stage = s;
+            group.addGroup(STAGE_GROUP, String.valueOf(stage)).gauge(STAGE_BUSY,
+                    (Gauge<Long>) () -> replica.stageBusyMillis()[stage]);
+        }
         timeToFirstToken = group.histogram(TIME_TO_FIRST_TOKEN, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         latency = group.histogram(LATENCY, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         completed = group.counter(COMPLETED);

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -109,6 +110,9 @@ class PipelineReplicaTest {
             assertEquals(List.of("tp:0-pp0-rank-0", "tp:0-pp1-rank-0"), liveThreads("tp:0-pp"), "one thread per stage");
             together = runner.run(crowd);
             assertTrue(runner.replica().stageWaitNanos() > 0, "the stages met through their link");
+            long[] busy = runner.replica().stageBusyMillis();
+            assertEquals(2, busy.length, "one busy figure per stage");
+            assertTrue(busy[0] >= 0 && busy[1] >= 0, Arrays.toString(busy));
         }
         assertSameTokens(alone, Map.of("probe", together.get("probe")), "batched at PP=2");
         assertEquals(List.of(), liveThreads("tp:0-pp"), "closing the replica leaves no stage thread");

@@ -9,6 +9,7 @@ import org.apache.flink.metrics.testutils.MetricListener;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class InferenceMetricsTest {
 
@@ -25,6 +26,10 @@ class InferenceMetricsTest {
         assertEquals(0.25, gauge(listener, InferenceMetrics.KV_CACHE_USAGE).getValue());
         assertEquals(3 / 8.0, gauge(listener, InferenceMetrics.BATCH_OCCUPANCY).getValue());
         assertEquals(1234L, gauge(listener, InferenceMetrics.STAGE_WAIT).getValue());
+        assertEquals(70L, stageBusy(listener, 0).getValue());
+        assertEquals(30L, stageBusy(listener, 1).getValue());
+        assertTrue(listener.getGauge(G, InferenceMetrics.STAGE_GROUP, "2", InferenceMetrics.STAGE_BUSY).isEmpty(),
+                "one gauge per stage");
         inFlight[0] = 9;
         assertEquals(9, gauge(listener, InferenceMetrics.IN_FLIGHT).getValue());
 
@@ -43,6 +48,11 @@ class InferenceMetricsTest {
         assertEquals(2, latency.getCount());
         assertEquals(40, latency.getStatistics().getMax());
         assertEquals(2, latency.getStatistics().getMin());
+    }
+
+    private static Gauge<Object> stageBusy(MetricListener listener, int stage) {
+        return listener.<Object>getGauge(G, InferenceMetrics.STAGE_GROUP, String.valueOf(stage),
+                InferenceMetrics.STAGE_BUSY).orElseThrow(() -> new AssertionError("no busy gauge of stage " + stage));
     }
 
     private static Gauge<Object> gauge(MetricListener listener, String name) {
@@ -84,6 +94,11 @@ class InferenceMetricsTest {
         @Override
         public long stageWaitMillis() {
             return 1234;
+        }
+
+        @Override
+        public long[] stageBusyMillis() {
+            return new long[] {70, 30};
         }
 
         @Override
