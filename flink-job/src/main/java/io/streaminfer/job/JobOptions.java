@@ -57,6 +57,9 @@ public final class JobOptions {
     public static final ConfigOption<Integer> PIPELINE_PARALLELISM = intOption("streaminfer.pp", 1,
             "Pipeline-parallel degree: stages of contiguous layers per replica, each a TP group of its own, with "
                     + "micro-batches in flight; a replica runs TP x PP ranks (GPUs with --backend cuda).");
+    public static final ConfigOption<String> PIPELINE_LAYERS = stringOption("streaminfer.pp-layers",
+            "Layers per pipeline stage, first to last (e.g. 5,1; only the last stage may hold none, keeping the "
+                    + "final norm and classifier alone); default: balanced by work.");
     public static final ConfigOption<Integer> DATA_PARALLELISM = intOption("streaminfer.parallelism", 1,
             "Data-parallel degree: replicas, i.e. the parallelism of the inference operator.");
     public static final ConfigOption<Integer> MAX_BATCH = intOption("streaminfer.max-batch", 64,
@@ -125,6 +128,7 @@ public final class JobOptions {
             new Flag("--backend", "cpu|cuda", BACKEND),
             new Flag("--tp", "N", TENSOR_PARALLELISM),
             new Flag("--pp", "N", PIPELINE_PARALLELISM),
+            new Flag("--pp-layers", "N,N,...", PIPELINE_LAYERS),
             new Flag("--parallelism", "N", DATA_PARALLELISM),
             new Flag("--max-batch", "N", MAX_BATCH),
             new Flag("--kv-budget", "TOKENS", KV_BUDGET_TOKENS),
@@ -188,5 +192,22 @@ public final class JobOptions {
             return "none";
         }
         return String.valueOf(value);
+    }
+
+    /** {@code --pp-layers 5,1} as layer counts; empty when not given. */
+    public static List<Integer> pipelineLayers(org.apache.flink.configuration.Configuration conf) {
+        String text = conf.getOptional(PIPELINE_LAYERS).orElse("").trim();
+        if (text.isEmpty()) {
+            return List.of();
+        }
+        List<Integer> out = new java.util.ArrayList<>();
+        for (String part : text.split(",")) {
+            try {
+                out.add(Integer.parseInt(part.trim()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--pp-layers takes layer counts like 5,1, got '" + text + "'");
+            }
+        }
+        return List.copyOf(out);
     }
 }

@@ -42,10 +42,25 @@ public final class EngineBenchmark {
      * @param weights storage kinds the model's matrices are converted to at load, each measured in turn
      * @param pipelineDegrees PP degrees, each measured in turn (stages x TP ranks, micro-batches in flight)
      * @param overlaps for PP > 1: stage transfers overlapped with computation (true), waited for (false), or both
+     * @param pipelineLayers layers per stage for the PP degree of that many stages ({@code --pp-layers}); empty:
+     *                       every degree balanced by work
      */
     public record Options(String model, List<Integer> batchSizes, int decodeSteps, int warmupSteps, int promptTokens, int tp,
                           int threadsPerRank, List<String> backends, List<StorageKind> weights,
-                          List<Integer> pipelineDegrees, List<Boolean> overlaps) {}
+                          List<Integer> pipelineDegrees, List<Boolean> overlaps, List<Integer> pipelineLayers) {
+
+        public Options(String model, List<Integer> batchSizes, int decodeSteps, int warmupSteps, int promptTokens,
+                       int tp, int threadsPerRank, List<String> backends, List<StorageKind> weights,
+                       List<Integer> pipelineDegrees, List<Boolean> overlaps) {
+            this(model, batchSizes, decodeSteps, warmupSteps, promptTokens, tp, threadsPerRank, backends, weights,
+                    pipelineDegrees, overlaps, List.of());
+        }
+
+        /** The stages of PP degree {@code pp}: the given layer counts for their degree, else balanced by work. */
+        List<StageSpec> stages(ModelConfig config, int pp) {
+            return StageSpec.split(config, pp, pipelineLayers.size() == pp ? pipelineLayers : List.of());
+        }
+    }
 
     /**
      * One measured row.
@@ -234,7 +249,7 @@ public final class EngineBenchmark {
                             options.warmupSteps())),
                     result::completeExceptionally, Duration.ofMinutes(10));
         } else {
-            executor = PipelineGroup.start(name, coordinator, StageSpec.split(config, pp), tp, overlap ? pp : 0,
+            executor = PipelineGroup.start(name, coordinator, options.stages(config, pp), tp, overlap ? pp : 0,
                     (stage, rank, communicator, in, out) -> ModelShards.createStage(backend, options.threadsPerRank(),
                             checkpoint, new ShardSpec(rank, tp, config), stage, communicator, in, out,
                             KvGeometry.slots(batch, positions), maxRows),

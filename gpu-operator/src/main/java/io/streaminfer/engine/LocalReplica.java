@@ -110,7 +110,7 @@ public final class LocalReplica implements InferenceReplica {
         try {
             ModelDescription description = ModelDescription.of(config, checkpoint.config());
             ShardSpec.check(description.config(), config.tensorParallelSize());
-            StageSpec.check(description.config(), config.pipelineStages());
+            StageSpec.split(description.config(), config.pipelineStages(), config.pipelineLayers()); // refuses a bad split
             LocalReplica replica = new LocalReplica(config, replicaIndex, listener, checkpoint, description,
                     description.loadTokenizer());
             replica.startGroup();

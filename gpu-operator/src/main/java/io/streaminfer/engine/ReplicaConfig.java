@@ -1,7 +1,9 @@
 package io.streaminfer.engine;
 
+import io.streaminfer.model.StageSpec;
 import java.io.Serializable;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Everything a replica needs to start. Serializable: the Flink job ships it to every subtask.
@@ -29,14 +31,24 @@ public record ReplicaConfig(String modelPath, String tokenizerPath, String model
      * @param stages PP degree: stages of contiguous layers, each on a TP group of its own
      * @param overlap whether a stage may send a micro-batch's rows ahead and compute the next one while
      *                they travel (true), or waits until the next stage has taken them (false)
+     * @param layers layers per stage, first to last ({@code --pp-layers}); empty: balanced by work
+     *               ({@link StageSpec#split(io.streaminfer.model.ModelConfig, int, List)})
      */
-    public record Pipeline(int stages, boolean overlap) implements Serializable {
+    public record Pipeline(int stages, boolean overlap, List<Integer> layers) implements Serializable {
         public static final Pipeline NONE = new Pipeline(1, true);
 
         public Pipeline {
             if (stages < 1) {
                 throw new IllegalArgumentException("--pp must be >= 1, got " + stages);
             }
+            layers = layers == null ? List.of() : List.copyOf(layers);
+            if (!layers.isEmpty() && layers.size() != stages) {
+                throw new IllegalArgumentException("--pp-layers gives " + layers.size() + " stages, --pp is " + stages);
+            }
+        }
+
+        public Pipeline(int stages, boolean overlap) {
+            this(stages, overlap, List.of());
         }
     }
 
@@ -124,9 +136,21 @@ public record ReplicaConfig(String modelPath, String tokenizerPath, String model
                 kvCache);
     }
 
+    /** The same pipeline with its stages holding these layer counts (empty: balanced by work). */
+    public ReplicaConfig withPipelineLayers(List<Integer> layers) {
+        return new ReplicaConfig(modelPath, tokenizerPath, modelName, tensorParallelSize, backend, threadsPerRank,
+                maxBatch, maxContext, maxStepTokens, maxWaiting, collectiveTimeout,
+                new Pipeline(pipeline.stages(), pipeline.overlap(), layers), kvCache);
+    }
+
     /** PP degree. */
     public int pipelineStages() {
         return pipeline.stages();
+    }
+
+    /** Layers per stage as given ({@code --pp-layers}), or empty: balanced by work. */
+    public List<Integer> pipelineLayers() {
+        return pipeline.layers();
     }
 
     /** The file name without its extension: {@code stories260K.bin} is {@code stories260K}. */

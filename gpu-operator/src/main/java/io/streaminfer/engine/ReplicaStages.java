@@ -27,7 +27,7 @@ final class ReplicaStages {
                                KvGeometry kv, PipelineGroup.Driver driver,
                                TensorParallelGroup.FailureHandler onFailure, Duration loadTimeout) throws Exception {
         int tp = config.tensorParallelSize();
-        List<StageSpec> stages = StageSpec.split(model, config.pipelineStages());
+        List<StageSpec> stages = StageSpec.split(model, config.pipelineStages(), config.pipelineLayers());
         CommOptions options = CommOptions.inProcess().withBackend(ModelShards.commBackendFor(config.backend()))
                 .withTimeout(config.collectiveTimeout());
         // With overlap a stage may send every micro-batch in flight ahead; without, each send waits for the receiver.

@@ -102,6 +102,45 @@ public record StageSpec(int stage, int stages, int firstLayer, int endLayer) {
         return out;
     }
 
+    /**
+     * The stages holding the given numbers of layers, first to last ({@code --pp-layers 5,1}): the split a
+     * user measured to balance better (bench's stage busy column) than {@link #split}'s count of
+     * multiply-adds, which sees neither attention's reads of the KV cache nor how fast each product runs. An
+     * empty list means {@link #split}. Every stage but the last holds at least one layer; the last may hold
+     * none (the final norm and the classifier alone).
+     */
+    public static List<StageSpec> split(ModelConfig config, int stages, List<Integer> layers) {
+        if (layers.isEmpty()) {
+            return split(config, stages);
+        }
+        check(config, stages);
+        if (layers.size() != stages) {
+            throw new IllegalArgumentException("--pp-layers " + join(layers) + " gives " + layers.size()
+                    + " stages, --pp is " + stages);
+        }
+        int total = layers.stream().mapToInt(Integer::intValue).sum();
+        if (total != config.numberOfLayers()) {
+            throw new IllegalArgumentException("--pp-layers " + join(layers) + " holds " + total
+                    + " layers, the model has " + config.numberOfLayers());
+        }
+        List<StageSpec> out = new ArrayList<>();
+        int first = 0;
+        for (int s = 0; s < stages; s++) {
+            int count = layers.get(s);
+            if (count < (s == stages - 1 && stages > 1 ? 0 : 1)) {
+                throw new IllegalArgumentException("--pp-layers " + join(layers) + ": stage " + s + " must hold at"
+                        + " least one layer (only the last may hold none, keeping the final norm and classifier alone)");
+            }
+            out.add(new StageSpec(s, stages, first, first + count));
+            first += count;
+        }
+        return out;
+    }
+
+    private static String join(List<Integer> layers) {
+        return String.join(",", layers.stream().map(String::valueOf).toList());
+    }
+
     /** Multiply-adds of one layer's products per token: q, k, v, o, gate, up, down. */
     static double layerWork(ModelConfig c) {
         return 2.0 * c.dim() * c.queryDim() + 2.0 * c.dim() * c.kvDim() + 3.0 * c.dim() * c.hiddenDim();

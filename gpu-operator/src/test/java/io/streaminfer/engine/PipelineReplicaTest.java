@@ -91,6 +91,16 @@ class PipelineReplicaTest {
     }
 
     @Test
+    void givenLayerCountsPerStageGiveTheSameTokens() throws Exception {
+        List<GenerationRequest> requests = mixed(512);
+        Map<String, GenerationResult> whole = generate(config(fourLayers, null, 1, 1), requests);
+        for (List<Integer> layers : List.of(List.of(1, 3), List.of(3, 1), List.of(4, 0))) {
+            assertSameTokens(whole, generate(config(fourLayers, null, 2, 1).withPipelineLayers(layers), requests),
+                    "--pp-layers " + layers);
+        }
+    }
+
+    @Test
     void overlapOffGivesTheSameTokens() throws Exception {
         List<GenerationRequest> requests = mixed(512);
         assertSameTokens(generate(config(fourLayers, null, 2, 1), requests),

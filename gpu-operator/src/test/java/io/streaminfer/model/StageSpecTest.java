@@ -66,4 +66,19 @@ class StageSpecTest {
         assertEquals("layers 0-2 + embedding", StageSpec.split(STORIES_260K, 2).get(0).describe());
         assertEquals("layers 3-4 + final norm and classifier", StageSpec.split(STORIES_260K, 2).get(1).describe());
     }
+
+    @Test
+    void givenLayerCountsAreTheSplitAndABadOneIsRefusedNamingTheFlag() {
+        assertEquals(List.of(5, 1), counts(StageSpec.split(STORIES_15M, 2, List.of(5, 1))));
+        assertEquals(List.of(6, 0), counts(StageSpec.split(STORIES_15M, 2, List.of())), "empty: balanced by work");
+        assertEquals("layers 5-5 + final norm and classifier", StageSpec.split(STORIES_15M, 2, List.of(5, 1)).get(1)
+                .describe());
+        assertEquals("--pp-layers 4,1 holds 5 layers, the model has 6", assertThrows(IllegalArgumentException.class,
+                () -> StageSpec.split(STORIES_15M, 2, List.of(4, 1))).getMessage());
+        assertEquals("--pp-layers 5,1 gives 2 stages, --pp is 3", assertThrows(IllegalArgumentException.class,
+                () -> StageSpec.split(STORIES_15M, 3, List.of(5, 1))).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> StageSpec.split(STORIES_15M, 2, List.of(0, 6)))
+                .getMessage().startsWith("--pp-layers 0,6: stage 0 must hold at least one layer"));
+        assertThrows(IllegalArgumentException.class, () -> StageSpec.split(STORIES_15M, 2, List.of(7, -1)));
+    }
 }

@@ -92,10 +92,12 @@ public final class BenchCommand extends CliCommand {
         FileChecks.requireGiven("--model", model);
         engine.checkPipelineDegrees();
         if (SyntheticCheckpoint.isDescription(model)) {
-            ModelChecks.checkSynthetic(model, null, engine.tp, engine.largestPipelineDegree());
+            engine.checkPipelineLayers(ModelChecks.checkSynthetic(model, null, engine.tp,
+                    engine.largestPipelineDegree()));
         } else {
             FileChecks.readableFileOrDirectory("--model", model);
-            ModelChecks.checkModel(model, null, engine.tp, engine.largestPipelineDegree());
+            engine.checkPipelineLayers(ModelChecks.checkModel(model, null, engine.tp,
+                    engine.largestPipelineDegree()).config());
         }
         overlaps = overlap.stream().map(BenchCommand::onOff).toList();
         for (String k : kernels) {
@@ -164,7 +166,7 @@ public final class BenchCommand extends CliCommand {
         EngineBenchmark.Report report;
         try {
             report = EngineBenchmark.run(new EngineBenchmark.Options(model, batches, tokens, warmupTokens, promptTokens,
-                    engine.tp, threadsPerRank, backends, kinds, engine.pp, overlaps));
+                    engine.tp, threadsPerRank, backends, kinds, engine.pp, overlaps, List.copyOf(engine.ppLayers)));
         } catch (Exception e) {
             throw new CommandLine.ExecutionException(spec().commandLine(), EngineRuns.describe(e), e);
         }
@@ -175,6 +177,8 @@ public final class BenchCommand extends CliCommand {
                     + batches.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
                     + " --prompt-tokens " + promptTokens + " --tokens " + tokens + " --tp " + engine.tp + " --pp "
                     + engine.pp.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
+                    + (engine.ppLayers.isEmpty() ? "" : " --pp-layers " + engine.ppLayers.stream()
+                            .map(String::valueOf).collect(java.util.stream.Collectors.joining(",")))
                     + " --overlap " + String.join(",", overlap) + " --threads " + threadsPerRank + " --weights "
                     + String.join(",", weights));
         }

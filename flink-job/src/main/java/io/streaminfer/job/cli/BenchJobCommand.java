@@ -31,6 +31,9 @@ public final class BenchJobCommand extends CliCommand {
     private int tp;
     @Option(names = "--pp", paramLabel = "N", defaultValue = "1", description = "Pipeline-parallel degree. Default: ${DEFAULT-VALUE}.")
     private int pp;
+    @Option(names = "--pp-layers", paramLabel = "N,N,...", description = "Layers per pipeline stage, first to "
+            + "last (e.g. 5,1; only the last may hold none). Default: balanced by work.")
+    private String ppLayers;
     @Option(names = "--parallelism", paramLabel = "N", defaultValue = "1", description = "Data-parallel replicas. Default: ${DEFAULT-VALUE}.")
     private int dp;
     @Option(names = "--max-batch", paramLabel = "N", defaultValue = "64", description = "Sequences per replica. Default: ${DEFAULT-VALUE}.")
@@ -55,11 +58,10 @@ public final class BenchJobCommand extends CliCommand {
             throw new IllegalArgumentException("--prompts, --max-tokens, --tp, --pp, --parallelism, --max-batch and "
                     + "--checkpoint-interval must be >= 1");
         }
-        if (SyntheticCheckpoint.isDescription(model)) {
-            ModelChecks.checkSynthetic(model, tokenizer, tp, pp);
-        } else {
-            ModelChecks.check(model, tokenizer, tp, pp);
-        }
+        io.streaminfer.model.ModelConfig config = SyntheticCheckpoint.isDescription(model)
+                ? ModelChecks.checkSynthetic(model, tokenizer, tp, pp)
+                : ModelChecks.check(model, tokenizer, tp, pp).config();
+        io.streaminfer.model.StageSpec.split(config, pp, JobOptions.pipelineLayers(layersConf()));
         if (kvCacheMemory != null) {
             io.streaminfer.engine.KvCacheSettings.parseSize("--kv-cache-memory", kvCacheMemory);
         }
@@ -75,6 +77,7 @@ public final class BenchJobCommand extends CliCommand {
         conf.set(JobOptions.TOKENIZER_PATH, tokenizer);
         conf.set(JobOptions.TENSOR_PARALLELISM, tp);
         conf.set(JobOptions.PIPELINE_PARALLELISM, pp);
+        conf.addAll(layersConf());
         conf.set(JobOptions.DATA_PARALLELISM, dp);
         conf.set(JobOptions.MAX_BATCH, maxBatch);
         conf.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(checkpointMillis));
@@ -94,5 +97,14 @@ public final class BenchJobCommand extends CliCommand {
                 tp, pp, dp, maxBatch);
         out.flush();
         return Cli.EXIT_OK;
+    }
+
+    /** --pp-layers as the job's option (absent when not given). */
+    private Configuration layersConf() {
+        Configuration conf = new Configuration();
+        if (ppLayers != null) {
+            conf.set(JobOptions.PIPELINE_LAYERS, ppLayers);
+        }
+        return conf;
     }
 }

@@ -16,6 +16,10 @@ final class EngineFlags {
             description = "Pipeline-parallel degree: stages of contiguous layers, each on a TP group of its own "
                     + "(bench: a list, each measured in turn). Default: ${DEFAULT-VALUE}.")
     java.util.List<Integer> pp;
+    @Option(names = "--pp-layers", paramLabel = "N,N,...", split = ",",
+            description = "Layers per pipeline stage, first to last, for the --pp degree of that many stages (e.g. "
+                    + "5,1; only the last stage may hold none). Default: balanced by work.")
+    java.util.List<Integer> ppLayers = new java.util.ArrayList<>();
     @Option(names = "--backend", paramLabel = "cpu|cuda", defaultValue = "cpu",
             converter = Cli.BackendConverter.class, description = "Compute backend. Default: ${DEFAULT-VALUE}.")
     JobOptions.Backend backend;
@@ -54,6 +58,29 @@ final class EngineFlags {
         }
         checkPipelineDegrees();
         return pp.get(0);
+    }
+
+    /**
+     * Refuses --pp-layers that no --pp degree above 1 has as many stages as, or that do not split the model
+     * (checked before the model is loaded, with its header).
+     */
+    void checkPipelineLayers(io.streaminfer.model.ModelConfig config) {
+        if (ppLayers.isEmpty()) {
+            return;
+        }
+        for (int degree : pp) {
+            if (degree > 1) {
+                io.streaminfer.model.StageSpec.split(config, degree, ppLayers);
+            }
+        }
+        if (pp.stream().noneMatch(degree -> degree > 1)) {
+            throw new IllegalArgumentException("--pp-layers needs --pp 2 or more");
+        }
+    }
+
+    /** --pp-layers for a run at PP degree {@code degree} (none at PP=1). */
+    java.util.List<Integer> layersFor(int degree) {
+        return degree > 1 ? java.util.List.copyOf(ppLayers) : java.util.List.of();
     }
 
     /** The replica's backend name: the CPU kernel, or cuda. */

@@ -70,6 +70,7 @@ public final class GenerateCommand extends CliCommand {
         // Refuse a TP degree the model cannot be split by, or a tokenizer that is not the model's, before any
         // weight is touched: the header and the tokenizer are all it takes.
         description = ModelChecks.check(model, tokenizer, engine.tp, engine.singlePipelineDegree());
+        engine.checkPipelineLayers(description.config());
         if (!description.hasTokenizer()) {
             throw new IllegalArgumentException("missing --tokenizer: " + model + " carries no tokenizer");
         }
@@ -83,7 +84,8 @@ public final class GenerateCommand extends CliCommand {
     Integer run() {
         ReplicaConfig config = ReplicaConfig.defaults(model, tokenizer, engine.tp)
                 .withBackend(engine.backendName(kernel), engine.threadsPerRank()).withBatch(1, 256)
-                .withPipeline(engine.singlePipelineDegree(), true);
+                .withPipeline(engine.singlePipelineDegree(), true)
+                .withPipelineLayers(engine.layersFor(engine.singlePipelineDegree()));
         PrintWriter out = spec().commandLine().getOut();
         PrintWriter err = spec().commandLine().getErr();
         GenerationRequest request;

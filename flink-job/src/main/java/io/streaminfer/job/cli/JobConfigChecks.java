@@ -71,9 +71,11 @@ public final class JobConfigChecks {
         config.getOptional(JobOptions.MODEL_PATH).ifPresent(p -> FileChecks.readableFileOrDirectory("--model", p));
         config.getOptional(JobOptions.TOKENIZER_PATH).ifPresent(p -> FileChecks.readableFileOrDirectory("--tokenizer", p));
         // The header, the TP split and the tokenizer's fit, here: on the cluster each would fail every restart.
-        config.getOptional(JobOptions.MODEL_PATH).ifPresent(model -> ModelChecks.check(model,
-                config.getOptional(JobOptions.TOKENIZER_PATH).orElse(null), config.get(JobOptions.TENSOR_PARALLELISM),
-                config.get(JobOptions.PIPELINE_PARALLELISM)));
+        java.util.List<Integer> layers = JobOptions.pipelineLayers(config);
+        config.getOptional(JobOptions.MODEL_PATH).ifPresent(model -> io.streaminfer.model.StageSpec.split(
+                ModelChecks.check(model, config.getOptional(JobOptions.TOKENIZER_PATH).orElse(null),
+                        config.get(JobOptions.TENSOR_PARALLELISM), config.get(JobOptions.PIPELINE_PARALLELISM)).config(),
+                config.get(JobOptions.PIPELINE_PARALLELISM), layers));
         for (ConfigOption<String> topic : java.util.List.of(JobOptions.INPUT_TOPIC, JobOptions.OUTPUT_TOPIC,
                 JobOptions.DEAD_LETTER_TOPIC)) {
             if (config.get(topic).isBlank()) {

@@ -30,7 +30,7 @@ final class ModelChecks {
     }
 
     /** As {@link #check} for a {@code synthetic:} description, before its file is written. */
-    static void checkSynthetic(String description, String tokenizer, int tp, int pp) {
+    static ModelConfig checkSynthetic(String description, String tokenizer, int tp, int pp) {
         ModelConfig config = SyntheticCheckpoint.parseDescription(description);
         try {
             ShardSpec.check(config, tp);
@@ -40,6 +40,7 @@ final class ModelChecks {
         StageSpec.check(config, pp);
         checkTokenizer(new ModelDescription("synthetic", config, config.contextLength(), tokenizer), description,
                 tokenizer);
+        return config;
     }
 
     private static void checkTokenizer(ModelDescription description, String model, String tokenizer) {

@@ -29,10 +29,11 @@ public final class EngineSettings {
         ModelConfig header;
         int tp = conf.get(JobOptions.TENSOR_PARALLELISM);
         int pp = conf.get(JobOptions.PIPELINE_PARALLELISM);
+        java.util.List<Integer> layers = JobOptions.pipelineLayers(conf);
         try (Checkpoint checkpoint = Checkpoints.open(Path.of(model))) {
             header = checkpoint.config();
             ShardSpec.check(checkpoint, tp);
-            StageSpec.check(header, pp);
+            StageSpec.split(header, pp, layers); // refuses a degree or layer counts the model cannot be split by
         } catch (IOException e) {
             throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
         }
@@ -53,6 +54,6 @@ public final class EngineSettings {
         String backend = conf.get(JobOptions.BACKEND) == JobOptions.Backend.CUDA ? "cuda" : "vector";
         return new ReplicaConfig(model, conf.get(JobOptions.TOKENIZER_PATH), name, tp, backend, 1, maxBatch, positions,
                 maxBatch + STEP_ROWS_OVER_BATCH, Math.max(2 * maxBatch, 16), Duration.ofSeconds(60),
-                new ReplicaConfig.Pipeline(pp, true), kv);
+                new ReplicaConfig.Pipeline(pp, true, layers), kv);
     }
 }

@@ -165,6 +165,23 @@ class CliTest {
         JobCommand run = checkOnly("run", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
                 "--bootstrap-servers", "h:9092", "--pp", "2");
         assertEquals(2, run.configuration().get(JobOptions.PIPELINE_PARALLELISM));
+        // --pp-layers: counts that do not split the model, on every command that takes them
+        String sum = "--pp-layers 3,3 holds 6 layers, the model has 5";
+        assertUsageError(execute("generate", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--prompt", "x", "--pp", "2", "--pp-layers", "3,3"), sum);
+        assertUsageError(execute("bench", "--model", "synthetic:stories260K", "--pp", "1,2", "--pp-layers", "3,3"), sum);
+        assertUsageError(execute("bench", "--model", "synthetic:stories260K", "--pp", "3", "--pp-layers", "4,1"),
+                "--pp-layers 4,1 gives 2 stages, --pp is 3");
+        assertUsageError(execute("run", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--bootstrap-servers", "h:9092", "--pp", "2", "--pp-layers", "3,3"), sum);
+        assertUsageError(execute("run", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--bootstrap-servers", "h:9092", "--pp", "2", "--pp-layers", "x"),
+                "--pp-layers takes layer counts like 5,1, got 'x'");
+        assertUsageError(execute("bench-job", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--pp", "2", "--pp-layers", "3,3"), sum);
+        JobCommand split = checkOnly("run", "--model", fiveLayers.toString(), "--tokenizer", tokenizer.toString(),
+                "--bootstrap-servers", "h:9092", "--pp", "2", "--pp-layers", "4,1");
+        assertEquals(List.of(4, 1), JobOptions.pipelineLayers(split.configuration()));
     }
 
     @Test
