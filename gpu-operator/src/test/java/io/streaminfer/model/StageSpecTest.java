@@ -49,10 +49,11 @@ class StageSpecTest {
 
     @Test
     void aLargeClassifierLeavesTheLastStageFewerLayersOrNone() {
-        // stories15M's classifier (32000 x 288) is as much work as nine of its layers.
-        assertEquals(List.of(6, 0), counts(StageSpec.split(STORIES_15M, 2)));
+        // stories15M's classifier (32000 x 288) is as much work as 4.6 of its layers: at PP=2 the last stage
+        // holds one layer and the classifier (measured better balanced than six layers against the classifier)
+        assertEquals(List.of(5, 1), counts(StageSpec.split(STORIES_15M, 2)));
         assertEquals(List.of(3, 3, 0), counts(StageSpec.split(STORIES_15M, 3)));
-        assertEquals("final norm and classifier only", StageSpec.split(STORIES_15M, 2).get(1).describe());
+        assertEquals("final norm and classifier only", StageSpec.split(STORIES_15M, 3).get(2).describe());
         assertThrows(IllegalArgumentException.class, () -> new StageSpec(0, 2, 0, 0), "only the last may be empty");
     }
 
@@ -70,7 +71,8 @@ class StageSpecTest {
     @Test
     void givenLayerCountsAreTheSplitAndABadOneIsRefusedNamingTheFlag() {
         assertEquals(List.of(5, 1), counts(StageSpec.split(STORIES_15M, 2, List.of(5, 1))));
-        assertEquals(List.of(6, 0), counts(StageSpec.split(STORIES_15M, 2, List.of())), "empty: balanced by work");
+        assertEquals(List.of(6, 0), counts(StageSpec.split(STORIES_15M, 2, List.of(6, 0))));
+        assertEquals(List.of(5, 1), counts(StageSpec.split(STORIES_15M, 2, List.of())), "empty: balanced by work");
         assertEquals("layers 5-5 + final norm and classifier", StageSpec.split(STORIES_15M, 2, List.of(5, 1)).get(1)
                 .describe());
         assertEquals("--pp-layers 4,1 holds 5 layers, the model has 6", assertThrows(IllegalArgumentException.class,
