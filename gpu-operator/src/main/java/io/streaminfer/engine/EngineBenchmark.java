@@ -49,13 +49,6 @@ public final class EngineBenchmark {
                           int threadsPerRank, List<String> backends, List<StorageKind> weights,
                           List<Integer> pipelineDegrees, List<Boolean> overlaps, List<Integer> pipelineLayers) {
 
-        public Options(String model, List<Integer> batchSizes, int decodeSteps, int warmupSteps, int promptTokens,
-                       int tp, int threadsPerRank, List<String> backends, List<StorageKind> weights,
-                       List<Integer> pipelineDegrees, List<Boolean> overlaps) {
-            this(model, batchSizes, decodeSteps, warmupSteps, promptTokens, tp, threadsPerRank, backends, weights,
-                    pipelineDegrees, overlaps, List.of());
-        }
-
         /** The stages of PP degree {@code pp}: the given layer counts for their degree, else balanced by work. */
         List<StageSpec> stages(ModelConfig config, int pp) {
             return StageSpec.split(config, pp, pipelineLayers.size() == pp ? pipelineLayers : List.of());

@@ -153,7 +153,7 @@ public final class PipelineGroup implements StepExecutor {
             loaded.countDown();
             started.await();
             if (!stopping) {
-                work(stage, rank);
+                work(stage, rank, inbound, outbound);
             }
         } catch (Throwable t) {
             fail(group.name(), rank, t);
@@ -162,12 +162,11 @@ public final class PipelineGroup implements StepExecutor {
         }
     }
 
-    private void work(int stage, int rank) throws InterruptedException {
+    /** Computes the steps of this rank's inbox; {@code inbound}/{@code outbound} are its links (null at the ends). */
+    private void work(int stage, int rank, StageLink inbound, StageLink outbound) throws InterruptedException {
         ModelShard shard = shards[stage][rank];
         BlockingQueue<Ticket> inbox = inboxes.get(index(stage, rank));
         boolean delivers = stage == stages.size() - 1 && rank == 0;
-        StageLink inbound = stage == 0 ? null : links.get(index(stage - 1, rank));
-        StageLink outbound = stage == stages.size() - 1 ? null : links.get(index(stage, rank));
         while (!stopping) {
             Ticket ticket = inbox.poll(100, TimeUnit.MILLISECONDS);
             if (ticket == null) {

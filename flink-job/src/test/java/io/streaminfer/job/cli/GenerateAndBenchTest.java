@@ -70,10 +70,7 @@ class GenerateAndBenchTest {
 
     @Test
     void benchReportsThroughputNextToTheMeasuredLimits() throws Exception {
-        JsonNode report = JSON.readTree(run("bench", "--model",
-                "synthetic:dim=32,hidden=64,layers=2,heads=4,vocab=256,seq_len=64", "--batch-sizes", "1,4",
-                "--tokens", "8", "--warmup-tokens", "2", "--prompt-tokens", "4", "--tp", "2", "--threads", "1",
-                "--kernels", "vector,openblas", "--json"));
+        JsonNode report = benchJson("--batch-sizes", "1,4", "--tp", "2", "--kernels", "vector,openblas");
         assertTrue(report.get("sgemm_gflops").asDouble() > 0);
         assertTrue(report.get("bandwidth_gbs").asDouble() > 0);
         assertEquals(4, report.get("rows").size(), "2 kernels x 2 batch sizes");
@@ -86,10 +83,7 @@ class GenerateAndBenchTest {
 
     @Test
     void benchGivesEachPipelineDegreeItsOwnRowsWithEveryStagesBusyShare() throws Exception {
-        JsonNode report = JSON.readTree(run("bench", "--model",
-                "synthetic:dim=32,hidden=64,layers=2,heads=4,vocab=256,seq_len=64", "--batch-sizes", "4",
-                "--tokens", "8", "--warmup-tokens", "2", "--prompt-tokens", "4", "--pp", "1,2", "--threads", "1",
-                "--kernels", "vector", "--json"));
+        JsonNode report = benchJson("--batch-sizes", "4", "--pp", "1,2", "--kernels", "vector");
         JsonNode rows = report.get("rows");
         assertEquals(2, rows.size(), "one row per PP degree");
         assertEquals(1, rows.get(0).get("pp").asInt());
@@ -103,5 +97,14 @@ class GenerateAndBenchTest {
             // gaps aside)
             assertTrue(share.asDouble() > 0 && share.asDouble() <= 1.01, pp2.toString());
         }
+    }
+
+    /** A short bench of a tiny synthetic model, one thread per rank, as JSON; {@code flags} add to it. */
+    private JsonNode benchJson(String... flags) throws Exception {
+        List<String> args = new ArrayList<>(List.of("bench", "--model",
+                "synthetic:dim=32,hidden=64,layers=2,heads=4,vocab=256,seq_len=64", "--tokens", "8", "--warmup-tokens",
+                "2", "--prompt-tokens", "4", "--threads", "1", "--json"));
+        args.addAll(List.of(flags));
+        return JSON.readTree(run(args.toArray(String[]::new)));
     }
 }
